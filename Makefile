@@ -1,0 +1,43 @@
+# Two commands on a fresh Linux machine: `make demo` and `make test`. Everything else is set up here.
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+
+.PHONY: demo test sysdeps venv clean bench
+
+# Debian packages: bubblewrap for the sandbox; chromium for the report rendering test.
+sysdeps:
+	@missing=""; \
+	command -v bwrap >/dev/null 2>&1 || missing="$$missing bubblewrap"; \
+	command -v chromium >/dev/null 2>&1 || missing="$$missing chromium"; \
+	if [ -n "$$missing" ]; then \
+	  if command -v apt-get >/dev/null 2>&1; then \
+	    echo "Installing Debian packages:$$missing"; \
+	    $(SUDO) apt-get update -qq && $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
+	  else \
+	    echo "Please install:$$missing (no apt-get on this machine)"; \
+	  fi; \
+	fi
+
+$(STAMP): requirements.lock pyproject.toml
+	@$(PYTHON) -c 'import sys; assert sys.version_info[:2] == (3, 11), "omicsagent needs Python 3.11"' 
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q -r requirements.lock
+	$(BIN)/pip install -q --no-deps --no-build-isolation -e .
+	touch $(STAMP)
+
+venv: $(STAMP)
+
+demo: sysdeps venv
+	$(BIN)/omicsagent demo --out runs/demo
+
+test: sysdeps venv
+	$(BIN)/python -m pytest -q
+
+bench: sysdeps venv
+	$(BIN)/python benchmarks/ml_expert.py
+
+clean:
+	rm -rf $(VENV) runs .pytest_cache

@@ -1,0 +1,7 @@
+"""Tasks: dataset files, target, task type, metric and column roles, loaded and validated."""
+from __future__ import annotations
+
+from omicsagent.tasks.io import read_table
+from omicsagent.tasks.task import ColumnInfo, Overrides, Task, load_task
+
+__all__ = ["ColumnInfo", "Overrides", "Task", "load_task", "read_table"]

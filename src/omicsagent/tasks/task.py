@@ -1,0 +1,286 @@
+"""A Task: the files of a dataset plus everything detected about them, validated.
+
+``load_task`` is the one entry point. It reads the files, detects the target, task type, metric and column
+roles, applies ``task.toml`` and explicit overrides, and raises ``InputError`` (one sentence, with the fix)
+on anything a run could not survive. It writes nothing.
+"""
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+from typing import Any, Literal
+
+import pandas as pd
+from pydantic import BaseModel, Field
+
+from omicsagent.errors import InputError
+from omicsagent.ml.metrics import DEFAULT_METRIC, get_metric, metrics_for, resolve_metric_name
+from omicsagent.tasks import detect
+from omicsagent.tasks.io import find_table, read_table
+
+TaskType = Literal["binary", "multiclass", "regression"]
+
+
+class ColumnInfo(BaseModel):
+    name: str
+    role: str
+    reason: str = ""
+    dtype: str = ""
+    n_missing: int = 0
+    n_unique: int = 0
+    median_len: int | None = None
+    max_len: int | None = None
+
+    @property
+    def is_feature(self) -> bool:
+        return self.role in detect.FEATURE_ROLES
+
+
+class Task(BaseModel):
+    """Everything a run needs to know about a dataset. Plain data: saved in the run journal."""
+
+    name: str
+    train_path: str
+    validation_path: str | None = None
+    test_path: str | None = None  # hidden: the harness reads it; it never enters a workspace
+    description: str = ""
+    target: str
+    target_reason: str = ""
+    task_type: TaskType
+    task_type_reason: str = ""
+    classes: list[Any] | None = None
+    metric: str
+    columns: list[ColumnInfo]
+    group_column: str | None = None
+    n_train: int
+    n_validation: int | None = None
+    n_test: int | None = None
+    n_dropped_missing_target: int = 0
+    warnings: list[str] = Field(default_factory=list)
+
+    @property
+    def feature_columns(self) -> list[ColumnInfo]:
+        return [c for c in self.columns if c.is_feature]
+
+    @property
+    def excluded_columns(self) -> list[ColumnInfo]:
+        return [c for c in self.columns if c.name != self.target and not c.is_feature]
+
+    @property
+    def input_columns(self) -> list[str]:
+        """Columns an inference script may be given (everything but the target)."""
+        return [c.name for c in self.columns if c.name != self.target]
+
+    def column(self, name: str) -> ColumnInfo:
+        return next(c for c in self.columns if c.name == name)
+
+    @property
+    def greater_is_better(self) -> bool:
+        return get_metric(self.metric).greater_is_better
+
+
+class Overrides(BaseModel):
+    """Values that replace detection: from task.toml, then from the command line."""
+
+    target: str | None = None
+    task_type: TaskType | None = None
+    metric: str | None = None
+    id_columns: list[str] = Field(default_factory=list)
+    group_column: str | None = None
+    ignore_columns: list[str] = Field(default_factory=list)
+    feature_columns: list[str] = Field(default_factory=list)  # force these to be used as features
+    drop_missing_target: bool = False
+
+    def merged(self, other: "Overrides") -> "Overrides":
+        data = self.model_dump()
+        for key, value in other.model_dump(exclude_defaults=True).items():
+            data[key] = value
+        return Overrides(**data)
+
+
+def _read_task_toml(path: Path) -> Overrides:
+    try:
+        raw = tomllib.loads(path.read_text())
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as err:
+        raise InputError(f"{path} is not valid TOML ({err}); fix the syntax or remove the file.") from None
+    raw = raw.get("task", raw)
+    if isinstance(raw.get("target"), list):
+        raise InputError(f"{path} lists several targets; multi-label tasks are not supported yet, so name one target column.")
+    for key in ("id_columns", "ignore_columns", "feature_columns"):
+        if isinstance(raw.get(key), str):
+            raw[key] = [raw[key]]
+    try:
+        return Overrides(**raw)
+    except Exception as err:  # pydantic.ValidationError: keep it to one sentence
+        first = str(err).splitlines()
+        raise InputError(f"{path} has an invalid entry ({first[1] if len(first) > 1 else err}); see `omicsagent inspect --help`.") from None
+
+
+def _resolve_files(dataset: Path | None, train: Path | None, validation: Path | None,
+                   test: Path | None) -> tuple[Path, Path | None, Path | None, Path | None]:
+    """(train, validation, test, folder) from a dataset folder and/or explicit files."""
+    folder = None
+    if dataset is not None:
+        if not dataset.exists():
+            raise InputError(f"{dataset} does not exist; give a dataset folder containing train.csv or a train file.")
+        if dataset.is_file():
+            train, folder = train or dataset, dataset.parent
+        else:
+            folder = dataset
+            if any(dataset.glob("*.h5ad")) and find_table(dataset, "train") is None:
+                raise InputError(f"{dataset} holds an AnnData (.h5ad) file; single-cell .h5ad tasks are not supported yet, so export a train.csv (cells x genes plus a label column).")
+            train = train or find_table(dataset, "train")
+            validation = validation or find_table(dataset, "validation") or find_table(dataset, "valid")
+            test = test or find_table(dataset, "test")
+            if train is None:
+                raise InputError(f"{dataset} has no train.csv (or .tsv/.parquet/.csv.gz); add one or pass --train FILE.")
+    if train is None:
+        raise InputError("no training data given; pass a dataset folder or --train FILE.")
+    return train, validation, test, folder
+
+
+def load_task(dataset: str | Path | None = None, *, train: str | Path | None = None,
+              validation: str | Path | None = None, test: str | Path | None = None,
+              overrides: Overrides | None = None, name: str | None = None) -> Task:
+    """Load, detect and validate a task. Raises ``InputError`` with one sentence on bad input."""
+    p = lambda x: Path(x) if x is not None else None  # noqa: E731
+    train_p, valid_p, test_p, folder = _resolve_files(p(dataset), p(train), p(validation), p(test))
+    ov = Overrides()
+    if folder is not None and (folder / "task.toml").exists():
+        ov = _read_task_toml(folder / "task.toml")
+    if overrides is not None:
+        ov = ov.merged(overrides)
+    description = ""
+    if folder is not None and (folder / "description.md").exists():
+        description = (folder / "description.md").read_text(errors="replace").strip()
+    task_name = name or (folder.name if folder is not None else train_p.stem)
+
+    train_df = read_table(train_p)
+    valid_df = read_table(valid_p) if valid_p else None
+    test_df = read_table(test_p) if test_p else None
+    for other, label in ((valid_df, valid_p), (test_df, test_p)):
+        if other is not None:
+            _check_columns(train_df, other, train_p, label)
+
+    profiles = {c: detect.profile_column(train_df[c], n_rows=len(train_df)) for c in train_df.columns}
+    target, target_reason = _pick_target(train_df, profiles, ov, description, task_name, train_p)
+    y = train_df[target]
+    n_missing = int(y.isna().sum())
+    if n_missing:
+        if not ov.drop_missing_target:
+            raise InputError(f"{train_p} has {n_missing} row(s) with a missing target '{target}'; pass --drop-missing-target to drop them or fill them in.")
+        train_df = train_df[y.notna()].reset_index(drop=True)
+        y = train_df[target]
+    if y.nunique() < 2:
+        raise InputError(f"the target '{target}' in {train_p} has a single value ({y.iloc[0]!r}); a model needs at least two classes or values, so check the target column.")
+    for other, label in ((valid_df, valid_p), (test_df, test_p)):
+        if other is not None and target not in other.columns:
+            raise InputError(f"{label} has no target column '{target}'; add it (hidden test labels are read only by the harness) or remove the file.")
+        if other is not None and other[target].isna().any():
+            raise InputError(f"{label} has {int(other[target].isna().sum())} row(s) with a missing target '{target}'; fill or remove them.")
+
+    task_type, tt_reason = detect.infer_task_type(y)
+    if ov.task_type:
+        task_type, tt_reason = ov.task_type, "set in task.toml or on the command line"
+        if task_type == "regression" and pd.to_numeric(y, errors="coerce").isna().any():
+            raise InputError(f"the target '{target}' is not numeric, so it cannot be a regression task; drop --task-type regression.")
+    metric = _pick_metric(ov.metric, task_type)
+    columns = _final_roles(train_df, profiles, target, task_type, ov)
+    classes = sorted(pd.unique(y).tolist(), key=str) if task_type != "regression" else None
+    if classes and all(isinstance(c, (int, float)) for c in classes):
+        classes = sorted(classes)
+    warnings = []
+    if task_type != "regression":
+        counts = y.value_counts()
+        if counts.min() < 5:
+            warnings.append(f"class {counts.idxmin()!r} has only {counts.min()} training rows; its metrics will be noisy.")
+    if not any(c.is_feature for c in columns):
+        raise InputError(f"{train_p} has no usable feature column besides the target; check --ignore or task.toml.")
+    group = next((c.name for c in columns if c.role == "group"), None)
+    return Task(
+        name=task_name, train_path=str(train_p.resolve()),
+        validation_path=str(valid_p.resolve()) if valid_p else None,
+        test_path=str(test_p.resolve()) if test_p else None, description=description,
+        target=target, target_reason=target_reason, task_type=task_type, task_type_reason=tt_reason,
+        classes=classes, metric=metric, columns=columns, group_column=group, n_train=len(train_df),
+        n_validation=len(valid_df) if valid_df is not None else None,
+        n_test=len(test_df) if test_df is not None else None,
+        n_dropped_missing_target=n_missing if ov.drop_missing_target else 0, warnings=warnings,
+    )
+
+
+def _check_columns(train: pd.DataFrame, other: pd.DataFrame, train_p: Path, other_p: Path) -> None:
+    missing = [c for c in train.columns if c not in other.columns]
+    extra = [c for c in other.columns if c not in train.columns]
+    # A test file without the target is reported later with a more precise sentence.
+    if len(missing) == 1 and not extra:
+        return
+    if missing or extra:
+        parts = []
+        if missing:
+            parts.append(f"lacks {', '.join(map(repr, missing[:5]))}")
+        if extra:
+            parts.append(f"has extra {', '.join(map(repr, extra[:5]))}")
+        raise InputError(f"{other_p} columns disagree with {train_p.name} ({'; '.join(parts)}); give files with the same columns.")
+
+
+def _pick_target(df, profiles, ov: Overrides, description: str, name: str, train_p: Path) -> tuple[str, str]:
+    if ov.target:
+        if ov.target not in df.columns:
+            raise InputError(f"the target column '{ov.target}' is not in {train_p}; choose one of: {', '.join(df.columns)}.")
+        return ov.target, "chosen by the user"
+    choice = detect.choose_target(df, profiles, description=description, dataset_name=name)
+    if choice is None:
+        raise InputError(f"could not tell which column of {train_p} is the target; pass --target COLUMN (columns: {', '.join(df.columns)}).")
+    if choice.alternatives:
+        options = ", ".join([choice.column, *choice.alternatives])
+        raise InputError(f"{train_p} has several plausible target columns ({options}); choose one with --target COLUMN.")
+    return choice.column, choice.reason
+
+
+def _pick_metric(requested: str | None, task_type: str) -> str:
+    if not requested:
+        return DEFAULT_METRIC[task_type]
+    key = resolve_metric_name(requested)
+    allowed = [m.name for m in metrics_for(task_type)]
+    if key is None or key not in allowed:
+        raise InputError(f"metric '{requested}' does not apply to a {task_type} task; choose one of: {', '.join(allowed)}.")
+    return key
+
+
+def _final_roles(df: pd.DataFrame, profiles: dict[str, detect.ColumnProfile], target: str, task_type: str,
+                 ov: Overrides) -> list[ColumnInfo]:
+    y = df[target]
+    has_sequences = any(p.role in ("dna", "rna", "protein") for p in profiles.values())
+    for name in [*ov.id_columns, *ov.ignore_columns, *ov.feature_columns] + ([ov.group_column] if ov.group_column else []):
+        if name not in df.columns:
+            raise InputError(f"column '{name}' named in task.toml or an option is not in the data; check its spelling.")
+    out = []
+    for name, p in profiles.items():
+        info = ColumnInfo(**p.__dict__)
+        if name == target:
+            info.role, info.reason = "target", "the value to predict"
+        elif name in ov.feature_columns:
+            info.reason = f"{info.reason}; kept as a feature by the user" if info.is_feature else "kept as a feature by the user"
+            if not info.is_feature:
+                info.role = "numeric" if pd.api.types.is_numeric_dtype(df[name]) else "categorical"
+        elif name in ov.id_columns:
+            info.role, info.reason = "identifier", "set as an identifier by the user"
+        elif name == ov.group_column:
+            info.role, info.reason = "group", "set as the group column by the user"
+        elif name in ov.ignore_columns:
+            info.role, info.reason = "metadata", "ignored by the user"
+        elif info.role in ("group", "identifier", "constant", "empty", "metadata"):
+            pass
+        elif (why := detect.leakage_reason(df[name], y, task_type)) is not None:
+            info.role, info.reason = "leak", f"leakage suspect: {why}"
+        elif (dup := detect.duplicate_of(df, name, [o.name for o in out if o.is_feature])) is not None:
+            info.role, info.reason = "duplicate", f"an exact copy of '{dup}'"
+        elif has_sequences and info.role in ("categorical", "text"):
+            info.role, info.reason = "metadata", "annotation next to sequence columns: a sequence model learns from the sequences, and such labels can encode how negatives were sampled"
+        out.append(info)
+    if ov.group_column:
+        for info in out:
+            if info.role == "group" and info.name != ov.group_column:
+                info.role, info.reason = "metadata", "another group-like column (the user chose a different group column)"
+    return out
