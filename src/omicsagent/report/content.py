@@ -1,0 +1,80 @@
+"""The report's words and numbers as plain data, shared by the HTML and Markdown writers."""
+from __future__ import annotations
+
+import shlex
+from pathlib import Path
+
+from omicsagent.ml.metrics import get_metric, resolve_metric_name
+from omicsagent.report.data import RunData, fmt_cost, fmt_duration, fmt_metric
+
+TRAIN_FLAG_VALUES = {"--train": "train.csv", "--input": "train.csv", "--data": "train.csv",
+                     "--validation": "validation.csv", "--model-dir": "model", "--model_dir": "model",
+                     "--out": "model", "--output": "model", "--output-dir": "model", "--seed": "0"}
+
+
+def headline(data: RunData) -> list[tuple[str, str]]:
+    """(label, value) facts for the top of the report."""
+    j = data.journal
+    total = j.total_usage()
+    brain = j.settings.brain + (f" ({j.settings.model})" if j.settings.model else "")
+    n_ok = sum(it.status == "succeeded" for it in j.iterations)
+    rows = [("run", j.run_id), ("dataset", j.task.name), ("status", j.status + (f": {j.status_reason}" if j.status_reason else "")),
+            ("brain", brain), ("iterations", f"{len(j.iterations)} run, {n_ok} succeeded (of {j.settings.iterations} planned)"),
+            ("elapsed", fmt_duration(j.elapsed_s)), ("cost", cost_text(data))]
+    if total.requests:
+        rows.append(("model requests", f"{total.requests} ({total.input_tokens} input + {total.output_tokens} output tokens)"))
+    best = data.best
+    if best is not None:
+        value = fmt_metric(j.primary(best))
+        rows.append(("best iteration", f"{best.index}: {best.model or '?'} on {best.representation or '?'}; "
+                                       f"validation {data.metric.label} {value}"))
+    else:
+        rows.append(("best iteration", "none (no iteration succeeded)"))
+    if j.test_metrics:
+        value = fmt_metric(j.test_metrics.get(j.task.metric))
+        rows.append(("test", f"{data.metric.label} {value} (hidden test set, scored by the harness)"))
+    return rows
+
+
+def cost_text(data: RunData) -> str:
+    total = data.journal.total_usage()
+    if total.requests == 0:
+        return "none (offline brain, no model requests)"
+    return fmt_cost(total) if total.cost_usd is not None else "unknown (the model's price is not known)"
+
+
+def metric_rows(metrics: dict[str, float], *, primary: str) -> list[tuple[str, str]]:
+    """(label, value) per metric, the run's metric first, labels with their direction."""
+    keys = sorted(metrics, key=lambda k: (k != primary, k))
+    out = []
+    for k in keys:
+        name = resolve_metric_name(k)
+        label = f"{get_metric(name).label} ({get_metric(name).direction})" if name else k
+        out.append((label + (" *" if k == primary else ""), fmt_metric(metrics[k])))
+    return out
+
+
+def rerun_commands(data: RunData) -> list[tuple[str, str]]:
+    """(what, shell command) to reuse or rebuild the best model."""
+    run = shlex.quote(str(data.run_dir))
+    flags = " ".join(f"{f} {TRAIN_FLAG_VALUES.get(f, f.lstrip('-').upper().replace('-', '_'))}"
+                     for f in data.train_flags)
+    return [
+        ("Predict new data with the best model", f"omicsagent predict {run} --input new.csv --output preds.csv"),
+        ("Recreate the environment", f"cd {run} && python -m venv .venv && .venv/bin/pip install -r best/requirements.txt"),
+        ("Retrain the best model", f"cd {run} && python best/train.py {flags}".rstrip()),
+        ("Run the inference script directly", f"cd {run} && python best/inference.py --input new.csv --output preds.csv"),
+    ]
+
+
+def best_files(data: RunData) -> list[tuple[str, bool]]:
+    """(path relative to the run, exists) for the files that make the best model rerunnable."""
+    names = ["best/train.py", "best/inference.py", "best/model", "best/requirements.txt", "best/metrics.json"]
+    return [(n, (data.run_dir / n).exists()) for n in names]
+
+
+def relative(path: Path, root: Path) -> str:
+    try:
+        return str(Path(path).relative_to(root))
+    except ValueError:
+        return str(path)

@@ -1,0 +1,236 @@
+"""Everything a report shows, gathered from a run directory once, with what is missing written down.
+
+``gather`` never raises for partial runs: a missing predictions file, validation file or model becomes a
+sentence in ``RunData.missing`` and the section that needed it says so. Only a missing or corrupted journal
+is an error (``RunStateError`` from ``RunJournal.load``), because then there is no run to report on.
+"""
+from __future__ import annotations
+
+import logging
+import math
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from omicsagent.agent.journal import IterationRecord, RunJournal, Usage
+
+log = logging.getLogger(__name__)
+
+MAX_HYPERPARAMETERS = 4
+
+
+@dataclass
+class BestPredictions:
+    """The best iteration's validation predictions lined up with the validation labels."""
+
+    y_true: np.ndarray
+    y_pred: np.ndarray
+    proba: np.ndarray | None  # columns follow ``classes``; None for regression
+    classes: list[str] | None  # class labels as strings (as in ``probability_<class>``)
+
+
+@dataclass
+class RunData:
+    run_dir: Path
+    journal: RunJournal
+    best: IterationRecord | None
+    predictions: BestPredictions | None = None
+    importances: list[tuple[str, float]] | None = None  # top features, largest first
+    train_flags: list[str] = field(default_factory=list)  # the options best/train.py accepts
+    missing: list[str] = field(default_factory=list)  # one sentence per missing piece
+
+    @property
+    def metric(self):
+        return self.journal.metric
+
+
+def gather(run_dir: Path, *, max_features: int = 20) -> RunData:
+    run_dir = Path(run_dir)
+    journal = RunJournal.load(run_dir)
+    data = RunData(run_dir=run_dir, journal=journal, best=journal.best_iteration)
+    if not journal.iterations:
+        data.missing.append("the run has no iterations yet.")
+    elif data.best is None:
+        data.missing.append("no iteration succeeded, so there is no best model to describe.")
+    if data.best is not None:
+        data.predictions = _best_predictions(run_dir, journal, data.best, data.missing)
+        data.importances = _importances(run_dir / "best" / "model", max_features=max_features,
+                                        missing=data.missing)
+        train_py = run_dir / "best" / "train.py"
+        if train_py.exists():
+            data.train_flags = script_flags(train_py.read_text(errors="replace"))
+        for name in ("train.py", "inference.py", "requirements.txt"):
+            if not (run_dir / "best" / name).exists():
+                data.missing.append(f"best/{name} is missing, so the best model cannot be rerun from this folder as is.")
+    return data
+
+
+def _best_predictions(run_dir: Path, journal: RunJournal, best: IterationRecord,
+                      missing: list[str]) -> BestPredictions | None:
+    task = journal.task
+    if journal.split is None:
+        missing.append("the journal records no validation split, so validation plots are skipped.")
+        return None
+    valid_path = run_dir / journal.split.validation_path
+    pred_path = run_dir / best.dir / "validation_predictions.csv"
+    for path, what in ((valid_path, "validation file"), (pred_path, "best iteration's validation predictions")):
+        if not path.exists():
+            missing.append(f"the {what} ({_rel(path, run_dir)}) is missing, so validation plots are skipped.")
+            return None
+    try:
+        valid = pd.read_csv(valid_path)
+        pred = pd.read_csv(pred_path)
+    except Exception as err:  # noqa: BLE001 - any unreadable file becomes a note, not a crash
+        missing.append(f"the validation labels or predictions cannot be read ({type(err).__name__}), so validation plots are skipped.")
+        return None
+    if task.target not in valid.columns or "prediction" not in pred.columns or len(valid) != len(pred):
+        missing.append(f"{_rel(pred_path, run_dir)} does not line up with the validation file "
+                       f"({len(pred)} vs {len(valid)} rows, or a missing column), so validation plots are skipped.")
+        return None
+    if task.task_type == "regression":
+        y_true = pd.to_numeric(valid[task.target], errors="coerce").to_numpy(float)
+        y_pred = pd.to_numeric(pred["prediction"], errors="coerce").to_numpy(float)
+        ok = np.isfinite(y_true) & np.isfinite(y_pred)
+        return BestPredictions(y_true=y_true[ok], y_pred=y_pred[ok], proba=None, classes=None)
+    classes = [str(c) for c in (task.classes or [])]
+    cols = [f"probability_{c}" for c in classes]
+    proba = None
+    if classes and all(c in pred.columns for c in cols):
+        proba = pred[cols].apply(pd.to_numeric, errors="coerce").fillna(0.0).to_numpy(float)
+    else:
+        missing.append("the best predictions have no probability_<class> columns, so ROC, precision-recall and calibration plots are skipped.")
+    return BestPredictions(y_true=valid[task.target].astype(str).to_numpy(),
+                           y_pred=pred["prediction"].astype(str).to_numpy(), proba=proba, classes=classes)
+
+
+def _importances(model_dir: Path, *, max_features: int, missing: list[str]) -> list[tuple[str, float]] | None:
+    """Top features of the saved model, when it can say; ``None`` (with a note) otherwise."""
+    if not model_dir.exists():
+        missing.append("best/model is missing, so feature importances are skipped.")
+        return None
+    try:
+        from omicsagent.ml.pipeline import TrainedModel
+    except ImportError:
+        missing.append("this omicsagent cannot load saved models (omicsagent.ml.pipeline is absent), so feature importances are skipped.")
+        return None
+    try:
+        model = TrainedModel.load(model_dir)
+    except Exception as err:  # noqa: BLE001 - models written by an LLM brain may not be TrainedModels
+        log.debug("cannot load %s: %s", model_dir, err)
+        missing.append("the best model is not a model omicsagent can load, so feature importances are skipped.")
+        return None
+    getter = getattr(model, "feature_importances", None)
+    if getter is None:
+        missing.append("the best model does not report feature importances.")
+        return None
+    try:
+        raw = dict(getter())
+    except Exception as err:  # noqa: BLE001
+        log.debug("feature_importances failed: %s", err)
+        missing.append("the best model could not compute feature importances.")
+        return None
+    items = [(str(k), float(v)) for k, v in raw.items() if v is not None and math.isfinite(float(v))]
+    items.sort(key=lambda kv: abs(kv[1]), reverse=True)
+    if not items:
+        missing.append("the best model reports no feature importances.")
+        return None
+    return items[:max_features]
+
+
+def script_flags(text: str) -> list[str]:
+    """The ``--options`` an argparse script declares, in order (to print a rerun command)."""
+    seen: list[str] = []
+    for m in re.finditer(r"add_argument\(\s*[\"'](--[\w-]+)[\"']", text):
+        if m.group(1) not in seen and m.group(1) != "--help":
+            seen.append(m.group(1))
+    return seen
+
+
+def _rel(path: Path, run_dir: Path) -> str:
+    try:
+        return str(path.relative_to(run_dir))
+    except ValueError:
+        return str(path)
+
+
+# ----- small formatting shared by the HTML and Markdown writers -----
+
+def fmt_metric(value: float | None) -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "-"
+    return f"{value:.4f}"
+
+
+def fmt_duration(seconds: float | None) -> str:
+    if seconds is None:
+        return "-"
+    seconds = float(seconds)
+    if seconds < 60:
+        return f"{seconds:.1f} s"
+    if seconds < 3600:
+        return f"{int(seconds // 60)} min {int(seconds % 60):02d} s"
+    return f"{int(seconds // 3600)} h {int(seconds % 3600 // 60):02d} min"
+
+
+def fmt_cost(usage: Usage) -> str:
+    """'unknown' when the price is unknown, '-' when no model request was made (offline brain)."""
+    if usage.requests == 0:
+        return "-"
+    if usage.cost_usd is None:
+        return "unknown"
+    return f"${usage.cost_usd:.4f}"
+
+
+def fmt_hyperparameters(params: dict[str, Any], *, limit: int = MAX_HYPERPARAMETERS) -> str:
+    parts = [f"{k}={_short(v)}" for k, v in list(params.items())[:limit]]
+    if len(params) > limit:
+        parts.append(f"+{len(params) - limit} more")
+    return ", ".join(parts) or "-"
+
+
+def _short(value: Any, width: int = 24) -> str:
+    text = f"{value:.4g}" if isinstance(value, float) else str(value)
+    return text if len(text) <= width else text[: width - 3] + "..."
+
+
+def main_instruction(it: IterationRecord) -> str:
+    """The reflection's headline: its first non-empty instruction, else its assessment."""
+    for text in it.instructions.values():
+        if text and text.strip():
+            return text.strip()
+    step = it.step("reflection")
+    if step is not None:
+        return str(step.output.get("assessment", "")).strip()
+    return ""
+
+
+def iteration_rows(journal: RunJournal) -> list[dict[str, str]]:
+    """One plain row per iteration, the same for HTML and Markdown."""
+    name = journal.task.metric
+    best = journal.best_iteration
+    rows = []
+    for it in journal.iterations:
+        failure = it.failure or next((s.error for s in it.steps if s.status == "failed" and s.error), "") or ""
+        rows.append({
+            "#": str(it.index) + (" (best)" if best is not None and it.index == best.index else ""),
+            "status": it.status,
+            "representation": it.representation or "-",
+            "model": it.model or "-",
+            "hyperparameters": fmt_hyperparameters(it.hyperparameters),
+            "train": fmt_metric(it.train_metrics.get(name)),
+            "validation": fmt_metric(it.validation_metrics.get(name)),
+            "duration": fmt_duration(it.duration_s),
+            "cost": fmt_cost(it.usage),
+            "failure": _first_line(failure),
+            "next instruction": _first_line(main_instruction(it)),
+        })
+    return rows
+
+
+def _first_line(text: str, width: int = 200) -> str:
+    line = text.strip().splitlines()[0] if text and text.strip() else ""
+    return line if len(line) <= width else line[: width - 3] + "..."
