@@ -73,6 +73,7 @@ class BwrapSandbox(ProcessSandbox):
             # parents before children, so that e.g. the workspace is bound on top of the /tmp tmpfs
             mounts.sort(key=lambda m: len(Path(m[0]).parts))
             prefix = [self.bwrap, *self.flags(), *(arg for _, args in mounts for arg in args)]
+            prefix += ["--remount-ro", "/"]  # the root tmpfs that holds the mount points, /etc included
 
             def wrap(command: list[str], env: Mapping[str, str]) -> list[str]:
                 # bwrap is started with exactly ``env``; --clearenv/--setenv repeat it so the
