@@ -58,10 +58,6 @@ def _root(
                         format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr)
 
 
-def task_options(fn: Callable) -> Callable:
-    return fn
-
-
 TargetOpt = typer.Option(None, "--target", help="The column to predict (overrides detection).")
 MetricOpt = typer.Option(None, "--metric", help="Primary metric: auroc, auprc, accuracy, macro_f1, mcc, log_loss, rmse, mae, r2, pearson, spearman.")
 TaskTypeOpt = typer.Option(None, "--task-type", help="binary, multiclass or regression (overrides detection).")
@@ -104,6 +100,281 @@ def inspect(
     from omicsagent.tasks.card import task_card
 
     Console().print(task_card(task))
+
+
+# ----------------------------------------------------------------------------------------------------
+# The experimentation loop
+# ----------------------------------------------------------------------------------------------------
+
+def parse_duration(text: str) -> float:
+    """'15m', '900s', '1h30m', '90' (seconds) -> seconds."""
+    import re
+
+    from omicsagent.errors import InputError
+
+    t = text.strip().lower()
+    if re.fullmatch(r"\d+(\.\d+)?", t):
+        return float(t)
+    parts = re.findall(r"(\d+(?:\.\d+)?)\s*(h|m|min|s|sec)", t)
+    if not parts or "".join(f"{a}{b}" for a, b in parts) != t.replace(" ", ""):
+        raise InputError(f"time budget {text!r} is not a duration; write it like 15m, 900s or 1h30m.")
+    scale = {"h": 3600, "m": 60, "min": 60, "s": 1, "sec": 1}
+    return sum(float(a) * scale[b] for a, b in parts)
+
+
+def _progress(quiet: bool, as_json: bool):
+    from omicsagent.agent.progress import ConsoleProgress, JsonProgress, NullProgress
+
+    if as_json:
+        return JsonProgress()
+    return NullProgress() if quiet else ConsoleProgress()
+
+
+def _make_brain(brain: str, *, model: str | None, base_url: str | None, env_file: Path | None,
+                config: Path | None, max_cost: float | None):
+    from omicsagent.errors import ConfigError
+
+    if brain == "expert":
+        if model:
+            raise ConfigError("--model is for the LLM brain; add --brain llm or drop --model.")
+        from omicsagent.brains.expert import ExpertBrain
+
+        return ExpertBrain()
+    if brain == "llm":
+        try:
+            from omicsagent.brains.llm import LLMBrain, load_llm_config
+        except ImportError as err:
+            raise ConfigError(f"the LLM brain is not available in this installation ({err}); use --brain expert.") from None
+        cfg = load_llm_config(model=model, base_url=base_url, env_file=env_file, config_file=config)
+        if max_cost is not None:
+            cfg = cfg.model_copy(update={"max_cost_usd": max_cost})
+        return LLMBrain(cfg)
+    raise ConfigError(f"unknown brain {brain!r}; use --brain expert (offline) or --brain llm.")
+
+
+def _summary(journal, run_dir: Path, as_json: bool) -> None:
+    best = journal.best_iteration
+    info = {"run_dir": str(run_dir), "status": journal.status, "reason": journal.status_reason,
+            "best_iteration": best.index if best else None, "metric": journal.task.metric,
+            "validation": journal.primary(best) if best else None, "test": journal.test_metrics,
+            "elapsed_s": round(journal.elapsed_s, 1)}
+    if as_json:
+        typer.echo(json.dumps({"event": "summary", **info}, default=str))
+        return
+    out = Console(stderr=True, highlight=False)
+    if best is None:
+        out.print(f"[bold red]No iteration succeeded[/] ({journal.status_reason}); see {run_dir}/journal.json.")
+        return
+    out.print(f"best: iteration {best.index} ({best.summary}), validation {journal.task.metric} {journal.primary(best):.4f}")
+    out.print(f"model and scripts: {run_dir}/best/   report: {run_dir}/report.html")
+    out.print(f"predict: omicsagent predict {run_dir} --input new.csv --output predictions.csv")
+
+
+BrainOpt = typer.Option("expert", "--brain", help="expert (offline, default) or llm.")
+ModelOpt = typer.Option(None, "--model", help="LLM as PROVIDER:MODEL, e.g. openai:gpt-4.1, anthropic:claude-sonnet-4-5, ollama:llama3.1.")
+BaseUrlOpt = typer.Option(None, "--base-url", help="OpenAI-compatible server URL (Ollama, vLLM, llama.cpp).")
+EnvFileOpt = typer.Option(None, "--env-file", help="A .env file with API keys (never copied into the run).")
+ConfigOpt = typer.Option(None, "--config", help="TOML config file (models per role, limits).")
+QuietOpt = typer.Option(False, "--quiet", "-q", help="No progress output.")
+JsonOpt = typer.Option(False, "--json", help="Progress and summary as JSON lines on stdout.")
+SandboxOpt = typer.Option("bwrap", "--sandbox", help="bwrap (default) or none (NO isolation: prints a warning).")
+
+
+@app.command()
+@handle_errors
+def run(
+    dataset: Optional[Path] = typer.Argument(None, help="Dataset folder (train.csv, optional validation.csv, test.csv, description.md, task.toml)."),
+    train: Optional[Path] = TrainOpt, validation: Optional[Path] = ValidOpt, test: Optional[Path] = TestOpt,
+    target: Optional[str] = TargetOpt, task_type: Optional[str] = TaskTypeOpt, metric: Optional[str] = MetricOpt,
+    ignore: Optional[list[str]] = IgnoreOpt, group: Optional[str] = GroupOpt, drop_missing_target: bool = DropOpt,
+    brain: str = BrainOpt, model: Optional[str] = ModelOpt, base_url: Optional[str] = BaseUrlOpt,
+    env_file: Optional[Path] = EnvFileOpt, config: Optional[Path] = ConfigOpt,
+    iterations: int = typer.Option(6, "--iterations", "-n", min=1, max=100, help="Maximum number of iterations."),
+    time_budget: str = typer.Option("15m", "--time-budget", help="Wall-time budget, e.g. 15m, 1h, 900s."),
+    seed: int = typer.Option(0, "--seed", help="Random seed (splits, models)."),
+    out: Optional[Path] = typer.Option(None, "--out", help="Run folder to create (default: runs/<dataset>-<time>)."),
+    sandbox: str = SandboxOpt,
+    max_cost: Optional[float] = typer.Option(None, "--max-cost", help="Stop an LLM run once it has cost this many USD."),
+    quiet: bool = QuietOpt, as_json: bool = JsonOpt,
+) -> None:
+    """Run the experimentation loop and keep the best model, its scripts and a report.
+
+    Example: omicsagent run ../shared/datasets/ml/gue_tf0 --time-budget 10m --out runs/tf0
+    """
+    import time as _time
+
+    from omicsagent.agent.journal import RunSettings
+    from omicsagent.agent.runner import start_run
+
+    budget = parse_duration(time_budget)
+    task = build_task(dataset, train, validation, test, target, task_type, metric, ignore, group, drop_missing_target)
+    the_brain = _make_brain(brain, model=model, base_url=base_url, env_file=env_file, config=config, max_cost=max_cost)
+    out = out or Path("runs") / f"{task.name}-{_time.strftime('%Y%m%d-%H%M%S')}"
+    settings = RunSettings(brain=brain, model=model, iterations=iterations, time_budget_s=budget, seed=seed,
+                           sandbox=sandbox, max_cost_usd=max_cost)
+    journal = start_run(task, out_dir=out, settings=settings, brain=the_brain, progress=_progress(quiet, as_json))
+    _summary(journal, out, as_json)
+    if journal.best_iteration is None:
+        raise typer.Exit(1)
+
+
+@app.command()
+@handle_errors
+def resume(
+    run_dir: Path = typer.Argument(..., help="The --out folder of a run that was killed or interrupted."),
+    iterations: int = typer.Option(0, "--iterations", "-n", min=0, help="Add this many iterations (also to a finished run)."),
+    model: Optional[str] = ModelOpt, base_url: Optional[str] = BaseUrlOpt, env_file: Optional[Path] = EnvFileOpt,
+    config: Optional[Path] = ConfigOpt, quiet: bool = QuietOpt, as_json: bool = JsonOpt,
+) -> None:
+    """Continue a run without redoing its finished iterations.
+
+    Example: omicsagent resume runs/tf0
+    """
+    from omicsagent.agent.journal import RunJournal
+    from omicsagent.agent.runner import resume_run
+
+    journal = RunJournal.load(run_dir)
+    s = journal.settings
+    the_brain = _make_brain(s.brain, model=model or s.model, base_url=base_url, env_file=env_file, config=config,
+                            max_cost=s.max_cost_usd)
+    journal = resume_run(run_dir, brain=the_brain, progress=_progress(quiet, as_json), extra_iterations=iterations)
+    _summary(journal, run_dir, as_json)
+
+
+@app.command()
+@handle_errors
+def predict(
+    run_dir: Path = typer.Argument(..., help="A finished run folder (with best/)."),
+    input: Path = typer.Option(..., "--input", "-i", help="Table of new inputs (same columns as train.csv, no target needed)."),
+    output: Path = typer.Option(..., "--output", "-o", help="CSV file to write."),
+    sandbox: str = SandboxOpt,
+) -> None:
+    """Predict on new data with a run's best model (runs in the sandbox).
+
+    Example: omicsagent predict runs/tf0 --input new.csv --output predictions.csv
+    """
+    from omicsagent.agent.harness import run_inference
+    from omicsagent.agent.journal import RunJournal
+    from omicsagent.errors import InputError, RunStateError
+    from omicsagent.sandbox import make_sandbox
+    from omicsagent.tasks.io import read_table
+
+    journal = RunJournal.load(run_dir)
+    if not (run_dir / "best" / "inference.py").exists():
+        raise RunStateError(f"{run_dir} has no best model yet (no iteration succeeded); run or resume it first.")
+    table = read_table(input)
+    missing = [c.name for c in journal.task.feature_columns if c.name not in table.columns]
+    if missing:
+        raise InputError(f"{input} lacks the input column(s) {', '.join(map(repr, missing))} the model was trained on; add them.")
+    if output.exists() and output.is_dir():
+        raise InputError(f"{output} is a folder; give a file name such as predictions.csv.")
+    if not output.parent.exists():
+        raise InputError(f"the folder {output.parent} does not exist; create it or choose another --output.")
+    run_inference(run_dir, make_sandbox(sandbox), model_dir=run_dir / "best", input_path=input.resolve(),
+                  output_path=output)
+    Console(stderr=True).print(f"wrote {len(table)} predictions to {output}")
+
+
+@app.command()
+@handle_errors
+def demo(
+    out: Optional[Path] = typer.Option(None, "--out", help="Run folder (default: runs/demo-<time>)."),
+    time_budget: str = typer.Option("4m", "--time-budget", help="Wall-time budget."),
+    iterations: int = typer.Option(3, "--iterations", "-n", min=1),
+    sandbox: str = SandboxOpt,
+) -> None:
+    """Generate a small DNA task with a planted motif and run the offline expert brain on it.
+
+    Example: omicsagent demo --out runs/demo
+    """
+    import time as _time
+
+    from omicsagent.agent.journal import RunSettings
+    from omicsagent.agent.runner import start_run
+    from omicsagent.brains.expert import ExpertBrain
+    from omicsagent.tasks import load_task
+    from omicsagent.testing import make_motif_task
+
+    out = out or Path("runs") / f"demo-{_time.strftime('%Y%m%d-%H%M%S')}"
+    data = make_motif_task(Path(str(out) + "-data"), n=1200, n_test=400, length=80)
+    Console(stderr=True).print(f"demo dataset: {data} (1200 training sequences with a planted TATAAT motif)")
+    task = load_task(data)
+    from omicsagent.tasks.card import task_card
+
+    Console(stderr=True).print(task_card(task))
+    settings = RunSettings(iterations=iterations, time_budget_s=parse_duration(time_budget), sandbox=sandbox)
+    journal = start_run(task, out_dir=out, settings=settings, brain=ExpertBrain(), progress=_progress(False, False))
+    _summary(journal, out, False)
+
+
+@app.command()
+@handle_errors
+def report(
+    run_dir: Path = typer.Argument(..., help="A run folder."),
+    format: Optional[list[str]] = typer.Option(None, "--format", "-f", help="html and/or md (default both)."),
+) -> None:
+    """Write the run's self-contained HTML report and Markdown summary.
+
+    Example: omicsagent report runs/tf0 --format html
+    """
+    from omicsagent.report import write_report
+
+    written = write_report(run_dir, formats=format or ("html", "md"))
+    for kind, path in written.items():
+        typer.echo(f"{kind}: {path}")
+
+
+@app.command()
+@handle_errors
+def runs(
+    root: Path = typer.Argument(Path("runs"), help="Folder holding run folders."),
+    as_json: bool = typer.Option(False, "--json", help="JSON instead of a table."),
+) -> None:
+    """List runs with dataset, brain, status, best validation/test metric, time and cost.
+
+    Example: omicsagent runs runs/
+    """
+    from omicsagent.errors import InputError
+    from omicsagent.report import list_runs, runs_table
+
+    if not root.exists():
+        raise InputError(f"{root} does not exist; give the folder your runs were written to.")
+    summaries = list_runs(root)
+    if as_json:
+        typer.echo(json.dumps([getattr(s, "model_dump", lambda: s.__dict__)() for s in summaries], indent=1, default=str))
+        return
+    if not summaries:
+        typer.echo(f"no runs under {root}")
+        return
+    Console().print(runs_table(summaries, root=root))
+
+
+@app.command()
+@handle_errors
+def models(env_file: Optional[Path] = EnvFileOpt) -> None:
+    """List LLM providers and whether an API key is configured (keys are never printed).
+
+    Example: omicsagent models --env-file .env
+    """
+    from rich.table import Table
+
+    from omicsagent.brains.llm import list_models
+
+    table = Table("provider", "key variable", "key present", "notes")
+    for row in list_models(env_file=env_file):
+        table.add_row(*(str(row.get(k, "")) for k in ("provider", "variable", "present", "notes")))
+    Console().print(table)
+
+
+def _mount_expression() -> None:
+    try:
+        from omicsagent.expression.cli import expr_app
+    except ImportError:
+        return
+    app.add_typer(expr_app, name="expr", help="Gene-expression analysis: GEO/TCGA cohorts to trait-associated genes.")
+
+
+_mount_expression()
 
 
 def main() -> None:

@@ -1,0 +1,1 @@
+"""The agent: journal, step table, brain protocol, loop and harness."""

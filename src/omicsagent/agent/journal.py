@@ -1,0 +1,158 @@
+"""The run journal: plain, versioned data on disk, rewritten atomically after every step.
+
+Reports, ``resume``, ``runs`` and the benchmarks all read it. Derived facts (is an iteration the best, how
+long did the run take) are computed from it, not stored twice.
+"""
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field
+
+from omicsagent.errors import RunStateError
+from omicsagent.ml.metrics import get_metric
+from omicsagent.tasks.task import Task
+
+JOURNAL_VERSION = 1
+JOURNAL_FILE = "journal.json"
+
+StepName = Literal["exploration", "split", "representation", "architecture", "training", "inference",
+                   "prediction_exploration", "reflection"]
+STEP_ORDER: tuple[str, ...] = ("exploration", "split", "representation", "architecture", "training",
+                               "inference", "prediction_exploration", "reflection")
+
+
+class Usage(BaseModel):
+    """Model usage; ``cost_usd`` is None when the price is unknown (local models)."""
+
+    requests: int = 0
+    input_tokens: int = 0
+    output_tokens: int = 0
+    cost_usd: float | None = 0.0
+
+    def add(self, other: "Usage") -> "Usage":
+        cost = None if self.cost_usd is None or other.cost_usd is None else self.cost_usd + other.cost_usd
+        return Usage(requests=self.requests + other.requests, input_tokens=self.input_tokens + other.input_tokens,
+                     output_tokens=self.output_tokens + other.output_tokens, cost_usd=cost)
+
+
+class StepRecord(BaseModel):
+    name: str
+    status: Literal["done", "failed", "skipped"]
+    output: dict[str, Any] = Field(default_factory=dict)  # the step's validated structured output
+    error: str | None = None
+    attempts: int = 1
+    started_at: float = 0.0
+    duration_s: float = 0.0
+    usage: Usage = Field(default_factory=Usage)
+
+
+class IterationRecord(BaseModel):
+    index: int
+    status: Literal["running", "succeeded", "failed"] = "running"
+    summary: str = ""  # one line: what this iteration tried
+    representation: str = ""
+    model: str = ""
+    hyperparameters: dict[str, Any] = Field(default_factory=dict)
+    steps: list[StepRecord] = Field(default_factory=list)
+    train_metrics: dict[str, float] = Field(default_factory=dict)
+    validation_metrics: dict[str, float] = Field(default_factory=dict)
+    failure: str | None = None
+    instructions: dict[str, str] = Field(default_factory=dict)  # from this iteration's reflection, for the next
+    started_at: float = 0.0
+    duration_s: float = 0.0
+    peak_memory_mb: float | None = None
+    usage: Usage = Field(default_factory=Usage)
+    dir: str = ""  # relative to the run directory
+
+    def step(self, name: str) -> StepRecord | None:
+        return next((s for s in self.steps if s.name == name), None)
+
+
+class SplitInfo(BaseModel):
+    method: str  # "given" (validation file) or how the loop split train
+    train_path: str  # relative to the run directory
+    validation_path: str
+    n_train: int
+    n_validation: int
+    grouped_by: str | None = None
+    stratified: bool = False
+
+
+class RunSettings(BaseModel):
+    brain: str = "expert"
+    model: str | None = None  # LLM name for the llm brain, never a key
+    iterations: int = 5
+    time_budget_s: float = 900.0
+    seed: int = 0
+    sandbox: str = "bwrap"
+    max_cost_usd: float | None = None
+    extra: dict[str, Any] = Field(default_factory=dict)
+
+
+class RunJournal(BaseModel):
+    version: int = JOURNAL_VERSION
+    run_id: str
+    status: Literal["running", "finished", "interrupted", "failed"] = "running"
+    status_reason: str = ""
+    created_at: float = Field(default_factory=time.time)
+    updated_at: float = Field(default_factory=time.time)
+    elapsed_s: float = 0.0  # active time, summed over sessions (resume does not count the gap)
+    settings: RunSettings
+    task: Task
+    split: SplitInfo | None = None
+    iterations: list[IterationRecord] = Field(default_factory=list)
+    test_metrics: dict[str, float] | None = None
+    test_iteration: int | None = None
+    usage: Usage = Field(default_factory=Usage)
+    notes: list[str] = Field(default_factory=list)
+
+    # ----- derived -----
+    @property
+    def metric(self):
+        return get_metric(self.task.metric)
+
+    def primary(self, it: IterationRecord) -> float | None:
+        return it.validation_metrics.get(self.task.metric)
+
+    @property
+    def best_iteration(self) -> IterationRecord | None:
+        best = None
+        for it in self.iterations:
+            if it.status == "succeeded" and self.metric.better(self.primary(it), None if best is None else self.primary(best)):
+                best = it
+        return best
+
+    @property
+    def finished_iterations(self) -> list[IterationRecord]:
+        return [it for it in self.iterations if it.status != "running"]
+
+    def total_usage(self) -> Usage:
+        total = Usage()
+        for it in self.iterations:
+            total = total.add(it.usage)
+        return total.add(self.usage)
+
+    # ----- disk -----
+    def save(self, run_dir: Path) -> None:
+        self.updated_at = time.time()
+        path = Path(run_dir) / JOURNAL_FILE
+        tmp = path.with_name(f".{JOURNAL_FILE}.tmp")
+        tmp.write_text(self.model_dump_json(indent=1))
+        tmp.replace(path)  # atomic: a kill -9 leaves the old or the new journal, never half of one
+
+    @classmethod
+    def load(cls, run_dir: Path) -> "RunJournal":
+        path = Path(run_dir) / JOURNAL_FILE
+        if not path.exists():
+            raise RunStateError(f"{run_dir} is not an omicsagent run (no {JOURNAL_FILE}); give the --out folder of a run.")
+        try:
+            data = json.loads(path.read_text())
+        except (json.JSONDecodeError, UnicodeDecodeError):
+            raise RunStateError(f"{path} is corrupted (not valid JSON); restore it or start a new run.") from None
+        if data.get("version") != JOURNAL_VERSION:
+            raise RunStateError(f"{path} has journal version {data.get('version')}, this omicsagent reads {JOURNAL_VERSION}; use a matching omicsagent version.")
+        return cls.model_validate(data)

@@ -1,0 +1,34 @@
+"""Train/validation splitting: stratified for classification, grouped when a group column is known.
+
+Used by generated split scripts (inside the sandbox) and by the harness as a fallback.
+"""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+
+def split_frame(df: pd.DataFrame, *, target: str, task_type: str, group: str | None = None,
+                fraction: float = 0.2, seed: int = 0) -> tuple[pd.DataFrame, pd.DataFrame, str]:
+    """(train, validation, description of the method). Rows keep their original order within each part."""
+    from sklearn.model_selection import GroupShuffleSplit, StratifiedGroupKFold, train_test_split
+
+    idx = np.arange(len(df))
+    classification = task_type != "regression"
+    if group is not None:
+        groups = df[group].astype(str).to_numpy()
+        if classification:
+            n_splits = max(2, int(round(1 / fraction)))
+            folds = StratifiedGroupKFold(n_splits=n_splits, shuffle=True, random_state=seed)
+            _, valid_idx = next(folds.split(idx, df[target].astype(str), groups))
+            method = f"grouped by '{group}' and stratified by '{target}' (1 of {n_splits} folds)"
+        else:
+            _, valid_idx = next(GroupShuffleSplit(n_splits=1, test_size=fraction, random_state=seed).split(idx, groups=groups))
+            method = f"grouped by '{group}' ({fraction:.0%} of groups)"
+    else:
+        stratify = df[target].astype(str) if classification and df[target].value_counts().min() >= 2 else None
+        _, valid_idx = train_test_split(idx, test_size=fraction, random_state=seed, stratify=stratify)
+        method = f"{'stratified by ' + repr(target) if stratify is not None else 'random'} ({fraction:.0%})"
+    mask = np.zeros(len(df), dtype=bool)
+    mask[np.sort(valid_idx)] = True
+    return df[~mask].reset_index(drop=True), df[mask].reset_index(drop=True), method

@@ -1,0 +1,129 @@
+"""The offline expert brain: deterministic, no LLM. It writes real scripts from templates and runs them in
+the sandbox, like any other brain; its knowledge lives in ``recipes`` and its search policy in ``policy``.
+"""
+from __future__ import annotations
+
+import pprint
+from importlib import resources
+from string import Template
+from typing import Any
+
+from omicsagent.agent.context import StepContext, StepOutcome, failure_reason
+from omicsagent.agent.steps import (ArchitectureOutput, ExplorationOutput, InferenceOutput,
+                                    PredictionExplorationOutput, ReflectionOutput, RepresentationOutput,
+                                    SplitOutput, TrainingOutput)
+from omicsagent.brains.expert import explore, policy
+from omicsagent.errors import ModelMistake
+
+
+def _template(name: str) -> Template:
+    return Template(resources.files("omicsagent.brains.expert").joinpath("templates", name).read_text())
+
+
+def _literal(value: Any) -> str:
+    return pprint.pformat(value, indent=4, width=100, sort_dicts=False)
+
+
+def _excluded_comment(ctx: StepContext) -> str:
+    rows = [f"#   {c.name}: {c.role} ({c.reason})" for c in ctx.task.excluded_columns]
+    return ("# Columns NOT used as inputs, and why:\n" + "\n".join(rows) + "\n") if rows else ""
+
+
+class ExpertBrain:
+    """Rule-based planner; one attempt per step (retrying a deterministic brain gives the same answer)."""
+
+    name = "expert"
+    max_attempts = 1
+
+    def __init__(self) -> None:
+        self._decisions: dict[int, policy.Decision] = {}
+
+    def describe(self) -> dict[str, Any]:
+        return {"kind": "expert", "deterministic": True}
+
+    def run_step(self, ctx: StepContext) -> StepOutcome:
+        handler = getattr(self, f"_{ctx.step}")
+        return StepOutcome(output=handler(ctx))
+
+    # ----- steps -----
+    def _exploration(self, ctx: StepContext) -> ExplorationOutput:
+        summary, findings = explore.explore_data(ctx.task, ctx.workspace.root / ctx.train_file)
+        return ExplorationOutput(summary=summary, findings=findings)
+
+    def _split(self, ctx: StepContext) -> SplitOutput:
+        t = ctx.task
+        out_dir = "artifacts/split"
+        script = ctx.workspace.artifacts / "split" / "split.py"
+        script.parent.mkdir(parents=True, exist_ok=True)
+        group = t.group_column
+        note = (f"Grouped by '{group}' and stratified by the target." if group and t.task_type != "regression"
+                else f"Grouped by '{group}'." if group else
+                "Stratified by the target." if t.task_type != "regression" else "A random split.")
+        script.write_text(_template("split.py.tmpl").substitute(
+            run_id=ctx.journal.run_id, method_note=note, script="artifacts/split/split.py", input_file=ctx.train_file,
+            out_dir=out_dir, target=repr(t.target), task_type=repr(t.task_type), group=repr(group), fraction=0.2,
+            input_file_repr=repr(ctx.train_file), out_dir_repr=repr(out_dir), seed=ctx.seed))
+        res = ctx.run(["python", "artifacts/split/split.py"], purpose="splitting")
+        if not res.ok:
+            raise ModelMistake(f"split.py failed ({failure_reason(res)}): {res.output[-800:]}")
+        method = res.output.strip().splitlines()[-1].split("; ", 1)[-1] if res.output.strip() else note
+        return SplitOutput(method=method, train_file=f"{out_dir}/train.csv", validation_file=f"{out_dir}/validation.csv")
+
+    def _decision(self, ctx: StepContext) -> policy.Decision:
+        if ctx.iteration not in self._decisions:
+            self._decisions[ctx.iteration] = policy.decide_next(ctx.journal, time_left_s=ctx.time_left())
+        return self._decisions[ctx.iteration]
+
+    def _representation(self, ctx: StepContext) -> RepresentationOutput:
+        d = self._decision(ctx)
+        if d.candidate is None:
+            raise ModelMistake(f"nothing left to try: {d.reason}")
+        c = d.candidate
+        ctx.log(f"plan: {c.name} ({d.reason})")
+        return RepresentationOutput(name=c.name, description=c.rationale, spec=c.representation)
+
+    def _architecture(self, ctx: StepContext) -> ArchitectureOutput:
+        c = self._decision(ctx).candidate
+        assert c is not None  # the representation step would have failed
+        params = {k: v for k, v in c.model.items() if k != "kind"}
+        return ArchitectureOutput(name=str(c.model.get("kind", c.family)), description=f"{c.family}: {c.rationale}",
+                                  hyperparameters=params, spec=c.model)
+
+    def _training(self, ctx: StepContext) -> TrainingOutput:
+        c = self._decision(ctx).candidate
+        assert c is not None
+        script = ctx.iter_dir / "train.py"
+        model_dir = ctx.iter_dir / "model"
+        script.write_text(_template("train.py.tmpl").substitute(
+            iteration=ctx.iteration, run_id=ctx.journal.run_id, summary=c.name, rationale=c.rationale,
+            script=ctx.rel(script), train_file=ctx.train_file, model_dir=ctx.rel(model_dir),
+            target=repr(ctx.task.target), task_type=repr(ctx.task.task_type), excluded=_excluded_comment(ctx),
+            representation=_literal(c.representation), model=_literal(c.model),
+            train_file_repr=repr(ctx.train_file), seed=ctx.seed))
+        # Leave room for inference and scoring; iterative models stop early and keep their best state.
+        limit = max(30.0, min(ctx.time_left() - policy.OVERHEAD_S, 3 * c.est_seconds + 60))
+        res = ctx.run(["python", ctx.rel(script), "--train", ctx.train_file, "--out", ctx.rel(model_dir),
+                       "--seed", str(ctx.seed), "--time-limit", f"{limit:.0f}"], purpose="training")
+        if not res.ok:
+            raise ModelMistake(f"train.py failed ({failure_reason(res)}): {res.output[-1500:]}")
+        return TrainingOutput(train_script=ctx.rel(script), model_dir=ctx.rel(model_dir),
+                              notes=res.output.strip().splitlines()[-1] if res.output.strip() else "")
+
+    def _inference(self, ctx: StepContext) -> InferenceOutput:
+        c = self._decision(ctx).candidate
+        script = ctx.iter_dir / "inference.py"
+        note = "" if ctx.task.task_type == "regression" else " plus probability_<class> for each class"
+        script.write_text(_template("inference.py.tmpl").substitute(
+            iteration=ctx.iteration, run_id=ctx.journal.run_id, summary=c.name if c else "", proba_note=note))
+        return InferenceOutput(inference_script=ctx.rel(script))
+
+    def _prediction_exploration(self, ctx: StepContext) -> PredictionExplorationOutput:
+        summary, findings = explore.explore_predictions(ctx.task, ctx.workspace.root / ctx.validation_file,
+                                                        ctx.iter_dir / "validation_predictions.csv")
+        return PredictionExplorationOutput(summary=summary, findings=findings)
+
+    def _reflection(self, ctx: StepContext) -> ReflectionOutput:
+        it = ctx.journal.iterations[ctx.iteration]
+        # The next iteration's decision is made now and logged; the next representation step recomputes it.
+        assessment, instructions, stop = policy.reflect(ctx.journal, it, time_left_s=ctx.time_left())
+        return ReflectionOutput(assessment=assessment, instructions=instructions, stop=stop)
