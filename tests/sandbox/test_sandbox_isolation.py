@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 import omicsagent
-from omicsagent.sandbox import BwrapSandbox, ExecResult, LocalSandbox, Workspace
+from omicsagent.sandbox import BwrapSandbox, ExecResult, Limits, LocalSandbox, Workspace
 
 PROBE_READ = """
 import json, os, sys
@@ -179,3 +179,13 @@ def test_cannot_create_user_namespaces_or_keep_capabilities(ws: Workspace, bwrap
     assert int(cap_eff, 16) == 0
     if bwrap_sandbox.user_namespace:
         assert unshare == "refused"
+
+
+def test_tmpfs_is_capped_by_the_memory_limit(ws: Workspace, bwrap_sandbox: BwrapSandbox) -> None:
+    code = ("import sys\nfor path in ('/tmp/big', '/dev/shm/big'):\n"
+            "    try:\n        open(path, 'wb').write(b'x' * (150 << 20)); print('written')\n"
+            "    except OSError as exc:\n        print(exc.strerror)")
+    res = bwrap_sandbox.run(["python", "-c", code], workspace=ws, limits=Limits(memory_mb=200))
+    assert res.output.split("\n")[:2] == ["No space left on device"] * 2, res.output
+    small = bwrap_sandbox.run(["python", "-c", code], workspace=ws, limits=Limits(memory_mb=1000))
+    assert small.output.split("\n")[:2] == ["written"] * 2, small.output

@@ -77,18 +77,19 @@ class ProcessSandbox:
                 raise InputError(f"Extra read-only mount {extra} does not exist; create it or drop it.")
             mounts.append(Path(extra).resolve())
         command = [sys.executable if argv[0] in PYTHON_ALIASES else argv[0], *argv[1:]]
-        with self._prepare(workspace=workspace, cwd=workdir, extra_ro_mounts=mounts) as prep:
+        limits = limits or Limits()
+        with self._prepare(workspace=workspace, cwd=workdir, extra_ro_mounts=mounts, limits=limits) as prep:
             full_env = build_env(env, path=prep.path, home=prep.home, tmpdir=prep.tmpdir)
             if prep.token is not None:
                 name, _, value = prep.token.partition("=")
                 full_env[name] = value
             return run_process(
-                prep.wrap(command, full_env), cwd=workdir, env=full_env, limits=limits or Limits(),
+                prep.wrap(command, full_env), cwd=workdir, env=full_env, limits=limits,
                 log_path=log_path, token=prep.token, pass_fds=prep.pass_fds, reported_argv=tuple(argv),
             )
 
     def _prepare(
-        self, *, workspace: Workspace, cwd: Path, extra_ro_mounts: Sequence[Path]
+        self, *, workspace: Workspace, cwd: Path, extra_ro_mounts: Sequence[Path], limits: Limits
     ) -> AbstractContextManager[Prepared]:
         """A context manager yielding the run's ``Prepared``; it releases temporary resources."""
         raise NotImplementedError

@@ -4,7 +4,8 @@ The command sees: /usr and the /lib*, /bin, /sbin links; a few /etc files (the l
 time zone) plus generated passwd/group/hosts/nsswitch.conf; the Python running omicsagent (venv, base
 interpreter, the omicsagent package dir when installed editable); the workspace (root and inputs/
 read-only, scratch/ and artifacts/ writable); the caller's extra read-only mounts; a private /tmp
-(tmpfs, HOME=/tmp/home), /proc of its own pid namespace and a minimal /dev. Nothing else exists.
+(tmpfs, HOME=/tmp/home) and /dev/shm, each capped at half the memory limit, /proc of its own pid
+namespace and a minimal /dev. Nothing else exists.
 """
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ from pathlib import Path
 import omicsagent
 from omicsagent.errors import SandboxUnavailable
 from omicsagent.sandbox.base import Prepared, ProcessSandbox
+from omicsagent.sandbox.limits import Limits
 from omicsagent.sandbox.workspace import Workspace
 
 SANDBOX_UID = 65534  # inside the user namespace; maps to the caller's own uid outside
@@ -50,7 +52,7 @@ class BwrapSandbox(ProcessSandbox):
 
     @contextmanager
     def _prepare(
-        self, *, workspace: Workspace, cwd: Path, extra_ro_mounts: Sequence[Path]
+        self, *, workspace: Workspace, cwd: Path, extra_ro_mounts: Sequence[Path], limits: Limits
     ) -> Iterator[Prepared]:
         uid = SANDBOX_UID if self.user_namespace else os.getuid()
         gid = SANDBOX_UID if self.user_namespace else os.getgid()
@@ -62,7 +64,9 @@ class BwrapSandbox(ProcessSandbox):
         }
         fds: list[int] = []
         try:
-            mounts = system_mounts() + python_mounts() + [(HOME, ["--dir", HOME])]
+            # tmpfs contents are RAM that the RSS poll does not see, so each tmpfs gets half the limit
+            tmpfs_bytes = limits.memory_mb * 1024 * 1024 // 2
+            mounts = system_mounts(tmpfs_bytes=tmpfs_bytes) + python_mounts() + [(HOME, ["--dir", HOME])]
             for dest, text in files.items():
                 fd = os.memfd_create(Path(dest).name)
                 fds.append(fd)
@@ -88,7 +92,7 @@ class BwrapSandbox(ProcessSandbox):
                 os.close(fd)
 
 
-def system_mounts() -> list[Mount]:
+def system_mounts(*, tmpfs_bytes: int = 1 << 30) -> list[Mount]:
     mounts: list[Mount] = [("/usr", ["--ro-bind", "/usr", "/usr"])]
     for name in _SYSTEM_LINKS:
         path = Path("/") / name
@@ -103,7 +107,9 @@ def system_mounts() -> list[Mount]:
     cpu = Path("/sys/devices/system/cpu")  # lets BLAS/OpenMP count cores
     if cpu.is_dir():
         mounts.append((str(cpu), ["--ro-bind", str(cpu), str(cpu)]))
-    mounts += [("/proc", ["--proc", "/proc"]), ("/dev", ["--dev", "/dev"]), ("/tmp", ["--tmpfs", "/tmp"])]
+    size = ["--size", str(tmpfs_bytes)]
+    mounts += [("/proc", ["--proc", "/proc"]), ("/dev", ["--dev", "/dev"]),
+               ("/dev/shm", [*size, "--tmpfs", "/dev/shm"]), ("/tmp", [*size, "--tmpfs", "/tmp"])]
     return mounts
 
 

@@ -12,6 +12,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from omicsagent.sandbox.base import Prepared, ProcessSandbox
+from omicsagent.sandbox.limits import Limits
 from omicsagent.sandbox.workspace import Workspace
 
 log = logging.getLogger("omicsagent.sandbox")
@@ -37,7 +38,7 @@ class LocalSandbox(ProcessSandbox):
 
     @contextmanager
     def _prepare(
-        self, *, workspace: Workspace, cwd: Path, extra_ro_mounts: Sequence[Path]
+        self, *, workspace: Workspace, cwd: Path, extra_ro_mounts: Sequence[Path], limits: Limits
     ) -> Iterator[Prepared]:
         # a private HOME and TMPDIR per run, removed afterwards
         private = Path(tempfile.mkdtemp(prefix="omicsagent-run-"))

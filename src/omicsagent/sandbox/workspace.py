@@ -22,6 +22,9 @@ class Workspace:
 
     root: Path
 
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "root", Path(self.root).expanduser().resolve())
+
     @property
     def inputs(self) -> Path:
         return self.root / "inputs"
