@@ -135,7 +135,7 @@ def choose_target(df: pd.DataFrame, profiles: dict[str, ColumnProfile], *, descr
     desc = description.lower()
     scores: dict[str, tuple[int, str]] = {}
     for name, p in profiles.items():
-        if p.role in ("dna", "rna", "protein", "smiles", "text", "identifier", "empty", "constant"):
+        if p.role in ("dna", "rna", "protein", "smiles", "text", "identifier", "empty"):
             continue
         lname = name.lower().strip()
         score, why = 0, []
