@@ -1,0 +1,209 @@
+"""Chat models: build a pydantic-ai model from 'provider:name', and wrap it so every request is retried on
+provider errors, priced, counted and written to the trajectory.
+
+Retries are ours (the SDKs' own are switched off with ``max_retries=0``) so each one leaves a log line.
+"""
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from pydantic_ai.exceptions import (
+    ModelAPIError,
+    ModelAuthenticationError,
+    ModelHTTPError,
+    ModelNotFoundError,
+    ModelQuotaExceededError,
+    ModelRequestRejectedError,
+    UnexpectedModelBehavior,
+    UserError,
+)
+from pydantic_ai.models.wrapper import WrapperModel
+
+from omicsagent.agent.journal import Usage
+from omicsagent.brains.llm.config import PROVIDERS, LLMConfig, split_model
+from omicsagent.brains.llm.trajectory import Trajectory, dump_messages
+from omicsagent.errors import ConfigError
+
+if TYPE_CHECKING:
+    from pydantic_ai.messages import ModelMessage, ModelResponse
+    from pydantic_ai.models import Model, ModelRequestParameters
+    from pydantic_ai.settings import ModelSettings
+
+log = logging.getLogger("omicsagent.llm")
+
+
+class BudgetExceeded(Exception):
+    """The run's --max-cost is spent; no further request is sent."""
+
+
+class ProviderFailed(Exception):
+    """A request still failed after every retry."""
+
+
+def make_chat_model(spec: str, config: LLMConfig) -> "Model":
+    """The pydantic-ai model for 'provider:name' with the configured endpoint and key."""
+    provider, name = split_model(spec)
+    info = PROVIDERS[provider]
+    key = config.key_for(provider)
+    url = config.base_url if info.openai_compatible and config.base_url else info.default_base_url
+    if provider == "anthropic":
+        from pydantic_ai.models.anthropic import AnthropicModel
+        from pydantic_ai.providers.anthropic import AnthropicProvider
+
+        return AnthropicModel(name, provider=AnthropicProvider(api_key=key, base_url=url))
+    if provider == "openrouter":
+        from pydantic_ai.models.openrouter import OpenRouterModel
+        from pydantic_ai.providers.openrouter import OpenRouterProvider
+
+        return OpenRouterModel(name, provider=OpenRouterProvider(api_key=key))
+    from pydantic_ai.models.openai import OpenAIChatModel
+
+    if provider == "ollama":
+        from pydantic_ai.providers.ollama import OllamaProvider
+
+        return OpenAIChatModel(name, provider=OllamaProvider(base_url=url, api_key=key or "ollama"))
+    from pydantic_ai.providers.openai import OpenAIProvider
+
+    # an OpenAI-compatible local server (vLLM, llama.cpp) usually accepts any key
+    return OpenAIChatModel(name, provider=OpenAIProvider(base_url=url, api_key=key or "not-needed"))
+
+
+@dataclass(frozen=True)
+class Pricing:
+    """How to price a response: genai-prices provider id and model name, or unknown."""
+
+    provider_id: str | None
+    model_ref: str | None
+
+    @classmethod
+    def for_model(cls, spec: str, config: LLMConfig) -> "Pricing":
+        if config.price_model:
+            provider, name = split_model(config.price_model)
+            return cls(PROVIDERS[provider].price_id, name)
+        provider, name = split_model(spec)
+        info = PROVIDERS[provider]
+        if info.openai_compatible and config.base_url:
+            return cls(None, None)  # a local or unknown server: prices unknown
+        return cls(info.price_id, name)
+
+    def cost(self, response: "ModelResponse") -> float | None:
+        if self.provider_id is None or self.model_ref is None:
+            return None
+        try:
+            import warnings
+
+            from genai_prices import calc_price
+
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                calc = calc_price(response.usage, self.model_ref, provider_id=self.provider_id)
+            return float(calc.total_price)
+        except Exception:  # noqa: BLE001 - an unknown price is "unknown", never a crash
+            return None
+
+
+def is_transient(err: BaseException) -> bool:
+    """Worth retrying: rate limits, server errors, timeouts, dropped connections, unreadable responses."""
+    if isinstance(err, (ModelAuthenticationError, ModelNotFoundError, ModelQuotaExceededError, UserError)):
+        return False
+    if isinstance(err, ModelHTTPError):
+        return err.status_code in (408, 409, 425, 429) or err.status_code >= 500
+    if isinstance(err, ModelRequestRejectedError):
+        return False
+    return isinstance(err, (ModelAPIError, UnexpectedModelBehavior, ValueError, OSError, TimeoutError)) or \
+        type(err).__module__.split(".")[0] in ("openai", "anthropic", "httpx", "httpx2", "httpcore")
+
+
+def permanent_error(err: BaseException, spec: str) -> ConfigError | None:
+    """A ConfigError for mistakes only the user can fix (bad key, unknown model, no credit)."""
+    provider = spec.partition(":")[0]
+    var = PROVIDERS[provider].key_env if provider in PROVIDERS else "the API key"
+    if isinstance(err, ModelAuthenticationError):
+        return ConfigError(f"The {provider} server rejected the API key; check {var}.")
+    if isinstance(err, ModelNotFoundError):
+        return ConfigError(f"The {provider} server does not know the model {spec!r}; check the model name.")
+    if isinstance(err, ModelQuotaExceededError):
+        return ConfigError(f"The {provider} account has no quota or credit left; top it up or choose another model.")
+    return None
+
+
+def describe_error(err: BaseException) -> str:
+    if isinstance(err, ModelHTTPError):
+        return f"HTTP {err.status_code}"
+    text = str(err).splitlines()[0] if str(err) else ""
+    return f"{type(err).__name__}{': ' + text[:160] if text else ''}"
+
+
+class RecordedModel(WrapperModel):
+    """Retries, prices, counts and records every request of one step (one instance per step attempt)."""
+
+    def __init__(self, wrapped: "Model", *, spec: str, config: LLMConfig, pricing: Pricing,
+                 trajectory: Trajectory, spent_before: float = 0.0) -> None:
+        super().__init__(wrapped)
+        self.spec = spec
+        self.config = config
+        self.pricing = pricing
+        self.trajectory = trajectory
+        self.spent_before = spent_before  # cost of the run before this step (for --max-cost)
+        self.usage = Usage()
+        self._logged = 0  # messages already written to the trajectory
+
+    def _add(self, response: "ModelResponse") -> float | None:
+        cost = self.pricing.cost(response)
+        u = response.usage
+        self.usage = self.usage.add(Usage(requests=1, input_tokens=u.input_tokens or 0,
+                                          output_tokens=u.output_tokens or 0, cost_usd=cost))
+        return cost
+
+    def _check_budget(self) -> None:
+        limit = self.config.max_cost_usd
+        if limit is not None and self.usage.cost_usd is not None and \
+                self.spent_before + self.usage.cost_usd >= limit:
+            raise BudgetExceeded(f"the cost limit of ${limit:.2f} is reached")
+
+    async def request(self, messages: list["ModelMessage"], model_settings: "ModelSettings | None",
+                      model_request_parameters: "ModelRequestParameters") -> "ModelResponse":
+        self._check_budget()
+        new = messages[self._logged:] if self._logged <= len(messages) else messages
+        self.trajectory.write("request", model=self.spec, messages=dump_messages(new))
+        self._logged = len(messages)
+        attempts = self.config.provider_retries + 1
+        for attempt in range(1, attempts + 1):
+            start = time.monotonic()
+            try:
+                response = await self.wrapped.request(messages, model_settings, model_request_parameters)
+            except Exception as err:  # noqa: BLE001 - sorted into retry / user error / give up below
+                self.trajectory.write("error", model=self.spec, attempt=attempt, error=describe_error(err))
+                fatal = permanent_error(err, self.spec)
+                if fatal is not None:
+                    raise fatal from None
+                if not is_transient(err) or attempt == attempts:
+                    raise ProviderFailed(f"the {self.spec} request failed after {attempt} attempt(s) "
+                                         f"({describe_error(err)})") from err
+                retry_after = getattr(err, "retry_after", None)
+                delay = min(60.0, self.config.retry_base_delay_s * 2 ** (attempt - 1))
+                delay = max(delay, min(float(retry_after or 0), 120.0))
+                log.warning("%s request failed (%s); retrying in %.1f s (attempt %d of %d).",
+                            self.spec, describe_error(err), delay, attempt + 1, attempts)
+                await asyncio.sleep(delay)
+                continue
+            cost = self._add(response)
+            self.trajectory.write("response", model=self.spec, attempt=attempt,
+                                  duration_s=round(time.monotonic() - start, 3),
+                                  response=dump_messages([response])[0],
+                                  usage={"input_tokens": response.usage.input_tokens,
+                                         "output_tokens": response.usage.output_tokens, "cost_usd": cost})
+            self._logged += 1
+            return response
+        raise AssertionError("unreachable")  # pragma: no cover
+
+
+def model_settings(config: LLMConfig) -> dict[str, Any]:
+    settings: dict[str, Any] = {"max_retries": 0, "timeout": config.request_timeout_s}
+    if config.temperature is not None:
+        settings["temperature"] = config.temperature
+    return settings

@@ -1,0 +1,129 @@
+"""The LLM brain over scripted models (pydantic-ai FunctionModel): every step, its validator and the retry paths."""
+from __future__ import annotations
+
+import json
+
+import pandas as pd
+import pytest
+
+from omicsagent.agent.steps import STEPS
+from omicsagent.brains.llm import LLMBrain, LLMConfig
+from omicsagent.errors import ModelMistake
+from omicsagent.testing_llm import Playbook, call, final, playbook_model, raw_call, text
+
+from .playbooks import full_playbook
+
+
+def brain_for(playbook: Playbook, **cfg) -> LLMBrain:
+    config = LLMConfig(model="openai:gpt-4.1", retry_base_delay_s=0.0, **cfg)
+    return LLMBrain(config, chat_model=playbook_model(playbook, model_name="gpt-4.1"))
+
+
+def prepare_scoring(ctx_factory) -> dict:
+    """What the harness does after the split: validation inputs without the label."""
+    ws_root = ctx_factory.run_dir / "workspace"
+    valid = pd.read_csv(ws_root / "artifacts/split/validation.csv")
+    (ws_root / "scoring").mkdir(exist_ok=True)
+    valid.drop(columns=["label"]).to_csv(ws_root / "scoring/validation_features.csv", index=False)
+    return dict(train_file="artifacts/split/train.csv", validation_file="artifacts/split/validation.csv",
+                validation_features="scoring/validation_features.csv", n_validation=len(valid))
+
+
+def test_all_steps_through_tools_with_corrections(step_ctx):
+    playbook = full_playbook()
+    brain = brain_for(playbook)
+    previous: dict = {}
+    files: dict = {}
+    for name in ["exploration", "split", "representation", "architecture", "training", "inference",
+                 "prediction_exploration", "reflection"]:
+        if name == "representation":
+            files = prepare_scoring(step_ctx)
+        ctx = step_ctx(name, previous=dict(previous), **files)
+        outcome = brain.run_step(ctx)
+        assert isinstance(outcome.output, STEPS[name].output_type)
+        if STEPS[name].validate:
+            STEPS[name].validate(outcome.output, ctx)  # what the loop does next: must pass
+        previous[name] = outcome.output.model_dump()
+        assert outcome.usage.requests >= 1 and outcome.usage.input_tokens > 0
+    ws = step_ctx.run_dir / "workspace"
+    assert (ws / "artifacts/iter_000/model/model.joblib").exists()
+    pred = pd.read_csv(ws / "artifacts/iter_000/validation_predictions.csv")
+    assert len(pred) == files["n_validation"] and {"prediction", "probability_0", "probability_1"} <= set(pred.columns)
+    # the inference step needed two corrections (wrong name, wrong row count) within one agent run
+    inference_turns = [turn for step, turn in playbook.seen if step == "inference"]
+    assert max(inference_turns) == 4
+    assert any("must be 'artifacts/iter_000/inference.py'" in m for m in step_ctx.logs)
+    assert any("returned 5 rows" in m for m in step_ctx.logs)
+    # the trajectory holds every request and response, no tool trajectories leak into later prompts
+    lines = [json.loads(x) for x in (step_ctx.run_dir / "trajectory.jsonl").read_text().splitlines()]
+    assert sum(r["kind"] == "request" for r in lines) == sum(r["kind"] == "response" for r in lines) == len(playbook.seen)
+    assert {r["step"] for r in lines} >= {"exploration", "inference", "reflection"}
+
+
+def test_reflection_sees_history_and_budget(step_ctx):
+    seen = {}
+
+    def reflect(values):
+        return final(assessment="ok", instructions={"training": "train longer"})
+
+    playbook = Playbook({"reflection": [reflect]})
+    brain = brain_for(playbook, max_cost_usd=5.0)
+    ctx = step_ctx("reflection", previous={"_iteration": {"status": "failed", "failure": "training: boom"}})
+    ctx.journal.iterations.append(__import__("omicsagent.agent.journal", fromlist=["x"]).IterationRecord(
+        index=0, status="failed", failure="training: boom", validation_metrics={}, duration_s=12.0))
+    from omicsagent.brains.llm import prompts
+    text_ = prompts.step_prompt(ctx, max_requests=10, tool_timeout_s=60, spent=0.5, max_cost=5.0)
+    assert "training: boom" in text_ and "$0.5000 of a $5.00 limit" in text_ and "Time left" in text_
+    out = brain.run_step(ctx).output
+    assert out.instructions == {"training": "train longer"}
+
+
+def test_invalid_json_and_text_answers_are_corrected(step_ctx):
+    playbook = Playbook({"exploration": [text("I think the data is fine."),
+                                         raw_call("final_result", '{"summary": '),
+                                         final(summary="fine", findings=[])]})
+    out = brain_for(playbook).run_step(step_ctx("exploration")).output
+    assert out.summary == "fine"
+
+
+def test_unfixable_step_fails_as_model_mistake_with_usage(step_ctx):
+    playbook = Playbook({"training": [final(train_script="{iter_dir}/train.py", model_dir="{iter_dir}/model")]})
+    brain = brain_for(playbook, max_retries=2)
+    with pytest.raises(ModelMistake) as err:
+        brain.run_step(step_ctx("training"))
+    assert "no valid answer within 2 corrections" in str(err.value)
+    assert err.value.usage.requests == 3  # first answer + 2 corrections, all counted
+
+
+def test_request_limit_stops_a_step(step_ctx):
+    playbook = Playbook({"exploration": [call("bash", command="true")]})  # never answers
+    brain = brain_for(playbook, max_requests_per_step=3)
+    with pytest.raises(ModelMistake, match="used its 3 model requests"):
+        brain.run_step(step_ctx("exploration"))
+
+
+def test_tools_stay_in_the_workspace(step_ctx):
+    playbook = Playbook({"exploration": [
+        call("read_file", path="/etc/passwd"),
+        call("write_file", path="inputs/evil.py", content="x"),
+        call("write_file", path="../outside.txt", content="x"),
+        call("bash", command="cat /proc/1/environ; ls /work 2>&1 | head -2; echo done"),
+        final(summary="done")]})
+    brain = brain_for(playbook)
+    brain.run_step(step_ctx("exploration"))
+    lines = [json.loads(x) for x in (step_ctx.run_dir / "trajectory.jsonl").read_text().splitlines()]
+    returns = [p["content"] for r in lines if r["kind"] == "request" for m in r["messages"]
+               for p in m.get("parts", []) if p.get("part_kind") == "tool-return"]
+    assert "outside the workspace" in returns[0]
+    assert "not writable" in returns[1] and "outside the workspace" in returns[2]
+    assert not (step_ctx.run_dir / "outside.txt").exists()
+    assert "done" in returns[3]
+
+
+def test_output_is_truncated_head_and_tail(step_ctx):
+    playbook = Playbook({"exploration": [call("bash", command="seq 1 100000"), final(summary="long")]})
+    brain_for(playbook).run_step(step_ctx("exploration"))
+    lines = [json.loads(x) for x in (step_ctx.run_dir / "trajectory.jsonl").read_text().splitlines()]
+    ret = next(p["content"] for r in lines if r["kind"] == "request" for m in r["messages"]
+               for p in m.get("parts", []) if p.get("part_kind") == "tool-return")
+    assert ret.startswith("[ok: exit code 0") and "characters omitted" in ret and len(ret) < 14_000
