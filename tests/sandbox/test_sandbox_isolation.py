@@ -183,7 +183,7 @@ def test_cannot_create_user_namespaces_or_keep_capabilities(ws: Workspace, bwrap
 
 def test_tmpfs_is_capped_by_the_memory_limit(ws: Workspace, bwrap_sandbox: BwrapSandbox) -> None:
     code = ("import sys\nfor path in ('/tmp/big', '/dev/shm/big'):\n"
-            "    try:\n        open(path, 'wb').write(b'x' * (150 << 20)); print('written')\n"
+            "    try:\n        open(path, 'wb').write(b'x' * (110 << 20)); print('written')\n"
             "    except OSError as exc:\n        print(exc.strerror)")
     res = bwrap_sandbox.run(["python", "-c", code], workspace=ws, limits=Limits(memory_mb=200))
     assert res.output.split("\n")[:2] == ["No space left on device"] * 2, res.output
