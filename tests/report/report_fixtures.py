@@ -6,7 +6,6 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import pytest
 
 from omicsagent.agent.journal import (IterationRecord, RunJournal, RunSettings, SplitInfo, StepRecord,
                                       Usage)
@@ -105,13 +104,3 @@ def build_run(root: Path, *, kind: str = "binary", name: str | None = None, iter
             journal.test_iteration = best.index
     journal.save(run_dir)
     return run_dir
-
-
-@pytest.fixture
-def binary_run(tmp_path: Path) -> Path:
-    return build_run(tmp_path, kind="binary")
-
-
-@pytest.fixture
-def regression_run(tmp_path: Path) -> Path:
-    return build_run(tmp_path, kind="regression", iterations=(0.5, 0.9, None))

@@ -53,9 +53,9 @@ def gather(run_dir: Path, *, max_features: int = 20) -> RunData:
     journal = RunJournal.load(run_dir)
     data = RunData(run_dir=run_dir, journal=journal, best=journal.best_iteration)
     if not journal.iterations:
-        data.missing.append("the run has no iterations yet.")
+        data.missing.append("The run has no iterations yet.")
     elif data.best is None:
-        data.missing.append("no iteration succeeded, so there is no best model to describe.")
+        data.missing.append("No iteration succeeded, so there is no best model to describe.")
     if data.best is not None:
         data.predictions = _best_predictions(run_dir, journal, data.best, data.missing)
         data.importances = _importances(run_dir / "best" / "model", max_features=max_features,
@@ -73,19 +73,19 @@ def _best_predictions(run_dir: Path, journal: RunJournal, best: IterationRecord,
                       missing: list[str]) -> BestPredictions | None:
     task = journal.task
     if journal.split is None:
-        missing.append("the journal records no validation split, so validation plots are skipped.")
+        missing.append("The journal records no validation split, so validation plots are skipped.")
         return None
     valid_path = run_dir / journal.split.validation_path
     pred_path = run_dir / best.dir / "validation_predictions.csv"
     for path, what in ((valid_path, "validation file"), (pred_path, "best iteration's validation predictions")):
         if not path.exists():
-            missing.append(f"the {what} ({_rel(path, run_dir)}) is missing, so validation plots are skipped.")
+            missing.append(f"The {what} ({_rel(path, run_dir)}) is missing, so validation plots are skipped.")
             return None
     try:
         valid = pd.read_csv(valid_path)
         pred = pd.read_csv(pred_path)
     except Exception as err:  # noqa: BLE001 - any unreadable file becomes a note, not a crash
-        missing.append(f"the validation labels or predictions cannot be read ({type(err).__name__}), so validation plots are skipped.")
+        missing.append(f"The validation labels or predictions cannot be read ({type(err).__name__}), so validation plots are skipped.")
         return None
     if task.target not in valid.columns or "prediction" not in pred.columns or len(valid) != len(pred):
         missing.append(f"{_rel(pred_path, run_dir)} does not line up with the validation file "
@@ -102,7 +102,7 @@ def _best_predictions(run_dir: Path, journal: RunJournal, best: IterationRecord,
     if classes and all(c in pred.columns for c in cols):
         proba = pred[cols].apply(pd.to_numeric, errors="coerce").fillna(0.0).to_numpy(float)
     else:
-        missing.append("the best predictions have no probability_<class> columns, so ROC, precision-recall and calibration plots are skipped.")
+        missing.append("The best predictions have no probability_<class> columns, so ROC, precision-recall and calibration plots are skipped.")
     return BestPredictions(y_true=valid[task.target].astype(str).to_numpy(),
                            y_pred=pred["prediction"].astype(str).to_numpy(), proba=proba, classes=classes)
 
@@ -115,28 +115,28 @@ def _importances(model_dir: Path, *, max_features: int, missing: list[str]) -> l
     try:
         from omicsagent.ml.pipeline import TrainedModel
     except ImportError:
-        missing.append("this omicsagent cannot load saved models (omicsagent.ml.pipeline is absent), so feature importances are skipped.")
+        missing.append("This omicsagent cannot load saved models (omicsagent.ml.pipeline is absent), so feature importances are skipped.")
         return None
     try:
         model = TrainedModel.load(model_dir)
     except Exception as err:  # noqa: BLE001 - models written by an LLM brain may not be TrainedModels
         log.debug("cannot load %s: %s", model_dir, err)
-        missing.append("the best model is not a model omicsagent can load, so feature importances are skipped.")
+        missing.append("The best model is not a model omicsagent can load, so feature importances are skipped.")
         return None
     getter = getattr(model, "feature_importances", None)
     if getter is None:
-        missing.append("the best model does not report feature importances.")
+        missing.append("The best model does not report feature importances.")
         return None
     try:
         raw = dict(getter())
     except Exception as err:  # noqa: BLE001
         log.debug("feature_importances failed: %s", err)
-        missing.append("the best model could not compute feature importances.")
+        missing.append("The best model could not compute feature importances.")
         return None
     items = [(str(k), float(v)) for k, v in raw.items() if v is not None and math.isfinite(float(v))]
     items.sort(key=lambda kv: abs(kv[1]), reverse=True)
     if not items:
-        missing.append("the best model reports no feature importances.")
+        missing.append("The best model reports no feature importances.")
         return None
     return items[:max_features]
 

@@ -89,7 +89,7 @@ def render_html(data: RunData, plots: list[Plot]) -> str:
            _facts(content.headline(data))]
     if data.missing:
         out.append("<h2>Missing pieces</h2>")
-        out += [f'<p class="note">{escape(m[0].upper() + m[1:])}</p>' for m in data.missing]
+        out += [f'<p class="note">{escape(m)}</p>' for m in data.missing]
 
     out += ["<h2>Task</h2>", _task_card(data)]
 

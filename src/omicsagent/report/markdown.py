@@ -25,7 +25,7 @@ def render_markdown(data: RunData, *, figures_in: str | None = "report.html") ->
         out += ["", f"Figures (metric per iteration, ROC/PR, confusion matrix, residuals, importances) are in `{figures_in}`."]
     if data.missing:
         out += ["", "## Missing pieces", ""]
-        out += [f"- {m[0].upper() + m[1:]}" for m in data.missing]
+        out += [f"- {m}" for m in data.missing]
 
     out += ["", "## Task", "", task_card_markdown(j.task)]
     for w in j.task.warnings:

@@ -1,0 +1,66 @@
+"""Open report.html in headless Chromium: figures decode with a real size and nothing is fetched."""
+from __future__ import annotations
+
+import html
+import json
+import re
+import shutil
+import subprocess
+import tempfile
+from pathlib import Path
+
+import pytest
+
+from report_fixtures import build_run
+from omicsagent.report import write_report
+
+# Appended to a copy of the report: after load, write what the page loaded into the DOM for --dump-dom.
+PROBE = """<script>window.addEventListener("load", () => {
+  const p = document.createElement("pre"); p.id = "probe";
+  p.textContent = JSON.stringify({
+    images: [...document.images].map(i => [i.naturalWidth, i.naturalHeight]),
+    svgs: [...document.querySelectorAll("svg")].map(s => [s.getBoundingClientRect().width, s.getBoundingClientRect().height]),
+    resources: performance.getEntriesByType("resource").map(e => e.name)});
+  document.body.appendChild(p);
+});</script>"""
+
+FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+         "--disable-background-networking", "--disable-component-update", "--disable-sync",
+         "--host-resolver-rules=MAP * ~NOTFOUND", "--virtual-time-budget=5000"]
+
+
+def _chromium() -> str:
+    path = shutil.which("chromium") or shutil.which("chromium-browser") or shutil.which("google-chrome")
+    if path is None:
+        pytest.skip("chromium is not installed; run `make sysdeps` (or `apt-get install -y chromium`) to enable this test")
+    return path
+
+
+def _probe(chromium: str, page: Path) -> dict:
+    with tempfile.TemporaryDirectory() as profile:
+        res = subprocess.run([chromium, *FLAGS, f"--user-data-dir={profile}", "--dump-dom", page.as_uri()],
+                             capture_output=True, text=True, timeout=90)
+    m = re.search(r'<pre id="probe">(.*?)</pre>', res.stdout, re.S)
+    assert m, f"chromium did not render the page (exit {res.returncode}): {res.stderr[-800:]}"
+    return json.loads(html.unescape(m.group(1)))
+
+
+def _with_probe(src: str, dest: Path) -> Path:
+    dest.write_text(src.replace("</body>", PROBE + "</body>"))
+    return dest
+
+
+def test_report_renders_offline_in_chromium(tmp_path: Path) -> None:
+    chromium = _chromium()
+    run = build_run(tmp_path, kind="binary")
+    report = write_report(run, formats=("html",))["html"]
+    got = _probe(chromium, _with_probe(report.read_text(), tmp_path / "probed.html"))
+    assert len(got["images"]) == 4  # metric history, ROC/PR, confusion, calibration
+    assert all(w > 100 and h > 100 for w, h in got["images"]), got["images"]
+    assert all(w > 0 and h > 0 for w, h in got["svgs"])
+    assert got["resources"] == [], f"the report loaded {got['resources']}"
+
+    # the probe itself notices an external load (so an empty list above means something)
+    control = _with_probe('<html><body><img src="https://example.invalid/x.png"></body></html>', tmp_path / "c.html")
+    seen = _probe(chromium, control)
+    assert seen["resources"] == ["https://example.invalid/x.png"] and seen["images"] == [[0, 0]]
