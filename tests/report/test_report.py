@@ -59,7 +59,7 @@ def test_binary_report_markdown_matches_journal(binary_run: Path) -> None:
     assert f"| AUROC (higher is better) * | {j.test_metrics['auroc']:.4f} |" in test
     assert f"{j.test_metrics['auroc']:.4f}" not in validation
     assert f"omicsagent predict {binary_run} --input new.csv --output preds.csv" in md
-    assert "python best/train.py --train train.csv --model-dir model" in md
+    assert "python best/train.py --train split/train.csv --model-dir best/model" in md
     assert "python best/inference.py --input new.csv --output preds.csv" in md
     assert "best/requirements.txt" in md
     assert "none (offline brain, no model requests)" in md

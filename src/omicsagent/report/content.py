@@ -2,14 +2,12 @@
 from __future__ import annotations
 
 import shlex
-from pathlib import Path
 
 from omicsagent.ml.metrics import get_metric, resolve_metric_name
 from omicsagent.report.data import RunData, fmt_cost, fmt_duration, fmt_metric
 
-TRAIN_FLAG_VALUES = {"--train": "train.csv", "--input": "train.csv", "--data": "train.csv",
-                     "--validation": "validation.csv", "--model-dir": "model", "--model_dir": "model",
-                     "--out": "model", "--output": "model", "--output-dir": "model", "--seed": "0"}
+TRAIN_DATA_FLAGS = ("--train", "--data", "--train-file")
+MODEL_DIR_FLAGS = ("--out", "--model-dir", "--model_dir", "--output-dir", "--model")
 
 
 def headline(data: RunData) -> list[tuple[str, str]]:
@@ -55,26 +53,33 @@ def metric_rows(metrics: dict[str, float], *, primary: str) -> list[tuple[str, s
 
 
 def rerun_commands(data: RunData) -> list[tuple[str, str]]:
-    """(what, shell command) to reuse or rebuild the best model."""
+    """(what, shell command) to reuse or rebuild the best model; paths relative to the run folder."""
     run = shlex.quote(str(data.run_dir))
-    flags = " ".join(f"{f} {TRAIN_FLAG_VALUES.get(f, f.lstrip('-').upper().replace('-', '_'))}"
-                     for f in data.train_flags)
     return [
         ("Predict new data with the best model", f"omicsagent predict {run} --input new.csv --output preds.csv"),
         ("Recreate the environment", f"cd {run} && python -m venv .venv && .venv/bin/pip install -r best/requirements.txt"),
-        ("Retrain the best model", f"cd {run} && python best/train.py {flags}".rstrip()),
+        ("Retrain the best model (other options of best/train.py keep their defaults; --help lists them)",
+         f"cd {run} && python best/train.py {train_arguments(data)}".rstrip()),
         ("Run the inference script directly", f"cd {run} && python best/inference.py --input new.csv --output preds.csv"),
     ]
+
+
+def train_arguments(data: RunData) -> str:
+    """Arguments for best/train.py that reproduce the best model: its training data, model folder and seed."""
+    j = data.journal
+    train = j.split.train_path if j.split is not None and (data.run_dir / j.split.train_path).exists() else j.task.train_path
+    args = []
+    for flag in data.train_flags:
+        if flag in TRAIN_DATA_FLAGS:
+            args.append(f"{flag} {shlex.quote(train)}")
+        elif flag in MODEL_DIR_FLAGS:
+            args.append(f"{flag} best/model")
+        elif flag == "--seed":
+            args.append(f"--seed {j.settings.seed}")
+    return " ".join(args)
 
 
 def best_files(data: RunData) -> list[tuple[str, bool]]:
     """(path relative to the run, exists) for the files that make the best model rerunnable."""
     names = ["best/train.py", "best/inference.py", "best/model", "best/requirements.txt", "best/metrics.json"]
     return [(n, (data.run_dir / n).exists()) for n in names]
-
-
-def relative(path: Path, root: Path) -> str:
-    try:
-        return str(Path(path).relative_to(root))
-    except ValueError:
-        return str(path)

@@ -16,10 +16,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from omicsagent.agent.harness import HARNESS_DIR
 from omicsagent.agent.journal import IterationRecord, RunJournal, Usage
+from omicsagent.tasks.io import read_table
 
 log = logging.getLogger(__name__)
-
 MAX_HYPERPARAMETERS = 4
 
 
@@ -72,17 +73,17 @@ def gather(run_dir: Path, *, max_features: int = 20) -> RunData:
 def _best_predictions(run_dir: Path, journal: RunJournal, best: IterationRecord,
                       missing: list[str]) -> BestPredictions | None:
     task = journal.task
-    if journal.split is None:
+    valid_path = validation_labels_path(run_dir, journal)
+    if valid_path is None:
         missing.append("The journal records no validation split, so validation plots are skipped.")
         return None
-    valid_path = run_dir / journal.split.validation_path
     pred_path = run_dir / best.dir / "validation_predictions.csv"
     for path, what in ((valid_path, "validation file"), (pred_path, "best iteration's validation predictions")):
         if not path.exists():
             missing.append(f"The {what} ({_rel(path, run_dir)}) is missing, so validation plots are skipped.")
             return None
     try:
-        valid = pd.read_csv(valid_path)
+        valid = read_table(valid_path)
         pred = pd.read_csv(pred_path)
     except Exception as err:  # noqa: BLE001 - any unreadable file becomes a note, not a crash
         missing.append(f"The validation labels or predictions cannot be read ({type(err).__name__}), so validation plots are skipped.")
@@ -105,6 +106,14 @@ def _best_predictions(run_dir: Path, journal: RunJournal, best: IterationRecord,
         missing.append("The best predictions have no probability_<class> columns, so ROC, precision-recall and calibration plots are skipped.")
     return BestPredictions(y_true=valid[task.target].astype(str).to_numpy(),
                            y_pred=pred["prediction"].astype(str).to_numpy(), proba=proba, classes=classes)
+
+
+def validation_labels_path(run_dir: Path, journal: RunJournal) -> Path | None:
+    """The labelled validation file: the harness's private copy (what was scored), else the split's file."""
+    private = run_dir / HARNESS_DIR / "validation_labeled.csv"
+    if private.exists():
+        return private
+    return None if journal.split is None else run_dir / journal.split.validation_path
 
 
 def _importances(model_dir: Path, *, max_features: int, missing: list[str]) -> list[tuple[str, float]] | None:
