@@ -101,7 +101,7 @@ class Loop:
     def run(self) -> RunJournal:
         j = self.journal
         self.emit("run_start", run_id=j.run_id, task=j.task.name, brain=self.brain.name,
-                  iterations=j.settings.iterations, budget_s=j.settings.time_budget_s, sandbox=j.settings.sandbox)
+                  iterations=j.settings.iterations, sandbox=j.settings.sandbox)
         if j.settings.sandbox == "none":
             self.emit("warning", message="--sandbox none: generated code runs WITHOUT isolation on this machine.")
         try:
