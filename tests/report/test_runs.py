@@ -49,10 +49,10 @@ def test_list_runs_finds_nested_and_unreadable_runs(tmp_path: Path) -> None:
 
     text = _render(runs_table(summaries, root=tmp_path / "runs"))
     assert "3 run(s)" in text
-    assert "sweep/seed1" in text and "unreadable" in text
-    assert f"AUROC {ja.best_iteration.validation_metrics['auroc']:.4f} (it 1)" in text
-    assert f"AUROC {ja.test_metrics['auroc']:.4f}" in text
-    assert "1 min 15 s" in text and "unknown" in text
+    assert "sweep/seed1" in text and "unreadable" in text and "seed1: " in text and "corrupted" in text
+    assert f"{ja.best_iteration.validation_metrics['auroc']:.4f} (1/4)" in text
+    assert f"{ja.test_metrics['auroc']:.4f}" in text and "AUROC" in text and "RMSE" in text
+    assert "1m15s" in text and "unknown" in text
 
 
 def test_a_run_folder_itself_is_listed(tmp_path: Path) -> None:

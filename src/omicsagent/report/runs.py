@@ -5,12 +5,13 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from rich import box
 from rich.table import Table
 from rich.text import Text
 
 from omicsagent.agent.journal import JOURNAL_FILE, RunJournal
 from omicsagent.errors import InputError
-from omicsagent.report.data import fmt_duration, fmt_metric
+from omicsagent.report.data import fmt_metric
 
 MAX_DEPTH = 3  # root/run, root/group/run, root/group/sub/run
 STATUS_STYLE = {"finished": "green", "running": "cyan", "interrupted": "yellow", "failed": "red", "unreadable": "bold red"}
@@ -91,24 +92,47 @@ def list_runs(root: Path, *, max_depth: int = MAX_DEPTH) -> list[RunSummary]:
 
 def runs_table(summaries: list[RunSummary], *, root: Path | None = None) -> Table:
     """A rich table of runs; paths are shown relative to ``root`` when given."""
-    table = Table(title=f"{len(summaries)} run(s)" + (f" under {root}" if root else ""), header_style="bold")
-    for col, justify in (("run", "left"), ("dataset", "left"), ("brain", "left"), ("status", "left"),
-                         ("best validation", "right"), ("test", "right"), ("iters", "right"),
-                         ("elapsed", "right"), ("cost", "right")):
-        table.add_column(col, justify=justify)  # type: ignore[arg-type]
+    table = Table(title=f"{len(summaries)} run(s)" + (f" under {root}" if root else ""), header_style="bold",
+                  box=box.SIMPLE_HEAD, pad_edge=False, collapse_padding=True)
+    table.add_column("run (dataset)", overflow="fold", min_width=12)
+    table.add_column("brain", no_wrap=True)
+    table.add_column("status", no_wrap=True)
+    table.add_column("metric", no_wrap=True)
+    table.add_column("valid. (it)", justify="right", no_wrap=True)
+    table.add_column("test", justify="right", no_wrap=True)
+    table.add_column("time", justify="right", no_wrap=True)
+    table.add_column("cost", justify="right", no_wrap=True)
+    unreadable: list[str] = []
     for s in summaries:
         shown = str(s.path)
         if root is not None:
             try:
-                shown = str(s.path.relative_to(root)) or "."
+                shown = str(s.path.relative_to(root))
             except ValueError:
                 pass
         status = Text(s.status, style=STATUS_STYLE.get(s.status, ""))
         if s.status == "unreadable":
-            table.add_row(shown, Text(s.error, style="dim"), "", status, "", "", "", "", "")
+            table.add_row(shown, "", status, "", "", "", "", "")
+            unreadable.append(f"{shown}: {s.error}")
             continue
-        best = "-" if s.best_validation is None else f"{s.metric} {fmt_metric(s.best_validation)} (it {s.best_iteration})"
-        test = "-" if s.test is None else f"{s.metric} {fmt_metric(s.test)}"
-        table.add_row(shown, s.dataset, s.brain, status, best, test, str(s.n_iterations),
-                      fmt_duration(s.elapsed_s), s.cost_text)
+        name = Text(shown)
+        if s.dataset and s.dataset not in s.path.name:  # run folders are usually named after their dataset
+            name.append(f"\n({s.dataset})", style="dim")
+        best = "-" if s.best_validation is None else fmt_metric(s.best_validation)
+        best += f" ({s.best_iteration}/{s.n_iterations})" if s.best_iteration is not None else f" (-/{s.n_iterations})"
+        table.add_row(name, s.brain, status, s.metric, best, fmt_metric(s.test), short_duration(s.elapsed_s), s.cost_text)
+    if unreadable:
+        table.caption = "unreadable journals:\n" + "\n".join(unreadable)
+        table.caption_justify = "left"
     return table
+
+
+def short_duration(seconds: float | None) -> str:
+    if seconds is None:
+        return "-"
+    seconds = int(round(seconds))
+    if seconds < 60:
+        return f"{seconds}s"
+    if seconds < 3600:
+        return f"{seconds // 60}m{seconds % 60:02d}s"
+    return f"{seconds // 3600}h{seconds % 3600 // 60:02d}m"
