@@ -86,7 +86,8 @@ class LLMBrain:
     # ----- Brain protocol -----
     def describe(self) -> dict[str, Any]:
         info = self.config.public()
-        info["base_url"] = _public_url(info.get("base_url"))
+        for key in ("base_url", "reflection_base_url"):
+            info[key] = _public_url(info.get(key))
         return {"brain": self.name, **{k: v for k, v in info.items() if v is not None}}
 
     def over_budget(self) -> str | None:

@@ -40,7 +40,7 @@ PROVIDERS: dict[str, ProviderInfo] = {p.name: p for p in (
                  "vllm:Qwen/Qwen2.5-Coder-32B-Instruct", None),
 )}
 
-CONFIG_KEYS = ("model", "reflection_model", "base_url", "max_requests_per_step", "max_retries",
+CONFIG_KEYS = ("model", "reflection_model", "base_url", "reflection_base_url", "max_requests_per_step", "max_retries",
                "provider_retries", "max_cost_usd", "request_timeout_s", "tool_timeout_s", "temperature",
                "price_model")
 
@@ -50,7 +50,8 @@ class LLMConfig(BaseModel):
 
     model: str = Field(description="Step model, 'provider:name', e.g. 'openai:gpt-4.1'.")
     reflection_model: str | None = Field(None, description="Model for the reflection step (default: model).")
-    base_url: str | None = Field(None, description="OpenAI-compatible server URL (Ollama, vLLM, llama.cpp).")
+    base_url: str | None = Field(None, description="Server URL of the step model (Ollama, vLLM, llama.cpp, proxy).")
+    reflection_base_url: str | None = Field(None, description="Server URL of the reflection model, if different.")
     max_requests_per_step: int = Field(40, ge=1, description="Model requests one step may make.")
     max_retries: int = Field(3, ge=0, description="Corrections per step after invalid output or tool calls.")
     provider_retries: int = Field(4, ge=0, description="Retries of a request after 429/5xx/timeouts.")
@@ -70,6 +71,13 @@ class LLMConfig(BaseModel):
     def secret_values(self) -> list[str]:
         """Every key value, for redaction."""
         return [k.get_secret_value() for k in self.api_keys.values() if k.get_secret_value()]
+
+    def endpoint(self, spec: str) -> str | None:
+        """The server URL for a model spec (None: the provider's default)."""
+        if spec == self.model:
+            return self.base_url
+        same_provider = split_model(spec)[0] == split_model(self.model)[0]
+        return self.reflection_base_url or (self.base_url if same_provider else None)
 
     def public(self) -> dict[str, Any]:
         return self.model_dump(exclude_none=True)
@@ -148,13 +156,17 @@ def load_llm_config(*, model: str | None = None, base_url: str | None = None, en
     if data.get("price_model"):
         split_model(data["price_model"])
     if not data.get("base_url"):
-        env_urls = [_env(PROVIDERS[p].base_url_env, dotenv) for p in providers if PROVIDERS[p].openai_compatible]
-        data["base_url"] = next((u for u in env_urls if u), None)
+        data["base_url"] = _env(PROVIDERS[providers[0]].base_url_env, dotenv)
+    if len(providers) > 1 and providers[1] != providers[0] and not data.get("reflection_base_url"):
+        data["reflection_base_url"] = _env(PROVIDERS[providers[1]].base_url_env, dotenv)
+    urls = {providers[0]: data.get("base_url")}
+    if len(providers) > 1:
+        urls.setdefault(providers[1], data.get("reflection_base_url"))
     keys: dict[str, SecretStr] = {}
     for prov in dict.fromkeys(providers):
         info = PROVIDERS[prov]
         key = _env(info.key_env, dotenv)
-        local = prov == "openai" and data.get("base_url")  # an OpenAI-compatible server may need no key
+        local = prov == "openai" and urls.get(prov)  # an OpenAI-compatible server may need no key
         if key is None and info.key_required and not local:
             where = f" or add it to {env_file}" if env_file else " or put it in a .env file given with --env-file"
             raise ConfigError(f"The {prov} API key is missing; export {info.key_env}{where}.")
@@ -175,7 +187,16 @@ def list_models(env_file: Path | None = None) -> list[dict[str, Any]]:
     for info in PROVIDERS.values():
         has_key = _env(info.key_env, dotenv) is not None
         url = _env(info.base_url_env, dotenv) or info.default_base_url
-        rows.append({"provider": info.name, "key_variable": info.key_env, "key_present": has_key,
-                     "key_required": info.key_required, "base_url": url, "example": info.example,
-                     "usable": has_key or not info.key_required, "priced": info.price_id is not None})
+        if has_key:
+            notes = f"ready: --model {info.example}"
+        elif info.key_required:
+            notes = f"export {info.key_env} (or put it in a .env file given with --env-file)"
+        else:
+            notes = f"local server at {url} (key optional): --model {info.example}"
+        if info.price_id is None:
+            notes += "; cost shown as unknown"
+        rows.append({"provider": info.name, "variable": info.key_env, "present": "yes" if has_key else "no",
+                     "notes": notes, "key_present": has_key, "key_required": info.key_required, "base_url": url,
+                     "example": info.example, "usable": has_key or not info.key_required,
+                     "priced": info.price_id is not None})
     return rows

@@ -49,7 +49,7 @@ def make_chat_model(spec: str, config: LLMConfig) -> "Model":
     provider, name = split_model(spec)
     info = PROVIDERS[provider]
     key = config.key_for(provider)
-    url = config.base_url if info.openai_compatible and config.base_url else info.default_base_url
+    url = config.endpoint(spec) or info.default_base_url
     if provider == "anthropic":
         from pydantic_ai.models.anthropic import AnthropicModel
         from pydantic_ai.providers.anthropic import AnthropicProvider
@@ -86,7 +86,7 @@ class Pricing:
             return cls(PROVIDERS[provider].price_id, name)
         provider, name = split_model(spec)
         info = PROVIDERS[provider]
-        if info.openai_compatible and config.base_url:
+        if info.openai_compatible and config.endpoint(spec):
             return cls(None, None)  # a local or unknown server: prices unknown
         return cls(info.price_id, name)
 
