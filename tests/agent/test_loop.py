@@ -166,3 +166,19 @@ def test_inference_with_wrong_rows_is_corrected(task, tmp_path):
                         brain=brain(inference=sloppy_inference))
     assert journal.iterations[0].status == "succeeded"
     assert "returned 3 rows" in calls[1]
+
+
+def test_predictions_linked_to_the_private_labels_are_refused(task, tmp_path):
+    def cheating_inference(ctx):
+        run_dir = str(ctx.workspace.root.parent)
+        script = ctx.iter_dir / "inference.py"
+        # links the requested output to the harness's labels file (which exists only on the host); the
+        # path is assembled at run time, so only the harness's check of what it reads can catch it
+        script.write_text("import os, sys\nout = sys.argv[sys.argv.index('--output') + 1]\n"
+                          f"os.symlink(os.path.join({run_dir!r}, '.' + 'har' + 'ness', 'validation_labeled.csv'), out)\n")
+        return InferenceOutput(inference_script=ctx.rel(script))
+
+    journal = start_run(task, out_dir=tmp_path / "run", settings=RunSettings(iterations=1, time_budget_s=300),
+                        brain=brain(inference=cheating_inference))
+    it = journal.iterations[0]
+    assert it.status == "failed" and "is a link" in it.failure

@@ -81,9 +81,20 @@ def metrics_from_predictions(task: Task, y_true: pd.Series, pred: pd.DataFrame) 
     return evaluate(task.task_type, y, yp, proba, [str(c) for c in classes])
 
 
+def own_file(path: Path, root: Path) -> Path:
+    """A file a sandboxed script wrote, refused if it is a link or resolves outside ``root``.
+
+    Without this, a script could point its predictions at the harness's private labels.
+    """
+    path = Path(path)
+    if path.is_symlink() or not path.resolve().is_relative_to(Path(root).resolve()):
+        raise ModelMistake(f"{path.name} is a link or lies outside the workspace; write predictions as a plain file.")
+    return path
+
+
 def score_predictions(run_dir: Path, task: Task, which: str, pred_path: Path) -> dict[str, float]:
     y = labels(run_dir, which, task)
-    pred = check_predictions(pred_path, task, n_rows=len(y))
+    pred = check_predictions(own_file(pred_path, run_dir / "workspace"), task, n_rows=len(y))
     return metrics_from_predictions(task, y, pred)
 
 
@@ -158,7 +169,7 @@ def run_inference(run_dir: Path, sandbox, *, model_dir: Path, input_path: Path, 
             if "InputError" in res.output or "missing" in tail.lower():
                 raise InputError(f"the model could not read {input_path}: {tail.split(': ', 1)[-1]}")
             raise ModelMistake(f"inference failed ({failure_reason(res)}): {tail}")
-        out = ws.scratch / "predictions.csv"
+        out = own_file(ws.scratch / "predictions.csv", ws.root)
         if not out.exists():
             raise ModelMistake("inference wrote no predictions file")
         tmp_out = output_path.with_name(f".{output_path.name}.tmp")

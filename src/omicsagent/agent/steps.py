@@ -136,7 +136,9 @@ def validate_inference(out: InferenceOutput, ctx: "StepContext") -> None:
                    "--output", str(pred_path.relative_to(ctx.workspace.root))], purpose="inference dry-run")
     if not res.ok:
         raise ModelMistake(f"the inference dry-run on validation inputs failed ({failure_reason(res)}); its output ends with:\n{res.output[-1500:]}")
-    check_predictions(pred_path, ctx.task, n_rows=ctx.n_validation)
+    from omicsagent.agent.harness import own_file
+
+    check_predictions(own_file(pred_path, ctx.workspace.root), ctx.task, n_rows=ctx.n_validation)
 
 
 def check_predictions(path: Path, task, *, n_rows: int) -> pd.DataFrame:
