@@ -175,6 +175,7 @@ def test_predictions_linked_to_the_private_labels_are_refused(task, tmp_path):
         # links the requested output to the harness's labels file (which exists only on the host); the
         # path is assembled at run time, so only the harness's check of what it reads can catch it
         script.write_text("import os, sys\nout = sys.argv[sys.argv.index('--output') + 1]\n"
+                          "if os.path.lexists(out): os.remove(out)\n"
                           f"os.symlink(os.path.join({run_dir!r}, '.' + 'har' + 'ness', 'validation_labeled.csv'), out)\n")
         return InferenceOutput(inference_script=ctx.rel(script))
 
