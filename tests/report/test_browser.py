@@ -7,11 +7,11 @@ import re
 import shutil
 import subprocess
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
-from report_fixtures import build_run
 from omicsagent.report import write_report
 
 # Appended to a copy of the report: after load, write what the page loaded into the DOM for --dump-dom.
@@ -50,7 +50,7 @@ def _with_probe(src: str, dest: Path) -> Path:
     return dest
 
 
-def test_report_renders_offline_in_chromium(tmp_path: Path) -> None:
+def test_report_renders_offline_in_chromium(tmp_path: Path, build_run: Callable[..., Path]) -> None:
     chromium = _chromium()
     run = build_run(tmp_path, kind="binary")
     report = write_report(run, formats=("html",))["html"]

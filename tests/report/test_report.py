@@ -3,15 +3,15 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
-from report_fixtures import build_run
 from omicsagent.agent.journal import RunJournal, Usage
 from omicsagent.errors import InputError, RunStateError
 from omicsagent.report import write_report
-from omicsagent.report.data import fmt_metric
+from omicsagent.report.data import failure_summary, fmt_metric
 
 EXTERNAL_LOAD = re.compile(r"""(?:src|href|action|poster)\s*=\s*["']?\s*(?:https?:)?//|url\(\s*["']?\s*(?:https?:)?//|@import""", re.I)
 
@@ -78,7 +78,7 @@ def test_binary_html_is_self_contained_with_all_figures(binary_run: Path) -> Non
     assert "Test set (held out)" in html and "never saw these labels" in html
 
 
-def test_multiclass_and_regression_figures(tmp_path: Path) -> None:
+def test_multiclass_and_regression_figures(tmp_path: Path, build_run: Callable[..., Path]) -> None:
     multi = build_run(tmp_path, kind="multiclass")
     html = write_report(multi)["html"].read_text()
     assert _figure_ids(html) == ["metric_history", "roc_pr", "confusion"]  # no calibration for multiclass
@@ -96,7 +96,7 @@ def test_multiclass_and_regression_figures(tmp_path: Path) -> None:
     assert "No test metrics" in _md_section(md, "Test set (held out)")
 
 
-def test_partial_runs_say_what_is_missing(tmp_path: Path) -> None:
+def test_partial_runs_say_what_is_missing(tmp_path: Path, build_run: Callable[..., Path]) -> None:
     run = build_run(tmp_path, kind="binary", iterations=(None, None), test=False)
     paths = write_report(run)
     md = paths["md"].read_text()
@@ -116,7 +116,7 @@ def test_partial_runs_say_what_is_missing(tmp_path: Path) -> None:
     assert "The run has no iterations yet." in write_report(empty)["md"].read_text()
 
 
-def test_costs_known_and_unknown(tmp_path: Path) -> None:
+def test_costs_known_and_unknown(tmp_path: Path, build_run: Callable[..., Path]) -> None:
     priced = build_run(tmp_path, kind="binary", name="priced", brain="llm",
                        usage=Usage(requests=3, input_tokens=1000, output_tokens=200, cost_usd=0.0125))
     md = write_report(priced, formats="md")["md"].read_text()
@@ -143,7 +143,15 @@ def test_feature_importances_when_the_model_reports_them(binary_run: Path, monke
 
 def test_model_without_importances_is_skipped_gracefully(binary_run: Path) -> None:
     md = write_report(binary_run)["md"].read_text()  # best/model holds junk bytes
-    assert "feature importances are skipped" in md
+    assert "not saved as an omicsagent TrainedModel, so feature importances are skipped" in md
+
+
+def test_failure_summary_keeps_the_exception_line() -> None:
+    text = ("training: train.py failed: Traceback (most recent call last):\n  File \"train.py\", line 1\n"
+            "NameError: name 'this' is not defined\n")
+    assert failure_summary(text) == "training: train.py failed: NameError: name 'this' is not defined"
+    assert failure_summary("timed out after 60 s\nmore") == "timed out after 60 s"
+    assert failure_summary("") == ""
 
 
 def test_user_mistakes(tmp_path: Path, binary_run: Path) -> None:

@@ -1,12 +1,12 @@
 """The runs listing: nested run folders, corrupted journals, the rich table."""
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 from rich.console import Console
 
-from report_fixtures import build_run
 from omicsagent.agent.journal import RunJournal, Usage
 from omicsagent.errors import InputError
 from omicsagent.report import list_runs, runs_table
@@ -18,7 +18,7 @@ def _render(table) -> str:
     return console.export_text()
 
 
-def test_list_runs_finds_nested_and_unreadable_runs(tmp_path: Path) -> None:
+def test_list_runs_finds_nested_and_unreadable_runs(tmp_path: Path, build_run: Callable[..., Path]) -> None:
     a = build_run(tmp_path, kind="binary", name="alpha")
     b = build_run(tmp_path, kind="regression", name="beta", iterations=(0.5, None), test=False, brain="llm",
                   usage=Usage(requests=2, cost_usd=None))
@@ -55,7 +55,7 @@ def test_list_runs_finds_nested_and_unreadable_runs(tmp_path: Path) -> None:
     assert "1m15s" in text and "unknown" in text
 
 
-def test_a_run_folder_itself_is_listed(tmp_path: Path) -> None:
+def test_a_run_folder_itself_is_listed(tmp_path: Path, build_run: Callable[..., Path]) -> None:
     run = build_run(tmp_path, kind="binary")
     assert [s.path for s in list_runs(run)] == [run]
     assert list_runs(tmp_path / "datasets") == []

@@ -130,7 +130,7 @@ def _importances(model_dir: Path, *, max_features: int, missing: list[str]) -> l
         model = TrainedModel.load(model_dir)
     except Exception as err:  # noqa: BLE001 - models written by an LLM brain may not be TrainedModels
         log.debug("cannot load %s: %s", model_dir, err)
-        missing.append("The best model is not a model omicsagent can load, so feature importances are skipped.")
+        missing.append("The best model was not saved as an omicsagent TrainedModel, so feature importances are skipped.")
         return None
     getter = getattr(model, "feature_importances", None)
     if getter is None:
@@ -234,10 +234,21 @@ def iteration_rows(journal: RunJournal) -> list[dict[str, str]]:
             "validation": fmt_metric(it.validation_metrics.get(name)),
             "duration": fmt_duration(it.duration_s),
             "cost": fmt_cost(it.usage),
-            "failure": _first_line(failure),
+            "failure": failure_summary(failure),
             "next instruction": _first_line(main_instruction(it)),
         })
     return rows
+
+
+def failure_summary(text: str, *, width: int = 200) -> str:
+    """One line for a failure: its first line, plus the exception line when a traceback follows."""
+    lines = [ln.strip() for ln in (text or "").strip().splitlines() if ln.strip()]
+    if not lines:
+        return ""
+    head = lines[0]
+    if len(lines) > 1 and "Traceback (most recent call last)" in head:
+        head = head.replace("Traceback (most recent call last):", "").rstrip() + " " + lines[-1]
+    return _first_line(head, width=width)
 
 
 def _first_line(text: str, width: int = 200) -> str:
