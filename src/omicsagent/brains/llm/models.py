@@ -151,6 +151,7 @@ class RecordedModel(WrapperModel):
         self.spent_before = spent_before  # cost of the run before this step (for --max-cost)
         self.usage = Usage()
         self._logged = 0  # messages already written to the trajectory
+        self._instructions: str | None = None
 
     def _add(self, response: "ModelResponse") -> float | None:
         cost = self.pricing.cost(response)
@@ -168,8 +169,14 @@ class RecordedModel(WrapperModel):
     async def request(self, messages: list["ModelMessage"], model_settings: "ModelSettings | None",
                       model_request_parameters: "ModelRequestParameters") -> "ModelResponse":
         self._check_budget()
-        new = messages[self._logged:] if self._logged <= len(messages) else messages
-        self.trajectory.write("request", model=self.spec, messages=dump_messages(new))
+        new = dump_messages(messages[self._logged:] if self._logged <= len(messages) else messages)
+        for m in new:  # the system prompt rides on every request: write it once per step
+            if isinstance(m, dict) and m.get("instructions"):
+                if m["instructions"] == self._instructions:
+                    m["instructions"] = "(unchanged)"
+                else:
+                    self._instructions = m["instructions"]
+        self.trajectory.write("request", model=self.spec, messages=new)
         self._logged = len(messages)
         attempts = self.config.provider_retries + 1
         for attempt in range(1, attempts + 1):
