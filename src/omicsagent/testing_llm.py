@@ -18,6 +18,7 @@ from __future__ import annotations
 import json
 import re
 import threading
+import time
 from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -43,6 +44,7 @@ class Fault:
     status: int = 500
     body: str = '{"error": {"message": "scripted failure", "type": "server_error"}}'
     retry_after: float | None = None
+    delay_s: float = 0.0  # wait this long before answering (to provoke client timeouts)
 
 
 def call(tool: str, **args: Any) -> Reply:
@@ -65,6 +67,11 @@ def text(content: str) -> Reply:
 
 def fault(status: int = 500, *, retry_after: float | None = None) -> Fault:
     return Fault(status=status, retry_after=retry_after)
+
+
+def slow(delay_s: float) -> Fault:
+    """A normal-looking error answer that arrives after ``delay_s`` seconds (clients time out first)."""
+    return Fault(status=500, delay_s=delay_s)
 
 
 def garbage() -> Fault:
@@ -186,6 +193,8 @@ class FakeOpenAIServer:
             self.headers.append(headers)
             pending = self._faults.popleft() if self._faults else None
         if pending is not None:
+            if pending.delay_s:
+                time.sleep(pending.delay_s)
             extra = {"Retry-After": str(pending.retry_after)} if pending.retry_after is not None else {}
             ctype = "application/json" if pending.body.startswith("{") else "text/html"
             return pending.status, {"Content-Type": ctype, **extra}, pending.body.encode()
@@ -235,12 +244,15 @@ def _make_handler(server: FakeOpenAIServer) -> type[BaseHTTPRequestHandler]:
             self._send(status, headers, payload)
 
         def _send(self, status: int, headers: dict[str, str], payload: bytes) -> None:
-            self.send_response(status)
-            for k, v in headers.items():
-                self.send_header(k, v)
-            self.send_header("Content-Length", str(len(payload)))
-            self.end_headers()
-            self.wfile.write(payload)
+            try:
+                self.send_response(status)
+                for k, v in headers.items():
+                    self.send_header(k, v)
+                self.send_header("Content-Length", str(len(payload)))
+                self.end_headers()
+                self.wfile.write(payload)
+            except (BrokenPipeError, ConnectionResetError):
+                pass  # the client gave up (a timeout test): nothing to answer
 
         def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - keep test output quiet
             pass
