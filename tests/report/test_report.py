@@ -141,6 +141,25 @@ def test_feature_importances_when_the_model_reports_them(binary_run: Path, monke
     assert "| kmer_29 | 29 |" in md and "kmer_9 |" not in md  # top 10 only, largest first
 
 
+def test_importances_from_plain_data_and_never_unpickled_for_llm_runs(tmp_path: Path, build_run: Callable[..., Path],
+                                                                      monkeypatch) -> None:
+    from omicsagent.ml import pipeline
+
+    def refuse(cls, path):
+        raise AssertionError("a model written by an LLM brain was loaded outside the sandbox")
+
+    monkeypatch.setattr(pipeline.TrainedModel, "load", classmethod(refuse))
+    run = build_run(tmp_path, kind="binary", brain="llm", usage=Usage(requests=1, cost_usd=0.01))
+    assert "not loaded outside the sandbox" in write_report(run)["md"].read_text()
+
+    (run / "best" / "model" / "model.json").write_text(json.dumps({"feature_importances": {"TATAAT": 0.7, "GC": -0.2}}))
+    paths = write_report(run)
+    assert "| TATAAT | 0.7 |\n| GC | -0.2 |" in paths["md"].read_text()
+    assert "importance" in _figure_ids(paths["html"].read_text())
+    (run / "best" / "model" / "feature_importances.json").write_text(json.dumps([["ACGT", 3], ["bad", "x"]]))
+    assert "| ACGT | 3 |" in write_report(run, formats="md")["md"].read_text()
+
+
 def test_model_without_importances_is_skipped_gracefully(binary_run: Path) -> None:
     md = write_report(binary_run)["md"].read_text()  # best/model holds junk bytes
     assert "not saved as an omicsagent TrainedModel, so feature importances are skipped" in md

@@ -6,7 +6,6 @@ is an error (``RunStateError`` from ``RunJournal.load``), because then there is 
 """
 from __future__ import annotations
 
-import logging
 import math
 import re
 from dataclasses import dataclass, field
@@ -18,9 +17,9 @@ import pandas as pd
 
 from omicsagent.agent.harness import HARNESS_DIR
 from omicsagent.agent.journal import IterationRecord, RunJournal, Usage
+from omicsagent.report.importance import top_features
 from omicsagent.tasks.io import read_table
 
-log = logging.getLogger(__name__)
 MAX_HYPERPARAMETERS = 4
 
 
@@ -59,8 +58,8 @@ def gather(run_dir: Path, *, max_features: int = 20) -> RunData:
         data.missing.append("No iteration succeeded, so there is no best model to describe.")
     if data.best is not None:
         data.predictions = _best_predictions(run_dir, journal, data.best, data.missing)
-        data.importances = _importances(run_dir / "best" / "model", max_features=max_features,
-                                        missing=data.missing)
+        data.importances = top_features(run_dir / "best" / "model", trusted=journal.settings.brain == "expert",
+                                        max_features=max_features, missing=data.missing)
         train_py = run_dir / "best" / "train.py"
         if train_py.exists():
             data.train_flags = script_flags(train_py.read_text(errors="replace"))
@@ -114,40 +113,6 @@ def validation_labels_path(run_dir: Path, journal: RunJournal) -> Path | None:
     if private.exists():
         return private
     return None if journal.split is None else run_dir / journal.split.validation_path
-
-
-def _importances(model_dir: Path, *, max_features: int, missing: list[str]) -> list[tuple[str, float]] | None:
-    """Top features of the saved model, when it can say; ``None`` (with a note) otherwise."""
-    if not model_dir.exists():
-        missing.append("best/model is missing, so feature importances are skipped.")
-        return None
-    try:
-        from omicsagent.ml.pipeline import TrainedModel
-    except ImportError:
-        missing.append("This omicsagent cannot load saved models (omicsagent.ml.pipeline is absent), so feature importances are skipped.")
-        return None
-    try:
-        model = TrainedModel.load(model_dir)
-    except Exception as err:  # noqa: BLE001 - models written by an LLM brain may not be TrainedModels
-        log.debug("cannot load %s: %s", model_dir, err)
-        missing.append("The best model was not saved as an omicsagent TrainedModel, so feature importances are skipped.")
-        return None
-    getter = getattr(model, "feature_importances", None)
-    if getter is None:
-        missing.append("The best model does not report feature importances.")
-        return None
-    try:
-        raw = dict(getter())
-    except Exception as err:  # noqa: BLE001
-        log.debug("feature_importances failed: %s", err)
-        missing.append("The best model could not compute feature importances.")
-        return None
-    items = [(str(k), float(v)) for k, v in raw.items() if v is not None and math.isfinite(float(v))]
-    items.sort(key=lambda kv: abs(kv[1]), reverse=True)
-    if not items:
-        missing.append("The best model reports no feature importances.")
-        return None
-    return items[:max_features]
 
 
 def script_flags(text: str) -> list[str]:
