@@ -55,7 +55,8 @@ def gather(run_dir: Path, *, max_features: int = 20) -> RunData:
     if not journal.iterations:
         data.missing.append("The run has no iterations yet.")
     elif data.best is None:
-        data.missing.append("No iteration succeeded, so there is no best model to describe.")
+        data.missing.append("No iteration has succeeded yet, so there is no best model to describe." if journal.status == "running"
+                            else "No iteration succeeded, so there is no best model to describe.")
     if data.best is not None:
         data.predictions = _best_predictions(run_dir, journal, data.best, data.missing)
         data.importances = top_features(run_dir / "best" / "model", trusted=journal.settings.brain == "expert",

@@ -22,7 +22,7 @@ def render_markdown(data: RunData, *, figures_in: str | None = "report.html") ->
     out = [f"# omicsagent run report: {j.task.name}", ""]
     out += [f"- **{k}**: {v}" for k, v in content.headline(data)]
     if figures_in:
-        out += ["", f"Figures (metric per iteration, ROC/PR, confusion matrix, residuals, importances) are in `{figures_in}`."]
+        out += ["", f"The figures are in `{figures_in}`."]
     if data.missing:
         out += ["", "## Missing pieces", ""]
         out += [f"- {m}" for m in data.missing]
