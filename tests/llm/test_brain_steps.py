@@ -127,3 +127,18 @@ def test_output_is_truncated_head_and_tail(step_ctx):
     ret = next(p["content"] for r in lines if r["kind"] == "request" for m in r["messages"]
                for p in m.get("parts", []) if p.get("part_kind") == "tool-return")
     assert ret.startswith("[ok: exit code 0") and "characters omitted" in ret and len(ret) < 14_000
+
+
+def test_tool_calls_sent_together_run_in_order(step_ctx):
+    from omicsagent.testing_llm import Reply
+
+    together = Reply(calls=(("write_file", {"path": "scratch/a.py", "content": "print('hello from a')"}),
+                            ("run_python", {"script": "scratch/a.py"}),
+                            ("replace_in_file", {"path": "scratch/a.py", "old": "hello", "new": "bye"}),
+                            ("run_python", {"script": "scratch/a.py"})))
+    playbook = Playbook({"exploration": [together, final(summary="ok")]})
+    brain_for(playbook).run_step(step_ctx("exploration"))
+    lines = [json.loads(x) for x in (step_ctx.run_dir / "trajectory.jsonl").read_text().splitlines()]
+    returns = [p["content"] for r in lines if r["kind"] == "request" for m in r["messages"]
+               for p in m.get("parts", []) if p.get("part_kind") == "tool-return"]
+    assert "hello from a" in returns[1] and "bye from a" in returns[3]

@@ -190,11 +190,11 @@ def list_models(env_file: Path | None = None) -> list[dict[str, Any]]:
         if has_key:
             notes = f"ready: --model {info.example}"
         elif info.key_required:
-            notes = f"export {info.key_env} (or put it in a .env file given with --env-file)"
+            notes = f"set {info.key_env} (environment or --env-file)"
         else:
-            notes = f"local server at {url} (key optional): --model {info.example}"
+            notes = f"local server {url}, no key needed"
         if info.price_id is None:
-            notes += "; cost shown as unknown"
+            notes += "; cost unknown"
         rows.append({"provider": info.name, "variable": info.key_env, "present": "yes" if has_key else "no",
                      "notes": notes, "key_present": has_key, "key_required": info.key_required, "base_url": url,
                      "example": info.example, "usable": has_key or not info.key_required,

@@ -162,9 +162,10 @@ def read_file(ctx: RunContext[StepDeps], path: str, start_line: int = 1, max_lin
 
 
 def step_tools(step: str) -> list[Tool[StepDeps]]:
-    """Reflection reads; every other step may also run commands and write files."""
-    read = Tool(read_file, takes_ctx=True)
-    if step == "reflection":
-        return [read]
-    return [Tool(bash, takes_ctx=True), Tool(run_python, takes_ctx=True), Tool(write_file, takes_ctx=True),
-            Tool(replace_in_file, takes_ctx=True), read]
+    """Reflection reads; every other step may also run commands and write files.
+
+    Every tool is ``sequential``: calls the model sends together run one after another, in order, so
+    "write the script, then run it" in one turn does what it says.
+    """
+    funcs = [read_file] if step == "reflection" else [bash, run_python, write_file, replace_in_file, read_file]
+    return [Tool(f, takes_ctx=True, sequential=True) for f in funcs]
