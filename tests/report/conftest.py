@@ -119,7 +119,3 @@ def build_run():
 def binary_run(tmp_path: Path) -> Path:
     return _build_run(tmp_path, kind="binary")
 
-
-@pytest.fixture
-def regression_run(tmp_path: Path) -> Path:
-    return _build_run(tmp_path, kind="regression", iterations=(0.5, 0.9, None))
