@@ -58,6 +58,12 @@ def test_all_steps_through_tools_with_corrections(step_ctx):
     lines = [json.loads(x) for x in (step_ctx.run_dir / "trajectory.jsonl").read_text().splitlines()]
     assert sum(r["kind"] == "request" for r in lines) == sum(r["kind"] == "response" for r in lines) == len(playbook.seen)
     assert {r["step"] for r in lines} >= {"exploration", "inference", "reflection"}
+    # a later step sees earlier structured outputs, never their tool trajectories
+    first = next(r for r in lines if r["kind"] == "request" and r["step"] == "training")
+    prompt = first["messages"][0]["parts"][0]["content"]
+    assert '"name": "2-3-mer counts"' in prompt and "balanced classes" in prompt
+    assert "inputs/train.csv" not in prompt.split("## Results of the earlier steps")[1]  # no bash output
+    assert "omicsagent.ml.pipeline" in first["messages"][0]["instructions"]  # the building blocks are documented
 
 
 def test_reflection_sees_history_and_budget(step_ctx):

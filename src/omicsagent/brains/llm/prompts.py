@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import time
 import tomllib
 from importlib import resources
 from string import Template
@@ -86,13 +87,27 @@ def _proba_note(ctx: "StepContext") -> str:
     return f" (one of {', '.join(map(str, classes[:12]))}) plus {cols}"
 
 
+def _compact(obj: Any) -> str:
+    return json.dumps(_rounded(obj), default=str, ensure_ascii=False)
+
+
+def _rounded(obj: Any) -> Any:
+    if isinstance(obj, float):
+        return round(obj, 4)
+    if isinstance(obj, dict):
+        return {k: _rounded(v) for k, v in obj.items()}
+    if isinstance(obj, list):
+        return [_rounded(v) for v in obj]
+    return obj
+
+
 def _previous_block(ctx: "StepContext") -> str:
-    if not ctx.previous:
+    if not ctx.previous or ctx.step == "reflection":  # reflection reads the whole history instead
         return ""
     parts = ["\n## Results of the earlier steps of this iteration"]
     for name, output in ctx.previous.items():
         title = "Harness scoring of this iteration" if name == "_iteration" else f"Step `{name}`"
-        parts.append(f"### {title}\n```json\n{_clip(json.dumps(output, indent=1, default=str), MAX_PREVIOUS_CHARS)}\n```")
+        parts.append(f"### {title}\n```json\n{_clip(_compact(output), MAX_PREVIOUS_CHARS)}\n```")
     return "\n".join(parts) + "\n"
 
 
@@ -136,7 +151,8 @@ def _iteration_summary(it: Any, metric: str) -> dict[str, Any]:
     return {"iteration": it.index, "status": it.status, "summary": it.summary, "representation": it.representation,
             "model": it.model, "hyperparameters": it.hyperparameters, "train_metrics": it.train_metrics,
             "validation_metrics": it.validation_metrics, f"validation_{metric}": it.validation_metrics.get(metric),
-            "duration_s": round(it.duration_s, 1), "failure": it.failure,
+            "duration_s": round(it.duration_s or (time.time() - it.started_at if it.started_at else 0.0), 1),
+            "failure": it.failure,
             "instructions_given_before_it": {}, "steps": steps}
 
 
@@ -148,7 +164,7 @@ def reflection_history(ctx: "StepContext", *, spent: float | None, max_cost: flo
         item = _iteration_summary(it, metric)
         item["instructions_given_before_it"] = prev_instr
         prev_instr = it.instructions
-        items.append(_clip(json.dumps(item, indent=1, default=str), 4000))
+        items.append(_clip(_compact(item), 4000))
     best = j.best_iteration
     best_text = "none yet" if best is None else f"iteration {best.index} ({metric} = {j.primary(best)})"
     direction = "higher is better" if j.task.greater_is_better else "lower is better"
