@@ -16,7 +16,7 @@ from pathlib import Path
 
 from omicsagent.agent import harness
 from omicsagent.agent.context import Brain, StepContext
-from omicsagent.agent.journal import IterationRecord, RunJournal, RunSettings, StepRecord
+from omicsagent.agent.journal import IterationRecord, RunJournal, RunSettings, StepRecord, Usage
 from omicsagent.agent.progress import NullProgress, Progress
 from omicsagent.agent.split import split_frame
 from omicsagent.agent.steps import STEPS
@@ -270,6 +270,8 @@ class Loop:
                 rec.status, rec.output, rec.error = "done", output.model_dump(), None
                 break
             except ModelMistake as err:
+                if isinstance(used := getattr(err, "usage", None), Usage):  # failed attempts still cost tokens
+                    rec.usage = rec.usage.add(used)
                 feedback = rec.error = str(err)
                 self.emit("step_failed", iteration=it.index, step=name, error=str(err))
             except (OmicsAgentError, KeyboardInterrupt):
