@@ -1,0 +1,149 @@
+"""Run the expert's recipe-book candidates in-process on the real datasets and print a table.
+
+    .venv/bin/python benchmarks/ml_recipes.py                          # every dataset, every candidate
+    .venv/bin/python benchmarks/ml_recipes.py ago2_clash_hejret gue_tf0 --only cnn --json out.json
+
+Direct API (no sandbox, no agent loop): task loading and the validation split are the loop's own
+(``omicsagent.tasks``, ``omicsagent.agent.split``); the test split is scored only here, for the table.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+import pandas as pd
+
+from omicsagent.brains.expert import recipes
+from omicsagent.ml.metrics import evaluate
+from omicsagent.ml.models.base import quiet
+from omicsagent.ml.pipeline import TrainedModel, build_featurizer, build_model, read_table
+
+ROOT = Path(__file__).resolve().parents[1] / ".." / "shared" / "datasets" / "ml"
+DATASETS = ["ago2_clash_hejret", "gue_prom_core_notata", "gue_tf0", "breast_cancer", "heart_disease", "esol",
+            "bbbp", "sirbench"]
+# metric(s) reported per dataset (the brief's targets), first one is the headline
+REPORT = {"ago2_clash_hejret": ["auprc", "auroc"], "gue_prom_core_notata": ["auroc"], "gue_tf0": ["auroc"],
+          "breast_cancer": ["accuracy", "auroc"], "heart_disease": ["macro_f1", "accuracy"], "esol": ["rmse", "r2"],
+          "bbbp": ["auroc"], "sirbench": ["pearson", "spearman"]}
+
+
+def profile_for(task, train: pd.DataFrame, *, budget: float) -> recipes.DataProfile:
+    """The DataProfile the expert brain would build from a loaded task."""
+    seqs, smiles, num, cat = [], [], [], []
+    for c in task.columns:
+        if not c.is_feature:
+            continue
+        if c.role in recipes.ALPHABETS:
+            lens = train[c.name].dropna().astype(str).str.len()
+            seqs.append(recipes.SeqColumn(c.name, c.role, int(lens.median()), int(lens.max())))
+        elif c.role == "smiles":
+            smiles.append(c.name)
+        elif c.role == "numeric":
+            num.append(c.name)
+        elif c.role == "categorical":
+            cat.append(c.name)
+    return recipes.DataProfile(
+        task_type=task.task_type, n_rows=len(train), n_classes=len(task.classes) if task.classes else None,
+        sequence_columns=seqs, pair=recipes.find_pair(train, seqs), smiles_columns=smiles, numeric_columns=num,
+        categorical_columns=cat, time_budget_s=budget)
+
+
+def load(name: str, *, seed: int) -> tuple:
+    from omicsagent.agent.split import split_frame
+    from omicsagent.tasks.task import load_task
+
+    task = load_task(ROOT / name)
+    train = read_table(task.train_path)
+    train = train[train[task.target].notna()].reset_index(drop=True)
+    if task.validation_path:
+        valid = read_table(task.validation_path)
+    else:
+        train, valid, _ = split_frame(train, target=task.target, task_type=task.task_type,
+                                      group=task.group_column, seed=seed)
+    test = read_table(task.test_path)
+    return task, train, valid, test
+
+
+def score(trained: TrainedModel, df: pd.DataFrame) -> dict[str, float]:
+    pred = trained.predict_frame(df)
+    proba = None
+    if trained.task_type != "regression":
+        proba = pred[[f"probability_{c}" for c in trained.classes]].to_numpy()
+    return evaluate(trained.task_type, df[trained.target].to_numpy(), pred["prediction"].to_numpy(), proba,
+                    trained.classes or None)
+
+
+def run_candidate(c: recipes.Candidate, task, train, valid, test, *, seed: int, verbose: bool) -> dict:
+    t0 = time.monotonic()
+    featurizer = build_featurizer(c.representation)
+    X = featurizer.fit_transform(train)
+    model = build_model(c.model, task_type=task.task_type, seed=seed)
+    model.fit(X, train[task.target].to_numpy(), time_limit_s=c.time_limit_s,
+              log=(lambda s: print("    " + s, flush=True)) if verbose else quiet)
+    trained = TrainedModel(featurizer=featurizer, model=model, task_type=task.task_type, target=task.target,
+                           representation=c.representation, model_spec=c.model)
+    fit_s = time.monotonic() - t0
+    return {"candidate": c.name, "family": c.family, "est_s": round(c.est_seconds), "fit_s": round(fit_s, 1),
+            "train": score(trained, train), "val": score(trained, valid), "test": score(trained, test)}
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("datasets", nargs="*", default=DATASETS)
+    ap.add_argument("--only", default="", help="run candidates whose name contains this text")
+    ap.add_argument("--refine", action="store_true", help="also run regularize/add_capacity of the best")
+    ap.add_argument("--budget", type=float, default=900.0)
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--verbose", action="store_true")
+    ap.add_argument("--json", type=Path, default=None)
+    args = ap.parse_args(argv)
+    if not ROOT.is_dir():
+        print(f"datasets not found at {ROOT}", file=sys.stderr)
+        return 2
+    rows = []
+    for name in args.datasets:
+        task, train, valid, test = load(name, seed=args.seed)
+        profile = profile_for(task, train, budget=args.budget)
+        cands = [c for c in recipes.plan(profile) if args.only in c.name]
+        print(f"== {name}: {len(train)} train / {len(valid)} val / {len(test)} test rows, pair={profile.pair}",
+              flush=True)
+        done = []
+        for c in cands:
+            done.append(_report(name, run_candidate(c, task, train, valid, test, seed=args.seed,
+                                                    verbose=args.verbose), rows))
+        if args.refine and done:
+            key = REPORT[name][0]
+            sign = -1 if key in ("rmse", "mae", "log_loss") else 1
+            best = max(zip(cands, done), key=lambda cd: sign * cd[1]["val"][key])[0]
+            for fn in (recipes.regularize, recipes.add_capacity):
+                r = fn(best)
+                if r is not None:
+                    _report(name, run_candidate(r, task, train, valid, test, seed=args.seed,
+                                                verbose=args.verbose), rows)
+    print("\n| dataset | candidate | metric | train | validation | test | fit s (est) |")
+    print("|---|---|---|---|---|---|---|")
+    for r in rows:
+        m = REPORT[r["dataset"]]
+        fmt = lambda part: " / ".join(f"{r[part].get(k, float('nan')):.3f}" for k in m)  # noqa: E731
+        print(f"| {r['dataset']} | {r['candidate']} | {' / '.join(m)} | {fmt('train')} | {fmt('val')} | "
+              f"{fmt('test')} | {r['fit_s']:.0f} ({r['est_s']}) |")
+    if args.json:
+        args.json.write_text(json.dumps(rows, indent=1))
+    return 0
+
+
+def _report(name: str, res: dict, rows: list) -> dict:
+    res["dataset"] = name
+    rows.append(res)
+    m = REPORT[name]
+    print(f"  {res['candidate']:<32} val " + " ".join(f"{k} {res['val'].get(k, float('nan')):.4f}" for k in m)
+          + "  test " + " ".join(f"{k} {res['test'].get(k, float('nan')):.4f}" for k in m)
+          + f"  {res['fit_s']:.0f}s (est {res['est_s']}s)", flush=True)
+    return res
+
+
+if __name__ == "__main__":
+    sys.exit(main())

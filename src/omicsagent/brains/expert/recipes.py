@@ -1,0 +1,370 @@
+"""The expert's recipe book: what to try on a dataset, in which order, and how to adjust a candidate.
+
+Everything here is data plus small pure functions. A candidate is a representation spec and a model
+spec for ``omicsagent.ml.pipeline`` (see ``docs/recipes.md`` for measured results on real datasets).
+``plan`` puts a fast, robust baseline first, then the explorations most likely to win; the loop refines
+the best one with ``regularize`` (overfitting), ``add_capacity`` (underfitting) or ``cheaper`` (after a
+failure, a timeout or a memory error).
+"""
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass, field, replace
+
+import numpy as np
+import pandas as pd
+
+ALPHABETS = ("dna", "rna", "protein")
+
+
+@dataclass
+class SeqColumn:
+    name: str
+    alphabet: str  # "dna" | "rna" | "protein"
+    median_len: int
+    max_len: int
+
+
+@dataclass
+class DataProfile:
+    task_type: str
+    n_rows: int
+    n_classes: int | None
+    sequence_columns: list[SeqColumn] = field(default_factory=list)
+    pair: tuple[str, str] | None = None          # (small RNA column, target column)
+    smiles_columns: list[str] = field(default_factory=list)
+    numeric_columns: list[str] = field(default_factory=list)
+    categorical_columns: list[str] = field(default_factory=list)
+    time_budget_s: float = 900.0
+
+
+@dataclass
+class Candidate:
+    name: str
+    family: str
+    representation: dict
+    model: dict
+    rationale: str
+    est_seconds: float
+    time_limit_s: float | None = None   # what to pass as ``time_limit_s`` to ``model.fit``
+
+
+# --- detection help for the loop -------------------------------------------------------------
+
+def find_pair(df: pd.DataFrame, sequence_columns: list[SeqColumn]) -> tuple[str, str] | None:
+    """(small RNA column, target column) when one nucleotide column looks like a miRNA (17-28 nt) and
+    another is longer and only partially complementary. siRNA/mRNA columns whose reverse complement
+    is contained in the other column (perfect duplexes) are not a miRNA pair."""
+    from omicsagent.ml.seqblocks import reverse_complement
+
+    nuc = [c for c in sequence_columns if c.alphabet in ("dna", "rna")]
+    small = [c for c in nuc if 17 <= c.median_len <= 28]
+    for s in small:
+        for t in sorted(nuc, key=lambda c: -c.median_len):
+            if t.name == s.name or t.median_len < s.median_len + 10:
+                continue
+            sample = df[[s.name, t.name]].dropna().head(200)
+            perfect = np.mean([reverse_complement(a[1:8]) in b.upper().replace("U", "T") and
+                               reverse_complement(a) in b.upper().replace("U", "T")
+                               for a, b in zip(sample[s.name].astype(str), sample[t.name].astype(str))])
+            if perfect < 0.9:
+                return s.name, t.name
+    return None
+
+
+# --- building blocks of specs ----------------------------------------------------------------
+
+def _tabular(p: DataProfile) -> list[dict]:
+    cols = p.numeric_columns + p.categorical_columns
+    return [{"kind": "tabular", "columns": cols}] if cols else []
+
+
+def _kmer_ks(col: SeqColumn) -> list[int]:
+    if col.alphabet == "protein":
+        return [1, 2] if col.median_len > 800 else [1, 2, 3]
+    if col.median_len <= 30:
+        return [1, 2, 3, 4]
+    return [2, 3, 4, 5, 6]
+
+
+def _kmer(col: SeqColumn, *, both_strands: bool = False) -> dict:
+    alphabet = "protein" if col.alphabet == "protein" else "dna"
+    return {"kind": "kmer", "column": col.name, "k": _kmer_ks(col), "alphabet": alphabet,
+            "both_strands": both_strands and alphabet == "dna", "normalize": "freq"}
+
+
+def _onehot(col: SeqColumn, *, flatten: bool = False) -> dict:
+    length = int(min(max(col.max_len, 1), 1000))
+    return {"kind": "onehot", "column": col.name, "alphabet": "protein" if col.alphabet == "protein" else "dna",
+            "length": length, "flatten": flatten}
+
+
+def _gbm(p: DataProfile) -> dict:
+    return {"kind": "lgbm", "class_weight": "balanced"} if p.task_type == "multiclass" else {"kind": "lgbm"}
+
+
+def _linear(p: DataProfile, *, C: float = 0.1, alpha: float = 10.0) -> dict:
+    spec: dict = {"kind": "linear", "C": C, "alpha": alpha}
+    if p.task_type == "multiclass":
+        spec["class_weight"] = "balanced"
+    return spec
+
+
+def _cnn_epochs(n_rows: int) -> int:
+    return 30 if n_rows < 5000 else (15 if n_rows < 20000 else 10)
+
+
+def _seconds_per_epoch_1d(n_rows: int, length: int, channels: int, n_blocks: int) -> float:
+    # measured: 42k x 70 nt, 64 channels, 3 blocks, RC-shared ~ 25 s/epoch on 2 idle cores
+    return 25.0 * (n_rows / 42000) * (length / 70) * (channels / 64) ** 2 * (1 + n_blocks) / 4
+
+
+# --- the plan -----------------------------------------------------------------------------------
+
+def plan(profile: DataProfile) -> list[Candidate]:
+    """Ordered candidates: a fast robust baseline first, then the explorations most likely to win."""
+    p = profile
+    if p.pair is not None:
+        cands = _plan_pair(p)
+    elif p.sequence_columns and not p.smiles_columns:
+        cands = _plan_sequences(p)
+    elif p.smiles_columns:
+        cands = _plan_smiles(p)
+    else:
+        cands = _plan_tabular(p)
+    for c in cands:
+        c.time_limit_s = c.time_limit_s or _time_limit(c, p)
+    return cands
+
+
+def _time_limit(c: Candidate, p: DataProfile) -> float:
+    return float(max(60.0, min(2.5 * c.est_seconds + 30, p.time_budget_s / 3)))
+
+
+def _plan_pair(p: DataProfile) -> list[Candidate]:
+    mirna, target = p.pair  # type: ignore[misc]
+    feats = {"kind": "pair_features", "mirna_column": mirna, "target_column": target}
+    matrix = {"kind": "pair_matrix", "mirna_column": mirna, "target_column": target, "mirna_len": 20,
+              "channels": "basic"}
+    extra = _tabular(p)
+    n = p.n_rows
+    cnn = {"kind": "cnn2d", "channels": 32, "n_blocks": 3, "epochs": _cnn_epochs(n), "patience": 4,
+           "dropout": 0.3, "use_flat": True, "lr": 2e-3}
+    t_cnn = 6.0 + n / 8000 * 12.0 * cnn["epochs"]
+    return [
+        Candidate("pair_features_lgbm", "gbm", {"blocks": [feats] + extra}, _gbm(p),
+                  "Seed site types, 3' supplementary pairing and duplex alignment scores capture the known "
+                  "rules of miRNA targeting; gradient boosting combines them without tuning.",
+                  est_seconds=5 + n / 1000),
+        Candidate("pairing_matrix_cnn2d", "cnn", {"blocks": [matrix, feats] + extra}, cnn,
+                  "A 2-D CNN over the miRNA x target pairing matrix (as in the best published miRBench models) "
+                  "learns non-canonical and bulged duplexes the hand-made features miss.",
+                  est_seconds=t_cnn),
+        Candidate("pair_lgbm_cnn2d_ensemble", "ensemble", {"blocks": [matrix, feats] + extra},
+                  {"kind": "ensemble", "members": [_gbm(p), cnn], "time_shares": [1, 4]},
+                  "Averaging the feature-based trees and the pairing-matrix CNN combines two different views "
+                  "of the duplex and usually beats both.", est_seconds=t_cnn + 5 + n / 1000),
+    ]
+
+
+def _plan_sequences(p: DataProfile) -> list[Candidate]:
+    cols = p.sequence_columns
+    main = max(cols, key=lambda c: c.median_len)
+    nuc = main.alphabet in ("dna", "rna")
+    both = nuc and main.alphabet == "dna"
+    n = p.n_rows
+    kmers = [_kmer(c, both_strands=both) for c in cols]
+    extra = _tabular(p)
+    short = all(c.max_len <= 64 for c in cols)
+    flat_onehots = [_onehot(c, flatten=True) for c in cols if c.max_len <= 64]
+    cands = [Candidate("kmer_linear", "linear", {"blocks": kmers + extra}, _linear(p, C=0.05),
+                       "k-mer frequencies with a regularised linear model are the classic fast and robust "
+                       "sequence baseline.", est_seconds=5 + n * main.median_len / 300000)]
+    if short or extra:
+        cands.append(Candidate(
+            "kmer_onehot_lgbm", "gbm", {"blocks": kmers + flat_onehots + extra}, _gbm(p),
+            "Gradient boosting over k-mer counts, position-specific nucleotides and the numeric features "
+            "captures interactions a linear model cannot.",
+            est_seconds=10 + n * (main.median_len + 40) / 20000))
+    channels = 64 if n > 5000 else 32
+    epochs = _cnn_epochs(n)
+    spe = _seconds_per_epoch_1d(n, sum(min(c.max_len, 1000) for c in cols), channels, 3) * (1.0 if both else 0.55)
+    cnn = {"kind": "cnn1d", "channels": channels, "stem_kernel": 11 if main.median_len > 40 else 5, "kernel": 5,
+           "n_blocks": 3, "rc": both and len(cols) == 1, "epochs": epochs, "patience": 3, "dropout": 0.2,
+           "use_flat": bool(extra)}
+    onehots = [_onehot(c) for c in cols if c.alphabet == main.alphabet]
+    cnn_rep = {"blocks": onehots + extra}
+    t_cnn = 5 + spe * min(epochs, 8)
+    cands.append(Candidate(
+        "onehot_cnn1d" + ("_rc" if cnn["rc"] else ""), "cnn", cnn_rep, cnn,
+        "A dilated residual CNN on one-hot sequence learns motifs and their spacing directly"
+        + ("; sharing weights across both strands makes it strand-symmetric." if cnn["rc"] else "."),
+        est_seconds=t_cnn))
+    ens_members = [copy.deepcopy(cands[0].model), cnn]
+    cands.append(Candidate(
+        "cnn_kmer_ensemble", "ensemble", {"blocks": onehots + kmers + extra},
+        {"kind": "ensemble", "members": ens_members, "weights": [1, 2], "time_shares": [1, 6]},
+        "Averaging the CNN with the k-mer linear model mixes positional motif detection with global "
+        "composition and usually adds a point of AUROC.", est_seconds=t_cnn + cands[0].est_seconds))
+    return cands
+
+
+def _plan_smiles(p: DataProfile) -> list[Candidate]:
+    col = p.smiles_columns[0]
+    extra = _tabular(p)
+    smiles = {"kind": "smiles", "column": col, "radius": 2, "n_bits": 2048, "counts": True, "descriptors": "all"}
+    n = p.n_rows
+    t_feat = 2 + n / 250
+    return [
+        Candidate("morgan_descriptors_lgbm", "gbm", {"blocks": [smiles] + extra}, _gbm(p),
+                  "Morgan count fingerprints plus RDKit descriptors with gradient boosting are the standard "
+                  "strong baseline for molecular property prediction.", est_seconds=t_feat + 5 + n / 200),
+        Candidate("morgan_descriptors_linear", "linear", {"blocks": [smiles] + extra}, _linear(p, C=0.05, alpha=30.0),
+                  "A regularised linear model on the same features is a cheap second opinion that extrapolates "
+                  "more smoothly.", est_seconds=t_feat + 5),
+        Candidate("morgan_mlp", "mlp", {"blocks": [smiles] + extra},
+                  {"kind": "mlp", "hidden": 256, "n_layers": 2, "dropout": 0.3, "epochs": 60, "patience": 8,
+                   "weight_decay": 1e-2},
+                  "A small MLP on fingerprints and descriptors can model smoother non-linear structure than trees.",
+                  est_seconds=t_feat + 10 + n / 100),
+        Candidate("lgbm_linear_ensemble", "ensemble", {"blocks": [smiles] + extra},
+                  {"kind": "ensemble", "members": [_gbm(p), _linear(p, C=0.05, alpha=30.0)], "weights": [2, 1]},
+                  "Averaging trees and the linear model reduces variance on small molecular datasets.",
+                  est_seconds=t_feat + 10 + n / 200),
+    ]
+
+
+def _plan_tabular(p: DataProfile) -> list[Candidate]:
+    rep = {"blocks": _tabular(p)}
+    n = p.n_rows
+    return [
+        Candidate("tabular_linear", "linear", rep, _linear(p, C=0.1, alpha=3.0),
+                  "A standardised, regularised linear model is hard to beat on small clean tabular data.",
+                  est_seconds=2 + n / 20000),
+        Candidate("tabular_lgbm", "gbm", rep, _gbm(p),
+                  "Gradient boosting handles non-linear effects, interactions and missing values.",
+                  est_seconds=3 + n / 2000),
+        Candidate("tabular_ensemble", "ensemble", rep,
+                  {"kind": "ensemble", "members": [_linear(p, C=0.1, alpha=3.0), _gbm(p)]},
+                  "Averaging the linear model and the trees is a safe gain when both are close.",
+                  est_seconds=5 + n / 2000),
+    ]
+
+
+# --- refinements --------------------------------------------------------------------------------
+
+def _edit_model(spec: dict, fn) -> dict | None:
+    spec = copy.deepcopy(spec)
+    if spec["kind"] == "ensemble":
+        members = [_edit_model(m, fn) for m in spec["members"]]
+        if all(m is None for m in members):
+            return None
+        spec["members"] = [m if m is not None else o for m, o in zip(members, spec["members"])]
+        return spec
+    return fn(spec)
+
+
+def _derive(c: Candidate, model: dict | None, suffix: str, why: str, factor: float,
+            representation: dict | None = None) -> Candidate | None:
+    if model is None:
+        return None
+    est = c.est_seconds * factor
+    return replace(c, name=f"{c.name}+{suffix}", model=model, representation=representation or c.representation,
+                   rationale=why, est_seconds=est,
+                   time_limit_s=None if c.time_limit_s is None else max(c.time_limit_s, 60.0) * max(factor, 0.5))
+
+
+def regularize(c: Candidate) -> Candidate | None:
+    """A more regularised variant (for overfitting), or None when already at the limit."""
+    def fn(m: dict) -> dict | None:
+        k = m["kind"]
+        if k == "linear":
+            if m.get("C", 1.0) <= 1e-4:
+                return None
+            m["C"], m["alpha"] = m.get("C", 1.0) / 4, m.get("alpha", 1.0) * 4
+        elif k == "lgbm":
+            leaves = m.get("num_leaves", "auto")
+            leaves = 31 if leaves == "auto" else leaves
+            if leaves <= 4:
+                return None
+            m.update(num_leaves=max(4, leaves // 2), min_child_samples=40, feature_fraction=0.5,
+                     lambda_l2=m.get("lambda_l2", 1.0) * 5)
+        else:
+            if m.get("dropout", 0.2) >= 0.6:
+                return None
+            m.update(dropout=round(m.get("dropout", 0.2) + 0.15, 2), weight_decay=m.get("weight_decay", 1e-2) * 3,
+                     patience=max(2, m.get("patience", 5) - 1))
+            if "channels" in m:
+                m["channels"] = max(16, m["channels"] // 2)
+        return m
+
+    return _derive(c, _edit_model(c.model, fn), "regularized",
+                   "The model overfits (train far above validation), so shrink it and regularise harder.", 0.8)
+
+
+def add_capacity(c: Candidate) -> Candidate | None:
+    """A larger variant (for underfitting), or None when already large."""
+    def fn(m: dict) -> dict | None:
+        k = m["kind"]
+        if k == "linear":
+            if m.get("C", 1.0) >= 100:
+                return None
+            m["C"], m["alpha"] = m.get("C", 1.0) * 4, m.get("alpha", 1.0) / 4
+        elif k == "lgbm":
+            leaves = m.get("num_leaves", "auto")
+            leaves = 31 if leaves == "auto" else leaves
+            if leaves >= 255:
+                return None
+            m.update(num_leaves=leaves * 2, min_child_samples=10, learning_rate=0.03, max_rounds=5000)
+        else:
+            if m.get("channels", m.get("hidden", 64)) >= 256:
+                return None
+            if "channels" in m:
+                m["channels"] = m["channels"] * 2
+            if "hidden" in m:
+                m["hidden"] = m["hidden"] * 2
+            if k != "mlp":
+                m["n_blocks"] = min(5, m.get("n_blocks", 3) + 1)
+            m["dropout"] = max(0.0, round(m.get("dropout", 0.2) - 0.1, 2))
+        return m
+
+    return _derive(c, _edit_model(c.model, fn), "bigger",
+                   "Train and validation scores are both low and close, so give the model more capacity.", 2.5)
+
+
+def cheaper(c: Candidate) -> Candidate | None:
+    """A faster, smaller variant (after a failure, timeout or memory error), or None."""
+    if c.model["kind"] == "ensemble":
+        ests = [m for m in c.model["members"] if m["kind"] in ("linear", "lgbm")]
+        if ests:
+            return _derive(c, ests[0], "single", "The ensemble was too slow; keep only its fast member.", 0.2)
+
+    def fn(m: dict) -> dict | None:
+        k = m["kind"]
+        if k == "linear":
+            return None if m.get("max_iter", 2000) <= 200 else {**m, "max_iter": 200}
+        if k == "lgbm":
+            if m.get("max_rounds", 3000) <= 300:
+                return None
+            return {**m, "max_rounds": 300, "learning_rate": 0.1, "feature_fraction": 0.5, "num_leaves": 31}
+        if m.get("epochs", 30) <= 3:
+            return None
+        m.update(epochs=max(3, m.get("epochs", 30) // 2), batch_size=min(512, m.get("batch_size", 128) * 2))
+        for key in ("channels", "hidden"):
+            if key in m:
+                m[key] = max(16, m[key] // 2)
+        return m
+
+    rep = c.representation
+    if c.model["kind"] == "linear":  # big k-mer sets are the usual cost: drop the largest k
+        rep = copy.deepcopy(rep)
+        shrunk = False
+        for b in rep["blocks"]:
+            if b["kind"] == "kmer" and len(b["k"]) > 1:
+                b["k"] = b["k"][:-1]
+                shrunk = True
+        if shrunk:
+            return _derive(c, dict(c.model), "cheaper", "It failed or ran out of time, so use fewer k-mer sizes.",
+                           0.5, representation=rep)
+    return _derive(c, _edit_model(c.model, fn), "cheaper",
+                   "It failed or ran out of time, so train a smaller model for fewer rounds.", 0.4)

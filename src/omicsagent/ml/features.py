@@ -1,0 +1,183 @@
+"""Featurizers: a representation spec (JSON-able dict) -> blocks -> one ``FeatureSet``.
+
+A representation is ``{"blocks": [{"kind": ..., "column": ..., ...}, ...]}``. Each block reads named
+input columns (never the target) and writes one of three kinds of output:
+
+* ``flat``: a 2-D matrix (dense or sparse), for linear models, gradient boosting and MLPs;
+* ``seq``: a 3-D one-hot tensor ``(n, channels, length)`` for 1-D CNNs;
+* ``grid``: a 4-D tensor ``(n, channels, height, width)`` (a miRNA-target pairing matrix) for 2-D CNNs.
+
+Blocks of the same output kind are concatenated (flat: by columns; seq: along the length; grid: by
+channels). Models take the parts they need.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field, fields
+from typing import Any, ClassVar
+
+import numpy as np
+import pandas as pd
+from scipy import sparse
+
+from omicsagent.errors import InputError
+
+OUTPUT_KINDS = ("flat", "seq", "grid")
+
+
+@dataclass
+class FeatureSet:
+    """Model inputs for ``n`` rows; any part may be ``None``."""
+
+    flat: np.ndarray | sparse.csr_matrix | None = None
+    seq: np.ndarray | None = None
+    grid: np.ndarray | None = None
+    flat_names: list[str] = field(default_factory=list)
+
+    def __len__(self) -> int:
+        for part in (self.flat, self.seq, self.grid):
+            if part is not None:
+                return part.shape[0]
+        return 0
+
+    def subset(self, idx: np.ndarray) -> FeatureSet:
+        return FeatureSet(flat=None if self.flat is None else self.flat[idx],
+                          seq=None if self.seq is None else self.seq[idx],
+                          grid=None if self.grid is None else self.grid[idx],
+                          flat_names=self.flat_names)
+
+    def describe(self) -> str:
+        parts = []
+        for name in OUTPUT_KINDS:
+            a = getattr(self, name)
+            if a is not None:
+                kind = "sparse" if sparse.issparse(a) else "dense"
+                parts.append(f"{name}{tuple(a.shape)}{' ' + kind if name == 'flat' else ''}")
+        return ", ".join(parts) or "no features"
+
+
+class Block:
+    """One featurizer block. Subclasses are dataclasses whose fields are the spec options."""
+
+    kind: ClassVar[str] = ""
+    output: ClassVar[str] = "flat"
+
+    @classmethod
+    def from_spec(cls, spec: dict[str, Any]) -> Block:
+        allowed = {f.name for f in fields(cls) if f.init}  # type: ignore[arg-type]
+        unknown = sorted(set(spec) - allowed - {"kind"})
+        if unknown:
+            raise InputError(f"Block {cls.kind!r} has no option(s) {', '.join(unknown)}; "
+                             f"use only: {', '.join(sorted(allowed))}.")
+        try:
+            block = cls(**{k: v for k, v in spec.items() if k != "kind"})
+        except TypeError as exc:
+            raise InputError(f"Block {cls.kind!r} is missing an option ({exc}); "
+                             f"give all of: {', '.join(sorted(allowed))}.") from exc
+        block.check()
+        return block
+
+    def check(self) -> None:
+        """Validate options; raise ``InputError`` with one sentence."""
+
+    @property
+    def input_columns(self) -> list[str]:
+        raise NotImplementedError
+
+    def fit(self, df: pd.DataFrame) -> Block:
+        return self
+
+    def transform(self, df: pd.DataFrame) -> np.ndarray | sparse.csr_matrix:
+        raise NotImplementedError
+
+    def feature_names(self) -> list[str]:
+        return []
+
+
+def block_classes() -> dict[str, type[Block]]:
+    from omicsagent.ml.chem import SmilesBlock
+    from omicsagent.ml.pairs import PairFeaturesBlock, PairMatrixBlock
+    from omicsagent.ml.seqblocks import KmerBlock, OneHotBlock
+    from omicsagent.ml.tabular import TabularBlock
+
+    return {c.kind: c for c in (KmerBlock, OneHotBlock, PairFeaturesBlock, PairMatrixBlock, SmilesBlock,
+                                TabularBlock)}
+
+
+@dataclass
+class Featurizer:
+    """A list of blocks; ``fit_transform`` on training rows, ``transform`` on any rows."""
+
+    blocks: list[Block]
+
+    @property
+    def input_columns(self) -> list[str]:
+        cols: list[str] = []
+        for b in self.blocks:
+            cols.extend(c for c in b.input_columns if c not in cols)
+        return cols
+
+    def check_columns(self, df: pd.DataFrame) -> None:
+        missing = [c for c in self.input_columns if c not in df.columns]
+        if missing:
+            raise InputError(f"The input table lacks column(s) {', '.join(map(repr, missing))}; "
+                             f"add them (the model was trained on them).")
+
+    def fit(self, df: pd.DataFrame) -> Featurizer:
+        self.fit_transform(df)
+        return self
+
+    def fit_transform(self, df: pd.DataFrame) -> FeatureSet:
+        self.check_columns(df)
+        for b in self.blocks:
+            b.fit(df)
+        return self.transform(df)
+
+    def transform(self, df: pd.DataFrame) -> FeatureSet:
+        self.check_columns(df)
+        parts: dict[str, list] = {k: [] for k in OUTPUT_KINDS}
+        names: list[str] = []
+        for b in self.blocks:
+            out = b.transform(df)
+            parts[b.output].append(out)
+            if b.output == "flat":
+                names.extend(b.feature_names())
+        return FeatureSet(flat=_stack_flat(parts["flat"]), seq=_stack(parts["seq"], axis=2),
+                          grid=_stack(parts["grid"], axis=1), flat_names=names)
+
+
+def build_featurizer(representation: dict[str, Any]) -> Featurizer:
+    """Build the featurizer described by ``{"blocks": [{"kind": ..., ...}, ...]}``."""
+    if not isinstance(representation, dict) or not isinstance(representation.get("blocks"), list) \
+            or not representation["blocks"]:
+        raise InputError('A representation must be a dict like {"blocks": [{"kind": "kmer", "column": "seq"}]}'
+                         "; give at least one block.")
+    classes = block_classes()
+    blocks = []
+    for spec in representation["blocks"]:
+        kind = spec.get("kind") if isinstance(spec, dict) else None
+        if kind not in classes:
+            raise InputError(f"Unknown block kind {kind!r}; choose one of: {', '.join(classes)}.")
+        blocks.append(classes[kind].from_spec(spec))
+    return Featurizer(blocks=blocks)
+
+
+def _stack_flat(mats: list) -> np.ndarray | sparse.csr_matrix | None:
+    if not mats:
+        return None
+    if len(mats) == 1:
+        m = mats[0]
+        return m.tocsr().astype(np.float32) if sparse.issparse(m) else np.asarray(m, dtype=np.float32)
+    if any(sparse.issparse(m) for m in mats):
+        return sparse.hstack([sparse.csr_matrix(m) for m in mats], format="csr", dtype=np.float32)
+    return np.hstack(mats).astype(np.float32)
+
+
+def _stack(arrays: list[np.ndarray], *, axis: int) -> np.ndarray | None:
+    if not arrays:
+        return None
+    return arrays[0] if len(arrays) == 1 else np.concatenate(arrays, axis=axis).astype(np.float32)
+
+
+def text_column(df: pd.DataFrame, column: str) -> list[str]:
+    """A column as upper-case strings (missing values become empty strings)."""
+    return ["" if not isinstance(v, str) else v.strip().upper() for v in df[column].tolist()]

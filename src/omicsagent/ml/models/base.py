@@ -1,0 +1,150 @@
+"""The model protocol shared by every model kind, label handling and ``build_model``."""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field, fields
+from typing import Any, Callable, ClassVar
+
+import numpy as np
+from scipy import sparse
+
+from omicsagent.errors import InputError
+from omicsagent.ml.features import FeatureSet
+from omicsagent.ml.metrics import TASK_TYPES
+
+Log = Callable[[str], None]
+
+
+def quiet(_: str) -> None:
+    """A ``log`` that prints nothing."""
+
+
+@dataclass
+class Model:
+    """Base class: subclasses are dataclasses whose init fields are the spec options.
+
+    ``fit(X, y)`` takes a ``FeatureSet`` and raw labels (strings or ints for classification; numbers
+    for regression); ``classes_`` are the sorted labels, ``predict_proba`` columns follow them.
+    """
+
+    kind: ClassVar[str] = ""
+    task_type: str = field(default="binary", kw_only=True)
+    seed: int = field(default=0, kw_only=True)
+    classes_: np.ndarray | None = field(default=None, init=False, repr=False)
+    fit_seconds_: float = field(default=0.0, init=False, repr=False)
+
+    @classmethod
+    def option_names(cls) -> list[str]:
+        return sorted(f.name for f in fields(cls) if f.init and f.name not in ("task_type", "seed"))
+
+    def check(self) -> None:
+        """Validate options; raise ``InputError`` with one sentence."""
+
+    # --- public API -------------------------------------------------------------------------
+    def fit(self, X: FeatureSet, y, *, time_limit_s: float | None = None, log: Log = print) -> Model:
+        if not isinstance(X, FeatureSet):
+            raise InputError("fit() expects the FeatureSet returned by featurizer.fit_transform(); pass that.")
+        y_enc = self._encode_targets(y, len(X))
+        start = time.monotonic()
+        self._fit(X, y_enc, time_limit_s=time_limit_s, log=log)
+        self.fit_seconds_ = time.monotonic() - start
+        return self
+
+    def predict_proba(self, X: FeatureSet) -> np.ndarray:
+        if self.task_type == "regression":
+            raise InputError("predict_proba() is for classification; call predict() for regression.")
+        return self._predict_raw(X)
+
+    def predict(self, X: FeatureSet) -> np.ndarray:
+        raw = self._predict_raw(X)
+        if self.task_type == "regression":
+            return raw.astype(float)
+        assert self.classes_ is not None
+        return self.classes_[raw.argmax(axis=1)]
+
+    # --- for subclasses ---------------------------------------------------------------------
+    def _fit(self, X: FeatureSet, y: np.ndarray, *, time_limit_s: float | None, log: Log) -> None:
+        raise NotImplementedError
+
+    def _predict_raw(self, X: FeatureSet) -> np.ndarray:
+        """Class probabilities ``(n, n_classes)`` or regression values ``(n,)``."""
+        raise NotImplementedError
+
+    @property
+    def n_classes(self) -> int:
+        return 0 if self.classes_ is None else len(self.classes_)
+
+    def _encode_targets(self, y, n_rows: int) -> np.ndarray:
+        y = np.asarray(y)
+        if y.ndim != 1 or len(y) != n_rows:
+            raise InputError(f"The target has {len(y)} values for {n_rows} rows; pass one target per row.")
+        if self.task_type == "regression":
+            try:
+                yf = y.astype(float)
+            except ValueError as exc:
+                raise InputError("The regression target has non-numeric values; convert or drop them.") from exc
+            if not np.isfinite(yf).all():
+                raise InputError("The target has missing or infinite values; drop those rows before training.")
+            return yf
+        if any(v is None or (isinstance(v, float) and np.isnan(v)) for v in y.tolist()):
+            raise InputError("The target has missing values; drop those rows before training.")
+        self.classes_ = np.unique(y)
+        if len(self.classes_) < 2:
+            raise InputError("The target has a single class; classification needs at least two.")
+        if self.task_type == "binary" and len(self.classes_) != 2:
+            raise InputError(f"A binary task needs exactly 2 classes but the target has {len(self.classes_)}; "
+                             f"use task_type='multiclass'.")
+        return np.searchsorted(self.classes_, y)
+
+
+def need_flat(X: FeatureSet, kind: str) -> np.ndarray | sparse.csr_matrix:
+    if X.flat is None or X.flat.shape[1] == 0:
+        raise InputError(f"Model {kind!r} needs flat features (kmer, tabular, smiles, pair_features or a "
+                         f"flattened onehot block); add one to the representation.")
+    return X.flat
+
+
+def model_classes() -> dict[str, type[Model]]:
+    from omicsagent.ml.models.ensemble import Ensemble
+    from omicsagent.ml.models.gbm import LightGBM
+    from omicsagent.ml.models.linear import Linear
+    from omicsagent.ml.models.torchfit import GridCNN, MLP, SeqCNN
+
+    return {c.kind: c for c in (Linear, LightGBM, SeqCNN, GridCNN, MLP, Ensemble)}
+
+
+def build_model(spec: dict[str, Any], *, task_type: str, seed: int = 0) -> Model:
+    """Build an unfitted model from ``{"kind": ..., <options>}``."""
+    if task_type not in TASK_TYPES:
+        raise InputError(f"Unknown task type {task_type!r}; use one of: {', '.join(TASK_TYPES)}.")
+    classes = model_classes()
+    kind = spec.get("kind") if isinstance(spec, dict) else None
+    if kind not in classes:
+        raise InputError(f"Unknown model kind {kind!r}; choose one of: {', '.join(classes)}.")
+    cls = classes[kind]
+    allowed = set(cls.option_names())
+    unknown = sorted(set(spec) - allowed - {"kind"})
+    if unknown:
+        raise InputError(f"Model {kind!r} has no option(s) {', '.join(unknown)}; use only: {', '.join(sorted(allowed))}.")
+    model = cls(**{k: v for k, v in spec.items() if k != "kind"}, task_type=task_type, seed=seed)
+    model.check()
+    return model
+
+
+def inner_split(y: np.ndarray, *, task_type: str, fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """Indices (fit, early-stopping) inside the training data; stratified when every class allows."""
+    n = len(y)
+    rng = np.random.default_rng(seed)
+    n_val = max(1, int(round(n * fraction)))
+    if task_type != "regression":
+        classes, counts = np.unique(y, return_counts=True)
+        if counts.min() >= 2:
+            val = []
+            for c, cnt in zip(classes, counts):
+                members = rng.permutation(np.flatnonzero(y == c))
+                take = min(cnt - 1, max(1, int(round(cnt * fraction))))
+                val.append(members[:take])
+            val_idx = np.sort(np.concatenate(val))
+            return np.setdiff1d(np.arange(n), val_idx), val_idx
+    perm = rng.permutation(n)
+    return np.sort(perm[n_val:]), np.sort(perm[:n_val])

@@ -1,0 +1,55 @@
+"""Weighted average of member models' probabilities (or regression predictions)."""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from omicsagent.errors import InputError
+from omicsagent.ml.features import FeatureSet
+from omicsagent.ml.models.base import Log, Model
+
+
+@dataclass
+class Ensemble(Model):
+    """``members``: model specs (each uses the parts of the FeatureSet it needs); ``weights``: one per
+    member (default equal). The time limit is shared in proportion to ``time_shares`` (default equal)."""
+
+    kind = "ensemble"
+    members: list[dict] = field(default_factory=list)
+    weights: list[float] | None = None
+    time_shares: list[float] | None = None
+    _models: list = field(default_factory=list, init=False, repr=False)
+
+    def check(self) -> None:
+        if len(self.members) < 2:
+            raise InputError("An ensemble needs at least two member specs in \"members\"; add another model.")
+        if any(isinstance(m, dict) and m.get("kind") == "ensemble" for m in self.members):
+            raise InputError("Ensembles cannot be nested; list the member models directly.")
+        for name in ("weights", "time_shares"):
+            v = getattr(self, name)
+            if v is not None and (len(v) != len(self.members) or any(w < 0 for w in v) or sum(v) <= 0):
+                raise InputError(f"{name} needs one non-negative number per member; fix the ensemble spec.")
+        from omicsagent.ml.models.base import build_model
+
+        self._models = [build_model(m, task_type=self.task_type, seed=self.seed + i)
+                        for i, m in enumerate(self.members)]
+
+    def _fit(self, X: FeatureSet, y: np.ndarray, *, time_limit_s: float | None, log: Log) -> None:
+        shares = np.asarray(self.time_shares or [1.0] * len(self._models), dtype=float)
+        start = time.monotonic()
+        labels = y if self.task_type == "regression" else self.classes_[y]
+        for i, m in enumerate(self._models):
+            limit = None
+            if time_limit_s is not None:
+                left = time_limit_s - (time.monotonic() - start)
+                limit = max(1.0, left * shares[i] / shares[i:].sum())
+            log(f"ensemble: member {i + 1}/{len(self._models)} {m.kind}"
+                + (f" (time limit {limit:.0f}s)" if limit else ""))
+            m.fit(X, labels, time_limit_s=limit, log=log)
+
+    def _predict_raw(self, X: FeatureSet) -> np.ndarray:
+        w = np.asarray(self.weights or [1.0] * len(self._models), dtype=float)
+        w = w / w.sum()
+        return sum(wi * m._predict_raw(X) for wi, m in zip(w, self._models))
