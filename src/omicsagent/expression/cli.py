@@ -14,6 +14,7 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from omicsagent.errors import OmicsAgentError
@@ -39,7 +40,7 @@ def _user_errors() -> Iterator[None]:
     try:
         yield
     except OmicsAgentError as err:
-        Console(stderr=True).print(f"[bold red]error:[/] {err}", highlight=False)
+        Console(stderr=True, soft_wrap=True).print(f"[bold red]error:[/] {escape(str(err))}", highlight=False)
         raise typer.Exit(err.exit_code) from None
 
 
@@ -123,7 +124,7 @@ def preprocess_cmd(
     from omicsagent.expression.pipeline.preprocess import PreprocessOptions, preprocess_cohort
     from omicsagent.expression.pp.symbols import load_alias_table
 
-    console = Console()
+    console = Console(soft_wrap=True)
     with _user_errors():
         options = PreprocessOptions(
             reference_compatible=reference_compatible,
@@ -212,7 +213,7 @@ def analyze_cmd(
     """
     from omicsagent.expression.pipeline.analyze import AnalyzeOptions, analyze
 
-    console = Console()
+    console = Console(soft_wrap=True)
     with _user_errors():
         options = AnalyzeOptions(
             condition=condition,
@@ -258,7 +259,7 @@ def evaluate_cmd(
     """
     from omicsagent.expression.pipeline.evaluate import evaluate
 
-    console = Console()
+    console = Console(soft_wrap=True)
     with _user_errors():
         with _status(console, "evaluating") as progress:
             result = evaluate(pred, ref, variant=variant, progress=progress)
