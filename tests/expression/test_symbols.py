@@ -74,9 +74,11 @@ def test_normalize_averages_and_drops():
     df = pd.DataFrame(
         {"s1": [1.0, 3.0, 5.0, 9.0], "s2": [2.0, np.nan, 6.0, 9.0]}, index=["a", "OLDA", "B", "unknown"]
     )
-    out = normalize_gene_symbols(df, aliases)
+    out = normalize_gene_symbols(df, aliases, prefer_exact=False)
     assert list(out.index) == ["A", "B"]
     assert out.loc["A", "s1"] == 2.0 and out.loc["A", "s2"] == 2.0  # NaN skipped in the mean
+    exact = normalize_gene_symbols(df, aliases)  # "a" is A's own name (any case): OLDA is not averaged in
+    assert exact.loc["A"].tolist() == [1.0, 2.0]
     rep = symbol_report(list(df.index), aliases)
     assert rep.unknown == ["unknown"] and rep.merged == {"A": ["a", "OLDA"]} and rep.n_output == 2
 
@@ -86,3 +88,13 @@ def test_real_gene_info_chol_symbols(real_aliases):
     assert real_aliases.lookup("C17orf49") == "C17orf49"
     assert real_aliases.lookup("c11orf52") == "C11orf52"
     assert real_aliases.lookup("P53") == "TP53"
+
+
+def test_alias_rows_do_not_contaminate_a_measured_symbol():
+    # MARS (now MARS1) is also listed as an alias of SLA2; OLDB is only an old name of B.
+    aliases = AliasTable({"SLA2": "SLA2", "MARS": "SLA2", "B": "B", "OLDB": "B", "OLDC": "C"}, "given", "t")
+    df = pd.DataFrame({"s": [1.0, 100.0, 4.0, 6.0]}, index=["SLA2", "MARS", "OLDB", "OLDC"])
+    mine = normalize_gene_symbols(df, aliases)
+    assert mine["s"].to_dict() == {"B": 4.0, "C": 6.0, "SLA2": 1.0}
+    ref = normalize_gene_symbols(df, aliases, prefer_exact=False)
+    assert ref.loc["SLA2", "s"] == 50.5  # the reference averages the two rows

@@ -73,11 +73,12 @@ def write_gene_table(
     layout: TraitLayout,
     genes: pd.DataFrame,
     aliases: AliasTable,
+    options: PreprocessOptions,
     progress: Progress,
 ) -> pd.DataFrame:
     progress("normalising gene symbols")
     n_before = len(genes)
-    genes = normalize_gene_symbols(genes, aliases)
+    genes = normalize_gene_symbols(genes, aliases, prefer_exact=not options.reference_compatible)
     result.notes.append(f"symbols: {n_before} -> {len(genes)} official symbols")
     write_csv(genes, layout.genes(result.cohort_id))
     result.files["genes"] = str(layout.genes(result.cohort_id))

@@ -171,7 +171,7 @@ def preprocess_geo(
         except InputError as err:
             return fail(result, layout, gene=False, trait=True, note=str(err))
     # Step 7: normalise, link, clean, judge, save.
-    genes = write_gene_table(result, layout, genes, aliases, progress)
+    genes = write_gene_table(result, layout, genes, aliases, options, progress)
     return finish(result, layout, link_geo(clinical, genes), progress)
 
 

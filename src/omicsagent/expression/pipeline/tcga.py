@@ -60,5 +60,5 @@ def preprocess_tcga(
         return fail(result, layout, gene=True, trait=False, note=str(err))
     write_csv(clinical, layout.clinical(result.cohort_id))
     result.files["clinical"] = str(layout.clinical(result.cohort_id))
-    genes = write_gene_table(result, layout, genes, aliases, progress)
+    genes = write_gene_table(result, layout, genes, aliases, options, progress)
     return finish(result, layout, link_tcga(clinical, genes), progress)

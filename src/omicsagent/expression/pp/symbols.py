@@ -172,11 +172,25 @@ def _read_cached(path: Path) -> AliasTable:
         ) from err
 
 
-def normalize_gene_symbols(gene_df: pd.DataFrame, aliases: AliasTable) -> pd.DataFrame:
-    """Map the index to official symbols, drop unknown ones, and average rows sharing a symbol."""
-    mapped = gene_df.index.map(lambda s: aliases.lookup(s))
-    out = gene_df[mapped.notna()]
-    out.index = pd.Index(mapped[mapped.notna()], name="Gene")
+def normalize_gene_symbols(
+    gene_df: pd.DataFrame, aliases: AliasTable, *, prefer_exact: bool = True
+) -> pd.DataFrame:
+    """Map the index to official symbols, drop unknown ones, and average rows sharing a symbol.
+
+    ``prefer_exact`` (default): when a symbol is measured under its own official name, rows that only
+    reach it through an alias are dropped instead of averaged in. An alias shared by several genes
+    points at one of them arbitrarily (TCGA's ``MARS``, now ``MARS1``, would otherwise be averaged
+    into ``SLA2``, which lists MARS as an alias). The reference averages everything.
+    """
+    mapped = pd.Series(gene_df.index.map(lambda s: aliases.lookup(s)), index=range(len(gene_df)))
+    keep = mapped.notna().to_numpy()
+    if prefer_exact:
+        upper = pd.Series(gene_df.index.astype(str).str.upper(), index=mapped.index)
+        exact = keep & (upper == mapped.str.upper()).to_numpy()
+        measured = set(mapped[exact])
+        keep &= exact | ~mapped.isin(measured).to_numpy()
+    out = gene_df[keep]
+    out.index = pd.Index(mapped[keep].to_numpy(), name="Gene")
     return out.groupby(level=0).mean()
 
 
@@ -200,7 +214,10 @@ def symbol_report(symbols: list[str], aliases: AliasTable) -> SymbolReport:
             unknown.append(s)
             continue
         groups.setdefault(hit, []).append(s)
-        (unchanged.append(s) if hit == s else renamed.__setitem__(s, hit))
+        if hit == s:
+            unchanged.append(s)
+        else:
+            renamed[s] = hit
     merged = {k: v for k, v in groups.items() if len(v) > 1}
     return SymbolReport(
         n_input=len(symbols),
