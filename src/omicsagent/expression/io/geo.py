@@ -234,6 +234,21 @@ class GdsSoft:
     identifiers: pd.DataFrame  # columns ID, Gene
     subsets: pd.DataFrame  # one row per subset type, cells "type: description", columns GSM IDs
 
+    def as_series_matrix(self) -> SeriesMatrix:
+        """The same content in series-matrix shape: subset types play the characteristics rows."""
+        samples = list(self.expression.columns)
+        status = "ok" if len(self.expression) and samples else "empty"
+        return SeriesMatrix(
+            path=self.path,
+            accession=self.accession,
+            background=self.background,
+            samples=samples,
+            characteristics=self.subsets.reset_index(drop=True),
+            sample_fields=pd.DataFrame(columns=samples, dtype=object),
+            expression=self.expression,
+            table_status=status,
+        )
+
 
 def read_gds_soft(path: str | Path) -> GdsSoft:
     path = Path(path)

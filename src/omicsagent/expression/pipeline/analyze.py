@@ -16,7 +16,6 @@ import numpy as np
 import pandas as pd
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model import Lasso, LinearRegression, LogisticRegression
-from threadpoolctl import threadpool_limits
 
 from omicsagent.errors import InputError
 from omicsagent.expression._files import normalize_trait_name
@@ -249,7 +248,7 @@ def _fit_and_save(
     Xs, _ = rg.standardize(X)
     Zs = rg.standardize(Z.reshape(-1, 1))[0] if Z is not None else None
     final = rg.make_model(kind, tuned.penalty, reference_compatible=options.reference_compatible)
-    with threadpool_limits(limits=1):  # short vectors: BLAS threads only add overhead
+    with rg.quiet_fits():
         model = rg.ResidualizedRegressor(final).fit(Xs, y, Zs)
     beta_x = np.asarray(model.model.coef_).ravel()
     table = pd.DataFrame({"Variable": genes, "Coefficient": beta_x})

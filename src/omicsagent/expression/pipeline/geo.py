@@ -37,7 +37,10 @@ def find_geo_files(folder: Path, options: PreprocessOptions) -> tuple[Path | Non
     (and "soft") in ``os.listdir`` order; by default names are sorted and the choice is noted."""
     notes = []
     sort = not options.reference_compatible
-    matrices = [n for n in list_files(folder, sort=sort) if "matrix" in n.lower()]
+    names = list_files(folder, sort=sort)
+    matrices = [n for n in names if "matrix" in n.lower()]
+    if not matrices:  # a GDS SOFT file holds values, subsets and identifiers together
+        matrices = [n for n in names if n.lower().startswith("gds") and "soft" in n.lower()]
     matrix = folder / matrices[0] if matrices else None
     if len(matrices) > 1:
         notes.append(f"several matrix files ({', '.join(matrices)}); used {matrices[0]}")
@@ -93,7 +96,7 @@ def preprocess_geo(
         return fail(result, layout, gene=False, trait=False, note=f"no series matrix file in {folder}")
     progress(f"reading {matrix_path.name}")
     try:
-        matrix = geo_io.read_series_matrix(matrix_path, reference_compatible=options.reference_compatible)
+        matrix = read_matrix(matrix_path, options)
     except InputError as err:
         return fail(result, layout, gene=False, trait=False, note=str(err))
     result.cohort_id = _cohort_id(folder, matrix.accession, options)
@@ -173,6 +176,13 @@ def preprocess_geo(
     # Step 7: normalise, link, clean, judge, save.
     genes = write_gene_table(result, layout, genes, aliases, options, progress)
     return finish(result, layout, link_geo(clinical, genes), progress)
+
+
+def read_matrix(path: Path, options: PreprocessOptions) -> geo_io.SeriesMatrix:
+    name = path.name.lower()
+    if name.startswith("gds") and "soft" in name:
+        return geo_io.read_gds_soft(path).as_series_matrix()
+    return geo_io.read_series_matrix(path, reference_compatible=options.reference_compatible)
 
 
 def read_annotation(path: Path, options: PreprocessOptions) -> pd.DataFrame:

@@ -24,7 +24,7 @@ def detect_kind(cohort_dir: Path) -> str:
     names = [n.lower() for n in list_files(cohort_dir)]
     if any("clinicalmatrix" in n for n in names):
         return "TCGA"
-    if any("matrix" in n for n in names):
+    if any("matrix" in n or (n.startswith("gds") and "soft" in n) for n in names):
         return "GEO"
     raise InputError(
         f"{cohort_dir} holds neither a GEO series matrix nor Xena TCGA files; pass a cohort "

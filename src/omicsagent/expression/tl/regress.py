@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import os
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -23,6 +24,14 @@ from threadpoolctl import threadpool_limits
 
 ALPHAS = (1e-6, 1e-5, 1e-4, 1e-3, 1e-2, 1e-1, 1.0)
 FALLBACK_ALPHA = 0.1
+
+
+@contextmanager
+def quiet_fits() -> Iterator[None]:
+    """One BLAS thread and no convergence warnings (the reference silences them too)."""
+    with warnings.catch_warnings(), threadpool_limits(limits=1):
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        yield
 
 
 def standardize(train: np.ndarray, test: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray | None]:
@@ -77,9 +86,7 @@ class SparseLMM:
         scale = 1.0 / np.sqrt(S + self.delta_)
         Xr = scale[:, None] * (U.T @ X)
         yr = scale * Uy if self.rotate_y else y
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", ConvergenceWarning)
-            model = Lasso(alpha=self.lam).fit(Xr, yr)
+        model = Lasso(alpha=self.lam).fit(Xr, yr)
         self.coef_, self.intercept_ = model.coef_, float(model.intercept_)
         return self
 
@@ -111,9 +118,7 @@ class ResidualizedRegressor:
             Z1 = self._with_ones(Z)
             self.beta_z = np.linalg.pinv(Z1.T @ Z1) @ Z1.T @ y
             y = y - Z1 @ self.beta_z
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", ConvergenceWarning)
-            self.model.fit(X, y)
+        self.model.fit(X, y)
         return self
 
     def predict(self, X: np.ndarray, Z: np.ndarray | None = None) -> np.ndarray:
@@ -235,7 +240,8 @@ def cross_validate_grid(
         return job, _score_fold(folds[j], model, genes, ref, binary)
 
     # One BLAS thread per worker: the vectors are short and oversubscription only slows things down.
-    with threadpool_limits(limits=1), ThreadPoolExecutor(max_workers=n_jobs) as pool:
+    # Warning filters are process-wide, so they are set here, around the threads, not inside them.
+    with quiet_fits(), ThreadPoolExecutor(max_workers=n_jobs) as pool:
         for job, scores in pool.map(run, jobs):
             done[job] = scores
             if progress:
