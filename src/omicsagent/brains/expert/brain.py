@@ -101,7 +101,8 @@ class ExpertBrain:
             representation=_literal(c.representation), model=_literal(c.model),
             train_file_repr=repr(ctx.train_file), seed=ctx.seed))
         # Leave room for inference and scoring; iterative models stop early and keep their best state.
-        limit = max(30.0, min(ctx.time_left() - policy.OVERHEAD_S, 3 * c.est_seconds + 60))
+        wanted = c.time_limit_s if c.time_limit_s else 3 * c.est_seconds + 60
+        limit = max(30.0, min(ctx.time_left() - policy.OVERHEAD_S, wanted))
         res = ctx.run(["python", ctx.rel(script), "--train", ctx.train_file, "--out", ctx.rel(model_dir),
                        "--seed", str(ctx.seed), "--time-limit", f"{limit:.0f}"], purpose="training")
         if not res.ok:
