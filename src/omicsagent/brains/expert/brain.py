@@ -3,7 +3,6 @@ the sandbox, like any other brain; its knowledge lives in ``recipes`` and its se
 """
 from __future__ import annotations
 
-import pprint
 from importlib import resources
 from string import Template
 from typing import Any
@@ -20,8 +19,17 @@ def _template(name: str) -> Template:
     return Template(resources.files("omicsagent.brains.expert").joinpath("templates", name).read_text())
 
 
-def _literal(value: Any) -> str:
-    return pprint.pformat(value, indent=4, width=100, sort_dicts=False)
+def _literal(value: Any, indent: int = 0) -> str:
+    """A Python literal laid out like hand-written code: short values inline, nested ones one per line."""
+    flat = repr(value)
+    if len(flat) + indent <= 90 or not isinstance(value, (dict, list)) or not value:
+        return flat
+    pad = " " * (indent + 4)
+    if isinstance(value, dict):
+        items = [f"{pad}{k!r}: {_literal(v, indent + 4)}," for k, v in value.items()]
+        return "{\n" + "\n".join(items) + "\n" + " " * indent + "}"
+    items = [f"{pad}{_literal(v, indent + 4)}," for v in value]
+    return "[\n" + "\n".join(items) + "\n" + " " * indent + "]"
 
 
 def _excluded_comment(ctx: StepContext) -> str:
