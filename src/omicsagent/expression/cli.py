@@ -17,7 +17,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from omicsagent.errors import OmicsAgentError
+from omicsagent.errors import InputError, OmicsAgentError
 
 expr_app = typer.Typer(
     name="expr",
@@ -145,8 +145,6 @@ def preprocess_cmd(
             gender_column=gender_column,
         )
         if age_unit not in (None, "years", "months", "weeks", "days"):
-            from omicsagent.errors import InputError
-
             raise InputError(f"--age-unit {age_unit!r} is not one of years, months, weeks, days.")
         with _status(console, "loading the gene alias table") as progress:
             aliases = load_alias_table(

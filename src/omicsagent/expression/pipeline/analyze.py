@@ -135,6 +135,8 @@ def analyze(
         raise InputError(
             f"The condition must differ from the trait {trait}; pick Age, Gender or another trait."
         )
+    if options.instrument_rule not in ("genotex", "genomas"):
+        raise InputError(f"Unknown instrument rule {options.instrument_rule!r}; use genotex or genomas.")
     root = Path(preprocessed_dir)
     trait_dir = resolve_trait_dir(root, trait)
     tasks = load_task_info(options.task_info)
