@@ -129,8 +129,9 @@ def analyze(
     progress = progress or (lambda _m: None)
     trait = normalize_trait_name(trait)
     condition = normalize_trait_name(options.condition) if options.condition else None
-    if condition in ("None", "none"):
-        condition = None
+    aliases = {"none": None, "age": "Age", "gender": "Gender", "sex": "Gender"}
+    if condition is not None and condition.lower() in aliases:
+        condition = aliases[condition.lower()]
     if condition == trait:
         raise InputError(
             f"The condition must differ from the trait {trait}; pick Age, Gender or another trait."
