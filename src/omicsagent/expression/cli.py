@@ -118,8 +118,9 @@ def preprocess_cmd(
 ) -> None:
     """Preprocess one cohort into OUT/<Trait>/ (clinical_data/, gene_data/, linked table, cohort_info.json).
 
-    Example: omicsagent expr preprocess ../shared/datasets/expression/tcga/TCGA_Bile_Duct_Cancer_(CHOL)
-    --trait Bile_Duct_Cancer --gene-info Homo_sapiens.gene_info.gz --out output/preprocess
+    The first run needs --gene-info (NCBI Homo_sapiens.gene_info.gz); later runs use the cached table.
+
+    Example: omicsagent expr preprocess GSE4107/ --trait Colorectal_Cancer --gene-info gene_info.gz
     """
     from omicsagent.expression.pipeline.preprocess import PreprocessOptions, preprocess_cohort
     from omicsagent.expression.pp.symbols import load_alias_table
@@ -207,7 +208,6 @@ def analyze_cmd(
     """Select the best cohort, fit the sparse regression and write the significant-gene JSON.
 
     Example: omicsagent expr analyze output/preprocess --trait Bile_Duct_Cancer --condition Age
-    --out output/regress
     """
     from omicsagent.expression.pipeline.analyze import AnalyzeOptions, analyze
 
