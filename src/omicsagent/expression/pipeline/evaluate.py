@@ -92,7 +92,10 @@ def evaluate_preprocess(
         ref_info = load_cohort_info(trait_dir / "cohort_info.json")
         filt.append(mt.filtering_scores(pred_info, ref_info))
         for cond in (None, *DEMOGRAPHIC):
-            same = select_one_step(pred_info, cond) == select_one_step(ref_info, cond)
+            # eval.py picks with max() in dict order, so ties are broken the same way here
+            same = select_one_step(pred_info, cond, reference_compatible=True) == select_one_step(
+                ref_info, cond, reference_compatible=True
+            )
             sel.append(100.0 if same else 0.0)
         if progress:
             progress(f"CSC for {trait}")
