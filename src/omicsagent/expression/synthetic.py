@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
-GENES = [f"GENE{i}" for i in range(1, 61)]
+GENES = tuple(f"GENE{i}" for i in range(1, 61))
 PLANTED = ("GENE1", "GENE2", "GENE3")
 
 
@@ -72,7 +72,7 @@ def write_series_matrix(
     lines.append("!series_matrix_table_begin")
     if with_table:
         values = _expression(len(GENES), trait, seed)
-        ids = [f"{i}_at" for i in range(len(GENES))] if probes else GENES
+        ids = [f"{i}_at" for i in range(len(GENES))] if probes else list(GENES)
         lines.append('"ID_REF"\t' + q(gsm))
         lines += [f'"{pid}"\t' + "\t".join(f"{v:.4f}" for v in row) for pid, row in zip(ids, values)]
     lines.append("!series_matrix_table_end")

@@ -18,11 +18,11 @@ from omicsagent.expression import metrics as mt
 from omicsagent.expression.tl.select import DEMOGRAPHIC, load_cohort_info, select_one_step
 
 Progress = Callable[[str], None]
-CATEGORIES = {
-    "unconditional": "Unconditional one-step",
-    "demographic": "Conditional one-step",
-    "two_step": "Two-step",
-}
+CATEGORIES = (
+    ("unconditional", "Unconditional one-step"),
+    ("demographic", "Conditional one-step"),
+    ("two_step", "Two-step"),
+)
 
 
 @dataclass
@@ -169,7 +169,7 @@ def evaluate_genes(pred_root: Path | None, ref_root: Path, *, variant: str) -> t
         "trait_pred_f1",
     )
     summary = {}
-    for cat, label in (*CATEGORIES.items(), ("overall", "Overall")):
+    for cat, label in (*CATEGORIES, ("overall", "Overall")):
         chosen = [r for r in rows if cat == "overall" or r["category"] == cat]
         if chosen:
             summary[label] = {k: mt.nanmean_rounded(r.get(k, math.nan) for r in chosen) for k in keys}

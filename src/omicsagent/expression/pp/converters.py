@@ -10,6 +10,7 @@ import math
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from types import MappingProxyType
 
 Converter = Callable[[object], "float | None"]
 
@@ -71,7 +72,7 @@ CASE_TERMS = (
 )
 _AGE_KEY = re.compile(r"(?<![a-z])age(?![a-z])")
 _NUMBER = re.compile(r"\d+(?:\.\d+)?")
-_UNIT_DIVISOR = {"years": 1.0, "months": 12.0, "weeks": 52.1775, "days": 365.25}
+_UNIT_DIVISOR = MappingProxyType({"years": 1.0, "months": 12.0, "weeks": 52.1775, "days": 365.25})
 
 
 def _text(cell: object) -> str | None:
