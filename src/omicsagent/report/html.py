@@ -13,7 +13,8 @@ CSS = """
 body{font-family:system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;margin:0 auto;max-width:1180px;
 padding:1.5rem;color:#222;line-height:1.45}
 h1{font-size:1.6rem;margin-bottom:.2rem}h2{border-bottom:1px solid #ddd;padding-bottom:.2rem;margin-top:2rem}
-table{border-collapse:collapse;font-size:.88rem;margin:.5rem 0}
+table{border-collapse:collapse;font-size:.88rem;margin:.5rem 0}td{overflow-wrap:break-word}
+.wide{overflow-x:auto;max-width:100%}
 th,td{border:1px solid #ddd;padding:.25rem .5rem;vertical-align:top;text-align:left}
 th{background:#f4f4f4}tr.best td{background:#fff6e0}tr.failed td{color:#8a1c1c}
 table.facts th{width:11rem}
@@ -100,7 +101,7 @@ def render_html(data: RunData, plots: list[Plot]) -> str:
         label = data.metric.label
         header = [f"train {label}" if h == "train" else f"validation {label}" if h == "validation" else h for h in header]
         classes = ["best" if r["#"].endswith("(best)") else "failed" if r["status"] == "failed" else "" for r in rows]
-        out.append(_table(header, [list(r.values()) for r in rows], row_classes=classes))
+        out.append('<div class="wide">' + _table(header, [list(r.values()) for r in rows], row_classes=classes) + "</div>")
     else:
         out.append('<p class="note">No iteration has run yet.</p>')
     if "metric_history" in by_key:
