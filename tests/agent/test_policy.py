@@ -100,3 +100,17 @@ def test_regression_diagnosis_uses_ratio(tmp_path):
     assert policy.diagnose(j, it).kind == "overfit"
     it.train_metrics = {"rmse": 0.48}
     assert policy.diagnose(j, it).kind == "underfit"
+
+
+def test_a_slow_family_does_not_rule_out_other_families(journal):
+    plan = plan_of(journal)
+    first = plan[0]
+    other = next(c for c in plan[1:] if c.family != first.family)
+    # the first candidate trained 10x slower than estimated (a busy machine)
+    record(journal, first, train=0.9, valid=0.88, seconds=first.est_seconds * 10)
+    speeds = policy.speed_factors(journal, plan)
+    assert speeds[first.family] >= 9.9
+    limit = other.time_limit_s or other.est_seconds * 2
+    assert policy.expected_seconds(other, speeds) <= min(other.est_seconds * 2, limit) + 1e-9
+    d = policy.decide_next(journal, time_left_s=other.est_seconds * 2 + policy.OVERHEAD_S + 60)
+    assert d.candidate is not None and d.candidate.family != first.family or d.candidate == recipes.regularize(first)

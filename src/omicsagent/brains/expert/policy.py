@@ -64,15 +64,24 @@ def candidate_of(it: IterationRecord, plan: list[Candidate]) -> Candidate | None
                      rationale=rep.output.get("description", ""), est_seconds=it.duration_s or 60.0)
 
 
-def speed_factor(journal: RunJournal, plan: list[Candidate]) -> float:
-    """How much slower than estimated this machine trains (median over finished iterations, at least 0.5)."""
-    ratios = []
+def speed_factors(journal: RunJournal, plan: list[Candidate]) -> dict[str, float]:
+    """Measured training time over estimate, per model family (median), plus "*" over all families."""
+    ratios: dict[str, list[float]] = {}
     for it in journal.iterations:
         c = candidate_of(it, plan)
         train = it.step("training")
         if c and train and train.status == "done" and c.est_seconds > 0:
-            ratios.append(train.duration_s / c.est_seconds)
-    return max(0.5, statistics.median(ratios)) if ratios else 1.0
+            ratios.setdefault(c.family, []).append(train.duration_s / c.est_seconds)
+            ratios.setdefault("*", []).append(train.duration_s / c.est_seconds)
+    return {fam: max(0.5, statistics.median(r)) for fam, r in ratios.items()}
+
+
+def expected_seconds(c: Candidate, speeds: dict[str, float]) -> float:
+    """Expected training time: the estimate scaled by this machine's measured speed for the family (another
+    family's speed counts at most double), and never more than the candidate's own time limit."""
+    speed = speeds.get(c.family) or min(speeds.get("*", 1.0), 2.0)
+    seconds = c.est_seconds * speed
+    return min(seconds, c.time_limit_s) if c.time_limit_s else seconds
 
 
 @dataclass
@@ -111,8 +120,8 @@ def decide_next(journal: RunJournal, *, time_left_s: float) -> Decision:
     """The candidate for the next iteration, or None (with a reason) when nothing new is worth trying."""
     plan = recipes.plan(profile_of(journal.task, time_budget_s=journal.settings.time_budget_s))
     done = tried(journal)
-    speed = speed_factor(journal, plan)
-    fits = lambda c: c.est_seconds * speed + OVERHEAD_S <= 0.9 * time_left_s  # noqa: E731
+    speeds = speed_factors(journal, plan)
+    fits = lambda c: expected_seconds(c, speeds) + OVERHEAD_S <= 0.9 * time_left_s  # noqa: E731
     new = lambda c: c is not None and candidate_key(c.representation, c.model) not in done  # noqa: E731
     finished = journal.finished_iterations
     last = finished[-1] if finished else None
