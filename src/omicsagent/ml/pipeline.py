@@ -89,6 +89,9 @@ class TrainedModel:
     def load(cls, path: str | Path) -> TrainedModel:
         import joblib
 
+        from omicsagent.ml.runtime import prefer_passive_openmp
+
+        prefer_passive_openmp()  # before unpickling loads LightGBM/torch (see ml/runtime.py)
         p = Path(path)
         file = p / MODEL_FILE if p.is_dir() else p
         if not file.is_file():

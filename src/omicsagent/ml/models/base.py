@@ -115,6 +115,9 @@ def model_classes() -> dict[str, type[Model]]:
 
 def build_model(spec: dict[str, Any], *, task_type: str, seed: int = 0) -> Model:
     """Build an unfitted model from ``{"kind": ..., <options>}``."""
+    from omicsagent.ml.runtime import prefer_passive_openmp
+
+    prefer_passive_openmp()  # before LightGBM/torch load their OpenMP runtime (see ml/runtime.py)
     if task_type not in TASK_TYPES:
         raise InputError(f"Unknown task type {task_type!r}; use one of: {', '.join(TASK_TYPES)}.")
     classes = model_classes()

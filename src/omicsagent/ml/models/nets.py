@@ -36,16 +36,19 @@ class ResBlock1d(nn.Module):
 
 
 class SeqNet(nn.Module):
-    """Stem conv -> dilated residual blocks -> global max+mean pooling -> head. With ``rc`` the same
+    """Stem conv (-> max pool) -> dilated residual blocks -> global max+mean pooling -> head. With ``rc`` the same
     trunk also reads the reverse complement (one-hot channels A,C,G,T reversed) and the two pooled
     vectors are max-combined, so predictions are strand-symmetric."""
 
     def __init__(self, *, in_channels: int, n_flat: int, channels: int, stem_kernel: int, kernel: int,
-                 n_blocks: int, dropout: float, n_out: int, rc: bool) -> None:
+                 n_blocks: int, dropout: float, n_out: int, rc: bool, pool: int = 1) -> None:
         super().__init__()
         self.rc = rc
-        self.stem = nn.Sequential(nn.Conv1d(in_channels, channels, stem_kernel, padding=stem_kernel // 2),
-                                  nn.BatchNorm1d(channels), nn.ReLU())
+        stem: list[nn.Module] = [nn.Conv1d(in_channels, channels, stem_kernel, padding=stem_kernel // 2),
+                                 nn.BatchNorm1d(channels), nn.ReLU()]
+        if pool > 1:
+            stem.append(nn.MaxPool1d(pool, ceil_mode=True))
+        self.stem = nn.Sequential(*stem)
         self.blocks = nn.Sequential(*[ResBlock1d(channels, kernel, 2 ** min(i, 4), dropout)
                                       for i in range(n_blocks)])
         self.flat = FlatEncoder(n_flat, 64, dropout)
@@ -56,9 +59,12 @@ class SeqNet(nn.Module):
         return torch.cat([h.amax(dim=2), h.mean(dim=2)], dim=1)
 
     def forward(self, seq: torch.Tensor, flat: torch.Tensor | None = None) -> torch.Tensor:
-        z = self.trunk(seq)
-        if self.rc:
-            z = torch.maximum(z, self.trunk(torch.flip(seq, dims=(1, 2))))
+        if self.rc:  # both strands in one batch through the shared trunk, then max over strands
+            n = seq.shape[0]
+            both = self.trunk(torch.cat([seq, torch.flip(seq, dims=(1, 2))], dim=0))
+            z = torch.maximum(both[:n], both[n:])
+        else:
+            z = self.trunk(seq)
         f = self.flat(flat)
         return self.head(z if f is None else torch.cat([z, f], dim=1))
 

@@ -222,6 +222,7 @@ class SeqCNN(TorchModel):
     stem_kernel: int = 11
     kernel: int = 5
     n_blocks: int = 3
+    pool: int = 1
     rc: bool = False
     augment_rc: bool = False
 
@@ -233,7 +234,7 @@ class SeqCNN(TorchModel):
     def _net_kwargs(self, main, n_flat: int, n_out: int) -> dict:
         return dict(in_channels=main.shape[1], n_flat=n_flat, channels=self.channels,
                     stem_kernel=self.stem_kernel, kernel=self.kernel, n_blocks=self.n_blocks,
-                    dropout=self.dropout, n_out=n_out, rc=self.rc)
+                    dropout=self.dropout, n_out=n_out, rc=self.rc, pool=self.pool)
 
     def _build_net(self, args: dict):
         from omicsagent.ml.models.nets import SeqNet
