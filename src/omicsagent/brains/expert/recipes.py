@@ -53,8 +53,8 @@ class Candidate:
 
 def find_pair(df: pd.DataFrame, sequence_columns: list[SeqColumn]) -> tuple[str, str] | None:
     """(small RNA column, target column) when one nucleotide column looks like a miRNA (17-28 nt) and
-    another is longer and only partially complementary. siRNA/mRNA columns whose reverse complement
-    is contained in the other column (perfect duplexes) are not a miRNA pair."""
+    another is at least 10 nt longer and only partially complementary. Columns whose sequence or
+    reverse complement is contained in the other (siRNA/mRNA duplexes, sub-windows) are not a pair."""
     from omicsagent.ml.seqblocks import reverse_complement
 
     nuc = [c for c in sequence_columns if c.alphabet in ("dna", "rna")]
@@ -63,11 +63,11 @@ def find_pair(df: pd.DataFrame, sequence_columns: list[SeqColumn]) -> tuple[str,
         for t in sorted(nuc, key=lambda c: -c.median_len):
             if t.name == s.name or t.median_len < s.median_len + 10:
                 continue
-            sample = df[[s.name, t.name]].dropna().head(200)
-            perfect = np.mean([reverse_complement(a[1:8]) in b.upper().replace("U", "T") and
-                               reverse_complement(a) in b.upper().replace("U", "T")
-                               for a, b in zip(sample[s.name].astype(str), sample[t.name].astype(str))])
-            if perfect < 0.9:
+            sample = df[[s.name, t.name]].dropna().head(200).astype(str)
+            pairs = [(a.upper().replace("U", "T"), b.upper().replace("U", "T"))
+                     for a, b in zip(sample[s.name], sample[t.name])]
+            contained = np.mean([a in b or reverse_complement(a) in b for a, b in pairs]) if pairs else 1.0
+            if contained < 0.5:
                 return s.name, t.name
     return None
 
@@ -79,17 +79,18 @@ def _tabular(p: DataProfile) -> list[dict]:
     return [{"kind": "tabular", "columns": cols}] if cols else []
 
 
-def _kmer_ks(col: SeqColumn) -> list[int]:
+def _kmer_ks(col: SeqColumn, n_rows: int) -> list[int]:
     if col.alphabet == "protein":
-        return [1, 2] if col.median_len > 800 else [1, 2, 3]
-    if col.median_len <= 30:
-        return [1, 2, 3, 4]
-    return [2, 3, 4, 5, 6]
+        return [1, 2] if col.median_len > 800 or n_rows < 2000 else [1, 2, 3]
+    # no more k-mer columns than about a quarter of the rows, and k <= the sequence length / 3
+    kmax = int(np.clip(np.floor(np.log(max(n_rows, 4) / 4) / np.log(4)), 3, 6))
+    kmax = int(min(kmax, max(3, col.median_len // 3)))
+    return list(range(1 if kmax <= 4 else 2, kmax + 1))
 
 
-def _kmer(col: SeqColumn, *, both_strands: bool = False) -> dict:
+def _kmer(col: SeqColumn, n_rows: int, *, both_strands: bool = False) -> dict:
     alphabet = "protein" if col.alphabet == "protein" else "dna"
-    return {"kind": "kmer", "column": col.name, "k": _kmer_ks(col), "alphabet": alphabet,
+    return {"kind": "kmer", "column": col.name, "k": _kmer_ks(col, n_rows), "alphabet": alphabet,
             "both_strands": both_strands and alphabet == "dna", "normalize": "freq"}
 
 
@@ -103,8 +104,8 @@ def _gbm(p: DataProfile) -> dict:
     return {"kind": "lgbm", "class_weight": "balanced"} if p.task_type == "multiclass" else {"kind": "lgbm"}
 
 
-def _linear(p: DataProfile, *, C: float = 0.1, alpha: float = 10.0) -> dict:
-    spec: dict = {"kind": "linear", "C": C, "alpha": alpha}
+def _linear(p: DataProfile) -> dict:
+    spec: dict = {"kind": "linear", "C": "auto", "alpha": "auto"}
     if p.task_type == "multiclass":
         spec["class_weight"] = "balanced"
     return spec
@@ -173,11 +174,11 @@ def _plan_sequences(p: DataProfile) -> list[Candidate]:
     # genomic DNA windows can be read on either strand; transcripts and guides (several columns) cannot
     both = main.alphabet == "dna" and len(cols) == 1
     n = p.n_rows
-    kmers = [_kmer(c, both_strands=both) for c in cols]
+    kmers = [_kmer(c, n, both_strands=both) for c in cols]
     extra = _tabular(p)
     flat_onehots = [_onehot(c, flatten=True) for c in cols if c.max_len <= 64]
     total_len = sum(min(c.max_len, 1000) for c in cols)
-    linear = Candidate("kmer_linear", "linear", {"blocks": kmers + extra}, _linear(p, C=0.05),
+    linear = Candidate("kmer_linear", "linear", {"blocks": kmers + extra}, _linear(p),
                        "k-mer frequencies with a regularised linear model are the classic fast and robust "
                        "sequence baseline.", est_seconds=3 + n * total_len / 1_000_000)
     gbm = Candidate("kmer_lgbm", "gbm", {"blocks": kmers + flat_onehots + extra}, _gbm(p),
@@ -219,7 +220,7 @@ def _plan_smiles(p: DataProfile) -> list[Candidate]:
         Candidate("morgan_descriptors_lgbm", "gbm", {"blocks": [smiles] + extra}, _gbm(p),
                   "Morgan count fingerprints plus RDKit descriptors with gradient boosting are the standard "
                   "strong baseline for molecular property prediction.", est_seconds=t_feat + 5 + n / 200),
-        Candidate("morgan_descriptors_linear", "linear", {"blocks": [smiles] + extra}, _linear(p, C=0.05, alpha=30.0),
+        Candidate("morgan_descriptors_linear", "linear", {"blocks": [smiles] + extra}, _linear(p),
                   "A regularised linear model on the same features is a cheap second opinion that extrapolates "
                   "more smoothly.", est_seconds=t_feat + 5),
         Candidate("morgan_mlp", "mlp", {"blocks": [smiles] + extra},
@@ -228,7 +229,7 @@ def _plan_smiles(p: DataProfile) -> list[Candidate]:
                   "A small MLP on fingerprints and descriptors can model smoother non-linear structure than trees.",
                   est_seconds=t_feat + 10 + n / 100),
         Candidate("lgbm_linear_ensemble", "ensemble", {"blocks": [smiles] + extra},
-                  {"kind": "ensemble", "members": [_gbm(p), _linear(p, C=0.05, alpha=30.0)], "weights": [2, 1]},
+                  {"kind": "ensemble", "members": [_gbm(p), _linear(p)], "weights": [2, 1]},
                   "Averaging trees and the linear model reduces variance on small molecular datasets.",
                   est_seconds=t_feat + 10 + n / 200),
     ]
@@ -238,14 +239,14 @@ def _plan_tabular(p: DataProfile) -> list[Candidate]:
     rep = {"blocks": _tabular(p)}
     n = p.n_rows
     return [
-        Candidate("tabular_linear", "linear", rep, _linear(p, C=0.1, alpha=3.0),
+        Candidate("tabular_linear", "linear", rep, _linear(p),
                   "A standardised, regularised linear model is hard to beat on small clean tabular data.",
                   est_seconds=2 + n / 20000),
         Candidate("tabular_lgbm", "gbm", rep, _gbm(p),
                   "Gradient boosting handles non-linear effects, interactions and missing values.",
                   est_seconds=3 + n / 2000),
         Candidate("tabular_ensemble", "ensemble", rep,
-                  {"kind": "ensemble", "members": [_linear(p, C=0.1, alpha=3.0), _gbm(p)]},
+                  {"kind": "ensemble", "members": [_linear(p), _gbm(p)]},
                   "Averaging the linear model and the trees is a safe gain when both are close.",
                   est_seconds=5 + n / 2000),
     ]
@@ -274,12 +275,37 @@ def _derive(c: Candidate, model: dict | None, suffix: str, why: str, factor: flo
                    time_limit_s=None if c.time_limit_s is None else max(c.time_limit_s, 60.0) * max(factor, 0.5))
 
 
+def _shift_kmers(rep: dict, delta: int) -> dict | None:
+    """The representation with the largest k-mer size dropped (-1) or one more added (+1)."""
+    rep = copy.deepcopy(rep)
+    changed = False
+    for b in rep["blocks"]:
+        if b["kind"] != "kmer":
+            continue
+        ks = sorted(b["k"])
+        if delta < 0 and len(ks) > 1:
+            b["k"], changed = ks[:-1], True
+        elif delta > 0 and ks[-1] < (3 if b.get("alphabet") == "protein" else 7):
+            b["k"], changed = ks + [ks[-1] + 1], True
+    return rep if changed else None
+
+
+def _auto_linear(m: dict) -> bool:
+    return m["kind"] == "linear" and "auto" in (m.get("C"), m.get("alpha"))
+
+
 def regularize(c: Candidate) -> Candidate | None:
     """A more regularised variant (for overfitting), or None when already at the limit."""
+    if _auto_linear(c.model):  # the strength is already tuned: remove the most specific features instead
+        rep = _shift_kmers(c.representation, -1)
+        return None if rep is None else _derive(
+            c, copy.deepcopy(c.model), "fewer_kmers", "The linear model overfits although its regularisation is "
+            "tuned, so drop the longest k-mers.", 0.6, representation=rep)
+
     def fn(m: dict) -> dict | None:
         k = m["kind"]
         if k == "linear":
-            if m.get("C", 1.0) <= 1e-4:
+            if _auto_linear(m) or m.get("C", 1.0) <= 1e-4:
                 return None
             m["C"], m["alpha"] = m.get("C", 1.0) / 4, m.get("alpha", 1.0) * 4
         elif k == "lgbm":
@@ -304,10 +330,16 @@ def regularize(c: Candidate) -> Candidate | None:
 
 def add_capacity(c: Candidate) -> Candidate | None:
     """A larger variant (for underfitting), or None when already large."""
+    if _auto_linear(c.model):  # the strength is already tuned: add longer k-mers instead
+        rep = _shift_kmers(c.representation, +1)
+        return None if rep is None else _derive(
+            c, copy.deepcopy(c.model), "more_kmers", "The linear model underfits although its regularisation is "
+            "tuned, so add longer k-mers.", 2.0, representation=rep)
+
     def fn(m: dict) -> dict | None:
         k = m["kind"]
         if k == "linear":
-            if m.get("C", 1.0) >= 100:
+            if _auto_linear(m) or m.get("C", 1.0) >= 100:
                 return None
             m["C"], m["alpha"] = m.get("C", 1.0) * 4, m.get("alpha", 1.0) / 4
         elif k == "lgbm":
@@ -342,7 +374,9 @@ def cheaper(c: Candidate) -> Candidate | None:
     def fn(m: dict) -> dict | None:
         k = m["kind"]
         if k == "linear":
-            return None if m.get("max_iter", 2000) <= 200 else {**m, "max_iter": 200}
+            if m.get("max_iter", 2000) <= 200:
+                return None
+            return {**m, "max_iter": 200, **({"C": 0.01, "alpha": 100.0} if _auto_linear(m) else {})}
         if k == "lgbm":
             if m.get("max_rounds", 3000) <= 300:
                 return None
@@ -355,16 +389,10 @@ def cheaper(c: Candidate) -> Candidate | None:
                 m[key] = max(16, m[key] // 2)
         return m
 
-    rep = c.representation
     if c.model["kind"] == "linear":  # big k-mer sets are the usual cost: drop the largest k
-        rep = copy.deepcopy(rep)
-        shrunk = False
-        for b in rep["blocks"]:
-            if b["kind"] == "kmer" and len(b["k"]) > 1:
-                b["k"] = b["k"][:-1]
-                shrunk = True
-        if shrunk:
-            return _derive(c, dict(c.model), "cheaper", "It failed or ran out of time, so use fewer k-mer sizes.",
-                           0.5, representation=rep)
+        rep = _shift_kmers(c.representation, -1)
+        if rep is not None:
+            return _derive(c, copy.deepcopy(c.model), "cheaper",
+                           "It failed or ran out of time, so use fewer k-mer sizes.", 0.5, representation=rep)
     return _derive(c, _edit_model(c.model, fn), "cheaper",
                    "It failed or ran out of time, so train a smaller model for fewer rounds.", 0.4)
