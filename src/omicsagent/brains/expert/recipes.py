@@ -150,8 +150,8 @@ def _plan_pair(p: DataProfile) -> list[Candidate]:
     cnn = {"kind": "cnn2d", "channels": 32, "n_blocks": 3, "epochs": epochs, "patience": 4, "dropout": 0.3,
            "lr": 2e-3}
     # measured: 6.5k pairs of 50 x 20, 32 channels: ~4 s per epoch on 2 idle cores
-    t_cnn = 5.0 + 4.0 * (n / 6500) * epochs * 0.7
-    t_gbm = 5.0 + n / 1000
+    t_cnn = 5.0 + 4.0 * (n / 6500) * epochs * 0.9
+    t_gbm = 3.0 + n / 2000
     return [
         Candidate("pair_features_lgbm", "gbm", {"blocks": [feats] + kmers + extra}, _gbm(p),
                   "Seed site types, 3' supplementary pairing and duplex alignment scores encode the known rules "
@@ -185,7 +185,7 @@ def _plan_sequences(p: DataProfile) -> list[Candidate]:
                     "Gradient boosting over k-mer counts" + (", position-specific nucleotides" if flat_onehots else "")
                     + (" and the numeric features" if extra else "") + " captures interactions a linear model "
                     "cannot; on promoter and TF-binding data it beats the linear model by 3-4 AUROC points.",
-                    est_seconds=5 + n * total_len / 300_000)
+                    est_seconds=5 + n * total_len / 300_000 + (15 if n < 20000 and extra else 0))
     channels = 128 if n > 10000 else 64
     epochs = 8 if n > 10000 else _cnn_epochs(n)
     pool = 2 if main.median_len >= 60 else 1
