@@ -131,3 +131,21 @@ def test_bad_model_specs_raise_input_error(motif_df):
     with pytest.raises(InputError, match="exactly 2 classes"):
         build_model({"kind": "linear"}, task_type="binary").fit(
             build_featurizer(KMER).fit_transform(motif_df), np.arange(len(motif_df)) % 3, log=quiet)
+
+
+def test_auto_linear_strength_and_cnn_side_features_skip_kmers(motif_df, tabular_df):
+    lines: list[str] = []
+    rep = {"blocks": [{"kind": "tabular", "columns": ["x1", "x2"]}]}
+    f = build_featurizer(rep)
+    m = build_model({"kind": "linear", "alpha": "auto"}, task_type="regression", seed=0)
+    m.fit(f.fit_transform(tabular_df), tabular_df["amount"].to_numpy(), log=lines.append)
+    assert m.chosen_ is not None and any("inner-val" in s for s in lines)
+    df = motif_df.assign(gc=motif_df["sequence"].str.count("G"))
+    rep = {"blocks": [{"kind": "onehot", "column": "sequence"}, {"kind": "kmer", "column": "sequence", "k": [3]},
+                      {"kind": "tabular", "columns": ["gc"]}]}
+    X = build_featurizer(rep).fit_transform(df)
+    assert X.flat.shape[1] == 65 and X.dense_columns.tolist() == [64]
+    cnn = build_model({"kind": "cnn1d", "channels": 8, "n_blocks": 1, "epochs": 1, "use_flat": True},
+                      task_type="binary", seed=0)
+    cnn.fit(X, df["label"].to_numpy(), log=quiet)
+    assert cnn._net_args["n_flat"] == 1

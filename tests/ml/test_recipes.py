@@ -69,3 +69,12 @@ def test_find_pair_tells_mirna_targets_from_sirna_duplexes():
     duplex = pd.DataFrame({"mirna": small, "site": ["AAAA" + reverse_complement(s) + "A" * 24 for s in small]})
     assert recipes.find_pair(duplex, [MIR, SITE]) is None
     assert recipes.find_pair(df, [SITE]) is None
+
+
+def test_auto_linear_refinements_change_kmer_sizes():
+    c = recipes.plan(PROFILES["dna"])[0]
+    assert c.model["kind"] == "linear" and c.model["C"] == "auto"
+    ks = c.representation["blocks"][0]["k"]
+    assert recipes.regularize(c).representation["blocks"][0]["k"] == ks[:-1]
+    assert recipes.add_capacity(c).representation["blocks"][0]["k"] == ks + [ks[-1] + 1]
+    assert recipes.cheaper(c).representation["blocks"][0]["k"] == ks[:-1]

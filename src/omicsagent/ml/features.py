@@ -32,6 +32,7 @@ class FeatureSet:
     seq: np.ndarray | None = None
     grid: np.ndarray | None = None
     flat_names: list[str] = field(default_factory=list)
+    dense_columns: np.ndarray | None = None  # flat columns that came from dense blocks (not k-mers)
 
     def __len__(self) -> int:
         for part in (self.flat, self.seq, self.grid):
@@ -43,7 +44,7 @@ class FeatureSet:
         return FeatureSet(flat=None if self.flat is None else self.flat[idx],
                           seq=None if self.seq is None else self.seq[idx],
                           grid=None if self.grid is None else self.grid[idx],
-                          flat_names=self.flat_names)
+                          flat_names=self.flat_names, dense_columns=self.dense_columns)
 
     def describe(self) -> str:
         parts = []
@@ -136,13 +137,19 @@ class Featurizer:
         self.check_columns(df)
         parts: dict[str, list] = {k: [] for k in OUTPUT_KINDS}
         names: list[str] = []
+        dense: list[np.ndarray] = []
+        width = 0
         for b in self.blocks:
             out = b.transform(df)
             parts[b.output].append(out)
             if b.output == "flat":
                 names.extend(b.feature_names())
+                if not sparse.issparse(out):
+                    dense.append(np.arange(width, width + out.shape[1]))
+                width += out.shape[1]
         return FeatureSet(flat=_stack_flat(parts["flat"]), seq=_stack(parts["seq"], axis=2),
-                          grid=_stack(parts["grid"], axis=1), flat_names=names)
+                          grid=_stack(parts["grid"], axis=1), flat_names=names,
+                          dense_columns=np.concatenate(dense) if dense else np.zeros(0, dtype=int))
 
 
 def build_featurizer(representation: dict[str, Any]) -> Featurizer:

@@ -10,6 +10,8 @@ from omicsagent.errors import InputError
 from omicsagent.ml.features import FeatureSet
 from omicsagent.ml.models.base import Log, Model, inner_split, need_flat
 
+SMALL_DATA_VALUES = 20_000_000  # below this many stored values one thread was faster (2-core box)
+
 
 @dataclass
 class LightGBM(Model):
@@ -30,6 +32,7 @@ class LightGBM(Model):
     val_fraction: float = 0.1
     refit: bool | str = "auto"
     class_weight: str | None = None
+    num_threads: int | str = "auto"
     _booster: object = field(default=None, init=False, repr=False)
     _best_iter: int = field(default=0, init=False, repr=False)
 
@@ -41,7 +44,13 @@ class LightGBM(Model):
         if self.class_weight not in (None, "balanced"):
             raise InputError('class_weight must be null or "balanced"; fix the lgbm spec.')
 
-    def params(self, n_rows: int) -> dict:
+    def threads(self, n_rows: int, n_values: int) -> int:
+        """1 thread for small data (thread wake-ups cost more than they save), else 2."""
+        if self.num_threads != "auto":
+            return int(self.num_threads)
+        return 1 if n_values < SMALL_DATA_VALUES else 2
+
+    def params(self, n_rows: int, n_values: int = 0) -> dict:
         small = n_rows < 2000
         p = {
             "learning_rate": (0.03 if small else 0.05) if self.learning_rate == "auto" else self.learning_rate,
@@ -50,7 +59,7 @@ class LightGBM(Model):
                                   else self.min_child_samples),
             "max_depth": self.max_depth, "feature_fraction": self.feature_fraction,
             "bagging_fraction": self.bagging_fraction, "bagging_freq": 1, "lambda_l2": self.lambda_l2,
-            "num_threads": 2, "verbose": -1, "seed": self.seed, "deterministic": True,
+            "num_threads": self.threads(n_rows, n_values), "verbose": -1, "seed": self.seed, "deterministic": True,
             "force_col_wise": True,
         }
         if self.task_type == "binary":
@@ -73,7 +82,8 @@ class LightGBM(Model):
         flat = need_flat(X, self.kind)
         start = time.monotonic()
         deadline = None if time_limit_s is None else start + 0.9 * time_limit_s
-        params = self.params(len(y))
+        n_values = flat.nnz if hasattr(flat, "nnz") else flat.size
+        params = self.params(len(y), n_values)
         fit_idx, val_idx = inner_split(y, task_type=self.task_type, fraction=self.val_fraction, seed=self.seed)
         w = self._weights(y)
         train_set = lgb.Dataset(flat[fit_idx], y[fit_idx], weight=None if w is None else w[fit_idx],

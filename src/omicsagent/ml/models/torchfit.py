@@ -20,6 +20,7 @@ from omicsagent.ml.features import FeatureSet
 from omicsagent.ml.models.base import Log, Model, inner_split, need_flat
 
 MAX_DENSE_FLAT = 20000
+MAX_DENSE_CELLS = 150_000_000  # 600 MB of float32
 
 
 @dataclass
@@ -72,9 +73,16 @@ class TorchModel(Model):
         if not self.use_flat:
             return None
         flat = need_flat(X, self.kind)
-        if flat.shape[1] > MAX_DENSE_FLAT:
-            raise InputError(f"{flat.shape[1]} flat features are too many for a torch model (limit "
-                             f"{MAX_DENSE_FLAT}); use fewer k-mer sizes or set use_flat false.")
+        if self.kind != "mlp" and X.dense_columns is not None:
+            # CNN heads take the dense side features only (numbers, pair features, descriptors): sparse
+            # k-mer blocks in the same representation are for the tree/linear members of an ensemble
+            if len(X.dense_columns) == 0:
+                return None
+            flat = flat[:, X.dense_columns]
+        if flat.shape[1] > MAX_DENSE_FLAT or flat.shape[0] * flat.shape[1] > MAX_DENSE_CELLS:
+            raise InputError(f"{flat.shape[0]} rows x {flat.shape[1]} flat features are too many for a torch "
+                             f"model (limits {MAX_DENSE_FLAT} columns, {MAX_DENSE_CELLS:.0e} cells); use fewer "
+                             f"k-mer sizes or set use_flat false.")
         dense = flat.toarray() if sparse.issparse(flat) else np.asarray(flat)
         dense = dense.astype(np.float32)
         if fit:
