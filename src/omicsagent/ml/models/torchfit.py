@@ -125,10 +125,14 @@ class TorchModel(Model):
             net.train()
             order = rng.permutation(fit_idx)
             losses = []
+            out_of_time = False
             for b in range(0, len(order), self.batch_size):
                 idx = order[b:b + self.batch_size]
                 if len(idx) < 2:
                     continue
+                if deadline is not None and best_state is not None and time.monotonic() > deadline:
+                    out_of_time = True  # an epoch longer than the time left: stop inside it
+                    break
                 xb = torch.from_numpy(self._augment(main[idx], rng)) if main is not None else None
                 fb = None if flat is None else torch.from_numpy(flat[idx])
                 loss = self._loss(net(*self._args(xb, fb)), torch.from_numpy(target[idx]))
@@ -139,7 +143,7 @@ class TorchModel(Model):
                 losses.append(loss.item())
             val_out = self._forward(net, main, flat, val_idx)
             val_loss, score, score_name = self._val_score(val_out, target[val_idx], y[val_idx])
-            improved = score > best_score
+            improved = score > best_score or best_state is None
             if improved:
                 best_score, best_state, bad = score, copy.deepcopy(net.state_dict()), 0
             else:
@@ -154,7 +158,10 @@ class TorchModel(Model):
             if bad >= self.patience:
                 log(f"{self.kind}: early stop, best epoch {epoch - bad}")
                 break
-            if deadline is not None and time.monotonic() + took > deadline and epoch < self.epochs:
+            if not np.isfinite(losses[-1] if losses else 0.0):
+                log(f"{self.kind}: training diverged (loss is not finite); keeping the best epoch, lower lr")
+                break
+            if out_of_time or (deadline is not None and time.monotonic() + took > deadline and epoch < self.epochs):
                 log(f"{self.kind}: time limit reached after epoch {epoch}; keeping the best epoch")
                 break
         net.load_state_dict(best_state)
@@ -192,6 +199,8 @@ class TorchModel(Model):
         import torch
 
         loss = float(self._loss(torch.from_numpy(out), torch.from_numpy(target)))
+        if not np.isfinite(out).all():
+            return loss, -math.inf, "auroc" if self.task_type == "binary" else "neg_loss"
         if self.task_type == "binary" and len(np.unique(y)) == 2:
             from sklearn.metrics import roc_auc_score
 
