@@ -78,10 +78,11 @@ def build_task(dataset, train, validation, test, target, task_type, metric, igno
 
     targets = list(dict.fromkeys(target or []))
     if len(targets) > 1:
-        raise InputError(f"--target was given {len(targets)} times ({', '.join(map(repr, targets))}); multi-label "
-                         f"tasks are not supported yet, so give one target column.")
+        raise InputError(f"--target was given {len(targets)} times ({', '.join(map(repr, targets))}); "
+                         f"multi-label tasks are not supported yet, so give one target column.")
     values = {"target": targets[0] if targets else None, "task_type": task_type, "metric": metric,
-              "ignore_columns": list(ignore or []), "group_column": group, "drop_missing_target": drop_missing}
+              "ignore_columns": list(ignore or []), "group_column": group,
+              "drop_missing_target": drop_missing}
     ov = make_overrides({k: v for k, v in values.items() if v is not None})
     return load_task(dataset, train=train, validation=validation, test=test, overrides=ov)
 
@@ -91,7 +92,8 @@ def build_task(dataset, train, validation, test, target, task_type, metric, igno
 def inspect(
     dataset: Optional[Path] = typer.Argument(None, help="Dataset folder with train.csv (and optional validation.csv, test.csv, description.md, task.toml)."),
     train: Optional[Path] = TrainOpt, validation: Optional[Path] = ValidOpt, test: Optional[Path] = TestOpt,
-    target: Optional[list[str]] = TargetOpt, task_type: Optional[str] = TaskTypeOpt, metric: Optional[str] = MetricOpt,
+    target: Optional[list[str]] = TargetOpt, task_type: Optional[str] = TaskTypeOpt,
+    metric: Optional[str] = MetricOpt,
     ignore: Optional[list[str]] = IgnoreOpt, group: Optional[str] = GroupOpt, drop_missing_target: bool = DropOpt,
     as_json: bool = typer.Option(False, "--json", help="Print the task as JSON."),
 ) -> None:
@@ -134,8 +136,8 @@ def parse_budget(text: str) -> float:
 
     seconds = parse_duration(text)
     if seconds < MIN_ITERATION_S:
-        raise InputError(f"--time-budget {text} is shorter than the {MIN_ITERATION_S:g} s one iteration needs; "
-                         f"give at least {MIN_ITERATION_S:g}s, for example --time-budget 5m.")
+        raise InputError(f"--time-budget {text} is shorter than the {MIN_ITERATION_S:g} s one iteration "
+                         f"needs; give at least {MIN_ITERATION_S:g}s, for example --time-budget 5m.")
     return seconds
 
 
@@ -155,7 +157,7 @@ def check_out_dir(out: Path) -> None:
         parent = parent.parent
     if not parent.is_dir():
         raise InputError(f"--out {out} cannot be created because {parent} is a file; choose another folder.")
-    try:  # the one reliable test (root, read-only and virtual file systems): create a folder there and remove it
+    try:  # the one test that holds for root, read-only and virtual file systems: create a folder, remove it
         os.rmdir(tempfile.mkdtemp(prefix=".omicsagent-check-", dir=parent))
     except OSError as err:
         raise InputError(f"--out {out} cannot be created in {parent} ({err.strerror or err}); "
@@ -193,7 +195,7 @@ def _make_brain(brain: str, *, model: str | None, base_url: str | None, env_file
 
 
 def _preflight(brain) -> None:
-    """Let a brain check what it depends on (a reachable server, an accepted key) before a run folder exists."""
+    """Let a brain check what it needs (a reachable server, an accepted key) before a run folder exists."""
     check = getattr(brain, "preflight", None)
     if callable(check):
         check()
@@ -213,11 +215,11 @@ def _summary(journal, run_dir: Path, as_json: bool) -> None:
         out.print(f"[bold red]No iteration succeeded[/] ({escape(str(journal.status_reason))}); "
                   f"see {escape(str(run_dir / 'journal.json'))}.")
         return
-    out.print(f"best: iteration {best.index} ({best.summary}), validation {journal.task.metric} {journal.primary(best):.4f}",
-              markup=False)
+    score = f"validation {journal.task.metric} {journal.primary(best):.4f}"
+    out.print(f"best: iteration {best.index} ({best.summary}), {score}", markup=False)
     out.print(f"model and scripts: {run_dir / 'best'}/   report: {run_dir / 'report.html'}", markup=False)
-    out.print("predict: " + command("omicsagent", "predict", run_dir, "--input", "new.csv", "--output", "predictions.csv"),
-              markup=False)
+    predict = command("omicsagent", "predict", run_dir, "--input", "new.csv", "--output", "predictions.csv")
+    out.print(f"predict: {predict}", markup=False)
 
 
 BrainOpt = typer.Option("expert", "--brain", help="expert (offline, default) or llm.")
@@ -235,7 +237,8 @@ SandboxOpt = typer.Option("bwrap", "--sandbox", help="bwrap (default) or none (N
 def run(
     dataset: Optional[Path] = typer.Argument(None, help="Dataset folder (train.csv, optional validation.csv, test.csv, description.md, task.toml)."),
     train: Optional[Path] = TrainOpt, validation: Optional[Path] = ValidOpt, test: Optional[Path] = TestOpt,
-    target: Optional[list[str]] = TargetOpt, task_type: Optional[str] = TaskTypeOpt, metric: Optional[str] = MetricOpt,
+    target: Optional[list[str]] = TargetOpt, task_type: Optional[str] = TaskTypeOpt,
+    metric: Optional[str] = MetricOpt,
     ignore: Optional[list[str]] = IgnoreOpt, group: Optional[str] = GroupOpt, drop_missing_target: bool = DropOpt,
     brain: str = BrainOpt, model: Optional[str] = ModelOpt, base_url: Optional[str] = BaseUrlOpt,
     env_file: Optional[Path] = EnvFileOpt, config: Optional[Path] = ConfigOpt,
@@ -353,7 +356,8 @@ def demo(
     check_out_dir(out or Path("runs"))
     out = out or Path("runs") / f"demo-{_time.strftime('%Y%m%d-%H%M%S')}"
     data = make_motif_task(Path(str(out) + "-data"), n=1200, n_test=400, length=80)
-    Console(stderr=True).print(f"demo dataset: {data} (1200 training sequences with a planted TATAAT motif)", markup=False)
+    Console(stderr=True).print(f"demo dataset: {data} (1200 training sequences with a planted TATAAT motif)",
+                               markup=False)
     task = load_task(data)
     from omicsagent.tasks.card import task_card
 
@@ -412,12 +416,13 @@ def models(env_file: Optional[Path] = EnvFileOpt) -> None:
     Example: omicsagent models --env-file .env
     """
     from rich.table import Table
+    from rich.text import Text
 
     from omicsagent.brains.llm import list_models
 
     table = Table("provider", "key variable", "key present", "notes")
-    for row in list_models(env_file=env_file):
-        table.add_row(*(str(row.get(k, "")) for k in ("provider", "variable", "present", "notes")))
+    for row in list_models(env_file=env_file):  # notes hold URLs from the environment: shown as typed
+        table.add_row(*(Text(str(row.get(k, ""))) for k in ("provider", "variable", "present", "notes")))
     Console().print(table)
 
 

@@ -206,8 +206,8 @@ class FakeOpenAIServer:
             self.listings += 1
         if self._rejects(headers):
             return 401, {"Content-Type": "application/json"}, json.dumps(REJECTED_KEY).encode()
-        data = {"object": "list", "data": [{"id": self.model_name, "object": "model", "created": 1_700_000_000,
-                                            "owned_by": "omicsagent-tests"}]}
+        model = {"id": self.model_name, "object": "model", "created": 1_700_000_000, "owned_by": "tests"}
+        data = {"object": "list", "data": [model]}
         return 200, {"Content-Type": "application/json"}, json.dumps(data).encode()
 
     def answer(self, body: dict[str, Any], headers: dict[str, str]) -> tuple[int, dict[str, str], bytes]:

@@ -3,6 +3,7 @@
 Path cases run the installed CLI in a subprocess from another working directory with relative paths; the
 others use CliRunner on the real ``omicsagent`` app.
 """
+
 from __future__ import annotations
 
 import json
@@ -50,17 +51,47 @@ def inputs(tmp_path: Path) -> Path:
 
 
 def preprocess(inputs: Path, cohort: str, trait: str, out: Path, *extra: str) -> tuple[int, str]:
-    return expr("preprocess", str(inputs / cohort), "--trait", trait, "--out", str(out),
-                "--gene-info", str(inputs / "toy.gene_info.gz"), "--cache-dir", str(inputs.parent / "cache"), *extra)
+    return expr(
+        "preprocess",
+        str(inputs / cohort),
+        "--trait",
+        trait,
+        "--out",
+        str(out),
+        "--gene-info",
+        str(inputs / "toy.gene_info.gz"),
+        "--cache-dir",
+        str(inputs.parent / "cache"),
+        *extra,
+    )
 
 
 def test_a_trait_that_is_a_path_is_refused_before_anything_is_written(inputs, tmp_path):
     work = tmp_path / "work"
     work.mkdir()
     before = tree(tmp_path)
-    result = subprocess.run([*EXE, "expr", "preprocess", "../in/GSE77", "--trait", "///", "--out", "out",
-                             "--gene-info", "../in/toy.gene_info.gz", "--cache-dir", "cache"],
-                            cwd=work, capture_output=True, text=True, timeout=120, env={**os.environ, "COLUMNS": "200"})
+    result = subprocess.run(
+        [
+            *EXE,
+            "expr",
+            "preprocess",
+            "../in/GSE77",
+            "--trait",
+            "///",
+            "--out",
+            "out",
+            "--gene-info",
+            "../in/toy.gene_info.gz",
+            "--cache-dir",
+            "cache",
+        ],
+        cwd=work,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+        env={**os.environ, "COLUMNS": "200"},
+    )
     assert result.returncode == 2
     assert "The trait name '///' is not a plain name" in error_line(result.stderr)
     assert tree(tmp_path) == before  # not even the alias cache
@@ -92,8 +123,18 @@ def test_a_trait_the_cohort_never_mentions_is_a_warning_on_its_record(inputs, tm
     assert json.loads((out / "Synthetic" / "cohort_info.json").read_text())["TCGA"]["warnings"] == []
     code, output = preprocess(inputs, "GSE77", "Colorectal_Cancer", out)
     assert code == 0 and "warning:" not in output
-    code, output = preprocess(inputs, "GSE77", "Asthma", out, "--trait-row", "3", "--trait-case", "colorectal cancer",
-                              "--trait-control", "healthy")
+    code, output = preprocess(
+        inputs,
+        "GSE77",
+        "Asthma",
+        out,
+        "--trait-row",
+        "3",
+        "--trait-case",
+        "colorectal cancer",
+        "--trait-control",
+        "healthy",
+    )
     assert code == 0 and "warning: the trait Asthma is not mentioned in the series title" in output
 
 
@@ -106,8 +147,13 @@ def test_analyze_names_the_cohort_it_chose_and_why(inputs, tmp_path):
     assert "cohort TCGA, 38 samples" in output
     assert "chosen: the usable cohort with the most samples (38); other usable: GSE77 (22)" in output
     # the chosen cohort's doubt is repeated where the result is read
-    assert "warning: the trait Colorectal_Cancer is not mentioned in the cohort name TCGA_Synthetic_(SYN)" in output
-    data = json.loads((tmp_path / "reg" / "Colorectal_Cancer" / "significant_genes_condition_None.json").read_text())
+    assert (
+        "warning: the trait Colorectal_Cancer is not mentioned in the cohort name TCGA_Synthetic_(SYN)"
+        in output
+    )
+    data = json.loads(
+        (tmp_path / "reg" / "Colorectal_Cancer" / "significant_genes_condition_None.json").read_text()
+    )
     assert data["provenance"]["selection"].startswith("the usable cohort with the most samples (38)")
     assert len(data["provenance"]["warnings"]) == 1
 
@@ -126,7 +172,10 @@ def test_a_constant_trait_is_called_constant_and_analyze_says_why_nothing_is_usa
     assert code == 2
     line = error_line(output)
     assert line.startswith("error: No usable cohort for Synthetic in ")
-    assert "(TCGA: trait is biased: trait Synthetic (constant): every one of the 30 samples has the value 1)" in line
+    assert (
+        "(TCGA: trait is biased: trait Synthetic (constant): every one of the 30 samples has the value 1)"
+        in line
+    )
     assert not (tmp_path / "reg").exists()
 
 
@@ -135,8 +184,16 @@ def test_task_info_that_is_not_json_text_is_one_sentence(inputs, tmp_path):
     assert preprocess(inputs, "GSE77", "Colorectal_Cancer", out)[0] == 0
     (tmp_path / "task_info.json").write_bytes(bytes(range(256)) * 8)
     for path, needle in ((tmp_path / "task_info.json", "is not text"), (tmp_path, "is not a file")):
-        code, output = expr("analyze", str(out), "--trait", "Colorectal_Cancer", "--out", str(tmp_path / "reg"),
-                            "--task-info", str(path))
+        code, output = expr(
+            "analyze",
+            str(out),
+            "--trait",
+            "Colorectal_Cancer",
+            "--out",
+            str(tmp_path / "reg"),
+            "--task-info",
+            str(path),
+        )
         assert code == 2 and needle in error_line(output)
     assert not (tmp_path / "reg").exists()
 
@@ -147,10 +204,24 @@ def test_dlbc_analyze_repeats_why_the_cohort_is_unusable(tmp_path):
     cohort = need(DLBC)
     gene_info = need(GENE_INFO)
     out = tmp_path / "pre"
-    code, output = expr("preprocess", str(cohort), "--trait", "Large_B-cell_Lymphoma", "--out", str(out),
-                        "--gene-info", str(gene_info), "--cache-dir", str(tmp_path / "cache"))
-    assert code == 0 and "not usable" in output and "warning:" not in output  # the cohort name matches the trait
-    code, output = expr("analyze", str(out), "--trait", "Large_B-cell_Lymphoma", "--out", str(tmp_path / "reg"))
+    code, output = expr(
+        "preprocess",
+        str(cohort),
+        "--trait",
+        "Large_B-cell_Lymphoma",
+        "--out",
+        str(out),
+        "--gene-info",
+        str(gene_info),
+        "--cache-dir",
+        str(tmp_path / "cache"),
+    )
+    assert (
+        code == 0 and "not usable" in output and "warning:" not in output
+    )  # the cohort name matches the trait
+    code, output = expr(
+        "analyze", str(out), "--trait", "Large_B-cell_Lymphoma", "--out", str(tmp_path / "reg")
+    )
     assert code == 2
     line = error_line(output)
     assert "No usable cohort for Large_B-cell_Lymphoma" in line

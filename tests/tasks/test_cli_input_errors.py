@@ -3,6 +3,7 @@
 Errors that depend on nothing relative are checked with typer's CliRunner on the real app (fast); paths are
 checked by running ``omicsagent`` in a subprocess from another working directory with relative paths.
 """
+
 from __future__ import annotations
 
 import io
@@ -53,31 +54,58 @@ def cli(*args: str):
 
 
 def shell(args: list[str], cwd: Path, **env: str) -> subprocess.CompletedProcess:
-    return subprocess.run([*EXE, *args], cwd=cwd, capture_output=True, text=True, timeout=120,
-                          env={**os.environ, "COLUMNS": "200", **env})
+    return subprocess.run(
+        [*EXE, *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+        env={**os.environ, "COLUMNS": "200", **env},
+    )
 
 
 # (extra arguments, what the sentence must say); each is refused by both inspect and run
 OPTION_CASES = {
-    "all-NaN target dropped": (["--target", "label", "--drop-missing-target"], ["every row", "missing target 'label'"]),
-    "unknown task type": (["--task-type", "foo"], ["--task-type 'foo' is not a task type", "binary, multiclass or regression"]),
-    "continuous target forced binary": (["--target", "score", "--task-type", "binary"],
-                                        ["'score' has", "cannot be a binary task", "--task-type regression"]),
-    "continuous target forced multiclass": (["--target", "score", "--task-type", "multiclass"],
-                                            ["continuous numbers", "--task-type regression"]),
+    "all-NaN target dropped": (
+        ["--target", "label", "--drop-missing-target"],
+        ["every row", "missing target 'label'"],
+    ),
+    "unknown task type": (
+        ["--task-type", "foo"],
+        ["--task-type 'foo' is not a task type", "binary, multiclass or regression"],
+    ),
+    "continuous target forced binary": (
+        ["--target", "score", "--task-type", "binary"],
+        ["'score' has", "cannot be a binary task", "--task-type regression"],
+    ),
+    "continuous target forced multiclass": (
+        ["--target", "score", "--task-type", "multiclass"],
+        ["continuous numbers", "--task-type regression"],
+    ),
     "ignore the target": (["--ignore", "label"], ["'label' given to --ignore", "is the target"]),
-    "ignore a missing column": (["--ignore", "nope"], ["'nope' given to --ignore", "not in the training data",
-                                                        "columns: sequence, label, score, batch"]),
+    "ignore a missing column": (
+        ["--ignore", "nope"],
+        ["'nope' given to --ignore", "not in the training data", "columns: sequence, label, score, batch"],
+    ),
     "group a missing column": (["--group", "nope"], ["'nope' given to --group"]),
-    "target twice": (["--target", "label", "--target", "score"], ["--target was given 2 times", "'label', 'score'"]),
-    "unknown metric": (["--metric", "foo"], ["unknown metric 'foo'", ", ".join(m.name for m in metrics_for("binary"))]),
+    "target twice": (
+        ["--target", "label", "--target", "score"],
+        ["--target was given 2 times", "'label', 'score'"],
+    ),
+    "unknown metric": (
+        ["--metric", "foo"],
+        ["unknown metric 'foo'", ", ".join(m.name for m in metrics_for("binary"))],
+    ),
 }
 
 
 @pytest.mark.parametrize("case", list(OPTION_CASES))
 def test_bad_options_are_one_sentence_and_write_nothing(case, tmp_path):
     args, needles = OPTION_CASES[case]
-    data = write_dataset(tmp_path / "data", label=(lambda i: "") if case == "all-NaN target dropped" else (lambda i: i % 2))
+    data = write_dataset(
+        tmp_path / "data", label=(lambda i: "") if case == "all-NaN target dropped" else (lambda i: i % 2)
+    )
     before = tree(tmp_path)
     for command in (["inspect", str(data)], ["run", str(data), "--out", str(tmp_path / "run"), "--quiet"]):
         result = cli(*command, *args)
@@ -88,13 +116,19 @@ def test_bad_options_are_one_sentence_and_write_nothing(case, tmp_path):
         assert tree(tmp_path) == before
 
 
-@pytest.mark.parametrize("toml, needles", [
-    ('target = "label"\nfoo = 1\n', ["unknown key 'foo'", "use only target, task_type"]),
-    ('[task]\ntask_type = "foo"\n', ["sets task_type to 'foo', which is not a task type"]),
-    ('[task]\nid_columns = 3\n', ["sets id_columns to 3, which is invalid"]),
-    ('metric = "auroc"\n[task]\ntarget = "label"\n', ["'metric' outside its [task] section"]),
-    ('ignore_columns = ["label"]\n', ["'label' given to --ignore (or ignore_columns in task.toml) is the target"]),
-])
+@pytest.mark.parametrize(
+    "toml, needles",
+    [
+        ('target = "label"\nfoo = 1\n', ["unknown key 'foo'", "use only target, task_type"]),
+        ('[task]\ntask_type = "foo"\n', ["sets task_type to 'foo', which is not a task type"]),
+        ("[task]\nid_columns = 3\n", ["sets id_columns to 3, which is invalid"]),
+        ('metric = "auroc"\n[task]\ntarget = "label"\n', ["'metric' outside its [task] section"]),
+        (
+            'ignore_columns = ["label"]\n',
+            ["'label' given to --ignore (or ignore_columns in task.toml) is the target"],
+        ),
+    ],
+)
 def test_bad_task_toml_is_one_sentence(toml, needles, tmp_path):
     data = write_dataset(tmp_path / "data")
     (data / "task.toml").write_text(toml)
@@ -107,14 +141,17 @@ def test_bad_task_toml_is_one_sentence(toml, needles, tmp_path):
     assert tree(tmp_path) == before
 
 
-@pytest.mark.parametrize("args, needle", [
-    (["--seed", "-1"], "--seed -1 is out of range"),
-    (["--seed", str(2**32)], "out of range"),
-    (["--time-budget", "0"], f"shorter than the {MIN_ITERATION_S:g} s one iteration needs"),
-    (["--time-budget", "5"], f"--time-budget 5 is shorter than the {MIN_ITERATION_S:g} s"),
-    (["--time-budget", f"{MIN_ITERATION_S - 1:g}s"], "shorter than"),
-    (["--time-budget", "soon"], "is not a duration"),
-])
+@pytest.mark.parametrize(
+    "args, needle",
+    [
+        (["--seed", "-1"], "--seed -1 is out of range"),
+        (["--seed", str(2**32)], "out of range"),
+        (["--time-budget", "0"], f"shorter than the {MIN_ITERATION_S:g} s one iteration needs"),
+        (["--time-budget", "5"], f"--time-budget 5 is shorter than the {MIN_ITERATION_S:g} s"),
+        (["--time-budget", f"{MIN_ITERATION_S - 1:g}s"], "shorter than"),
+        (["--time-budget", "soon"], "is not a duration"),
+    ],
+)
 def test_bad_run_options_are_refused_before_anything_is_written(args, needle, tmp_path, monkeypatch):
     data = write_dataset(tmp_path / "data")
     work = tmp_path / "work"
@@ -129,8 +166,16 @@ def test_bad_run_options_are_refused_before_anything_is_written(args, needle, tm
 def test_a_budget_at_the_minimum_is_accepted(tmp_path):
     data = write_dataset(tmp_path / "data")
     # refused only for a reason later than the budget check: the dataset's target is asked for
-    result = cli("run", str(data), "--time-budget", f"{MIN_ITERATION_S:g}s", "--target", "nope",
-                 "--out", str(tmp_path / "run"))
+    result = cli(
+        "run",
+        str(data),
+        "--time-budget",
+        f"{MIN_ITERATION_S:g}s",
+        "--target",
+        "nope",
+        "--out",
+        str(tmp_path / "run"),
+    )
     assert result.exit_code == 2 and "target column 'nope' is not in" in one_sentence(result.output)
 
 
@@ -149,10 +194,15 @@ def test_out_that_is_a_file_or_cannot_be_created(tmp_path, monkeypatch):
     before = tree(tmp_path)
     result = shell(["run", "../data", "--out", "afile", "--quiet"], cwd=work)
     assert result.returncode == 2
-    assert one_sentence(result.stderr) == "error: --out afile is an existing file; give a folder that does not exist yet."
+    assert (
+        one_sentence(result.stderr)
+        == "error: --out afile is an existing file; give a folder that does not exist yet."
+    )
     result = shell(["run", "../data", "--out", "afile/run", "--quiet"], cwd=work)
     assert result.returncode == 2
-    assert f"--out afile/run cannot be created because {work / 'afile'} is a file" in one_sentence(result.stderr)
+    assert f"--out afile/run cannot be created because {work / 'afile'} is a file" in one_sentence(
+        result.stderr
+    )
     if Path("/proc").is_dir():  # not creatable even by root
         monkeypatch.chdir(work)
         result = cli("run", "../data", "--out", "/proc/omicsagent-run", "--quiet")
@@ -181,10 +231,20 @@ def test_user_text_prints_as_typed_and_commands_are_shell_quoted(tmp_path, monke
 def test_config_section_names_print_as_typed(tmp_path):
     data = write_dataset(tmp_path / "data")
     (tmp_path / "bad.toml").write_text("llm = 3\n")
-    result = cli("run", str(data), "--brain", "llm", "--config", str(tmp_path / "bad.toml"), "--out",
-                 str(tmp_path / "run"))
+    result = cli(
+        "run",
+        str(data),
+        "--brain",
+        "llm",
+        "--config",
+        str(tmp_path / "bad.toml"),
+        "--out",
+        str(tmp_path / "run"),
+    )
     assert result.exit_code == 2
-    assert "has an [llm] entry that is not a table; write it as an [llm] section." in one_sentence(result.output)
+    assert "has an [llm] entry that is not a table; write it as an [llm] section." in one_sentence(
+        result.output
+    )
     assert not (tmp_path / "run").exists()
 
 
@@ -202,9 +262,19 @@ def test_task_card_shows_column_names_as_typed(tmp_path, monkeypatch):
 def test_progress_lines_print_names_and_errors_as_typed():
     buf = io.StringIO()
     progress = ConsoleProgress(Console(file=buf, width=300, highlight=False))
-    progress.event("run_start", run_id="r1", task="my data [v1]", brain="expert", iterations=2, budget_s=60,
-                   sandbox="bwrap", elapsed_s=0.0)
-    progress.event("step_failed", step="training", error="KeyError: [/x] not found", elapsed_s=1.0, budget_s=60)
+    progress.event(
+        "run_start",
+        run_id="r1",
+        task="my data [v1]",
+        brain="expert",
+        iterations=2,
+        budget_s=60,
+        sandbox="bwrap",
+        elapsed_s=0.0,
+    )
+    progress.event(
+        "step_failed", step="training", error="KeyError: [/x] not found", elapsed_s=1.0, budget_s=60
+    )
     progress.event("log", message="wrote runs/my run [v1]/best", elapsed_s=2.0, budget_s=60)
     text = buf.getvalue()
     assert "my data [v1]" in text and "KeyError: [/x] not found" in text and "runs/my run [v1]/best" in text

@@ -35,7 +35,8 @@ def start_run(task: Task, *, out_dir: Path, settings: RunSettings, brain: Brain,
     out_dir = Path(out_dir)
     if out_dir.exists() and any(out_dir.iterdir()):
         if (out_dir / "journal.json").exists():
-            raise RunStateError(f"{out_dir} already holds a run; continue it with `{command('omicsagent', 'resume', out_dir)}` or choose another --out.")
+            raise RunStateError(f"{out_dir} already holds a run; continue it with "
+                                f"`{command('omicsagent', 'resume', out_dir)}` or choose another --out.")
         raise RunStateError(f"{out_dir} exists and is not empty; choose another --out folder.")
     from omicsagent.sandbox import make_sandbox
 
@@ -117,11 +118,13 @@ class Loop:
                 j.status_reason = f"{j.settings.iterations} iterations done"
             j.status = "finished"
         except KeyboardInterrupt:
-            j.status, j.status_reason = "interrupted", f"stopped by the user (Ctrl-C); `{command('omicsagent', 'resume', self.run_dir)}` continues"
+            j.status = "interrupted"
+            resume = command("omicsagent", "resume", self.run_dir)
+            j.status_reason = f"stopped by the user (Ctrl-C); `{resume}` continues"
             self.save()
             self.emit("run_end", status=j.status, reason=j.status_reason)
             raise
-        except OmicsAgentError as err:  # the user must fix something (e.g. a rejected key): say so, never "running"
+        except OmicsAgentError as err:  # the user must fix something (a rejected key): recorded, not "running"
             j.status, j.status_reason = "failed", str(err)
             self.save()
             self.emit("run_end", status=j.status, reason=j.status_reason)
@@ -264,7 +267,7 @@ class Loop:
             if self.time_left() <= 0 and name not in ("reflection", "prediction_exploration"):
                 rec.error = "time budget reached"
                 break
-            if callable(over_budget) and (spent := over_budget()):  # once the cost cap is reached, no step is tried
+            if callable(over_budget) and (spent := over_budget()):  # after the cost cap, no step is tried
                 rec.error, rec.attempts = spent, attempt - 1
                 break
             self.emit("step_start", iteration=it.index, step=name, attempt=attempt)

@@ -71,8 +71,9 @@ def normalize_trait_name(name: str) -> str:
 
 
 # Words too common in disease names to tell one trait from another.
-GENERIC_WORDS = frozenset({"cancer", "cancers", "disease", "diseases", "disorder", "syndrome", "tumor", "tumour",
-                           "tumors", "carcinoma", "and", "the", "with", "type", "cell", "chronic", "acute"})
+GENERIC_WORDS = frozenset({"cancer", "cancers", "disease", "diseases", "disorder", "syndrome", "tumor",
+                           "tumour", "tumors", "carcinoma", "and", "the", "with", "type", "cell", "chronic",
+                           "acute"})
 
 
 def trait_mentioned(trait: str, texts: list[str]) -> bool:

@@ -163,7 +163,8 @@ def preprocess_cmd(
     rec = result.record
     colour = "green" if rec.is_usable else "yellow"
     console.print(
-        f"[bold]{result.kind} cohort {escape(result.cohort_id)}[/] for trait [bold]{escape(result.trait)}[/]: "
+        f"[bold]{result.kind} cohort {escape(result.cohort_id)}[/] for trait "
+        f"[bold]{escape(result.trait)}[/]: "
         f"[{colour}]{'usable' if rec.is_usable else 'not usable'}[/]"
         + (f", {rec.sample_size} samples" if rec.sample_size else ""),
         highlight=False,

@@ -99,8 +99,9 @@ class Overrides(BaseModel):
 
 
 # Where each override can be set: the task.toml key and the command-line option (if any).
-OPTION_OF = {"target": "--target", "task_type": "--task-type", "metric": "--metric", "group_column": "--group",
-             "ignore_columns": "--ignore", "drop_missing_target": "--drop-missing-target"}
+OPTION_OF = {"target": "--target", "task_type": "--task-type", "metric": "--metric",
+             "group_column": "--group", "ignore_columns": "--ignore",
+             "drop_missing_target": "--drop-missing-target"}
 
 
 def _where(key: str) -> str:
@@ -133,7 +134,8 @@ def make_overrides(values: dict[str, Any], *, source: Path | None = None) -> Ove
         first = err.errors()[0]
         key = str(first["loc"][0]) if first["loc"] else ""
         what = named(key) if key in values else str(source or "an option")
-        raise InputError(f"{what} is invalid ({first['msg'].lower()}); see `omicsagent inspect --help`.") from None
+        raise InputError(f"{what} is invalid ({first['msg'].lower()}); "
+                         f"see `omicsagent inspect --help`.") from None
 
 
 def _read_task_toml(path: Path) -> Overrides:
@@ -144,7 +146,8 @@ def _read_task_toml(path: Path) -> Overrides:
     if isinstance(raw.get("task"), dict):
         extra = [k for k in raw if k != "task"]
         if extra:
-            raise InputError(f"{path} has {extra[0]!r} outside its [task] section; move every key under [task].")
+            raise InputError(f"{path} has {extra[0]!r} outside its [task] section; "
+                             f"move every key under [task].")
         raw = raw["task"]
     if isinstance(raw.get("target"), list):
         raise InputError(f"{path} lists several targets; multi-label tasks are not supported yet, so name one target column.")
@@ -210,7 +213,8 @@ def load_task(dataset: str | Path | None = None, *, train: str | Path | None = N
         train_df = train_df[y.notna()].reset_index(drop=True)
         y = train_df[target]
         if y.empty:
-            raise InputError(f"every row of {train_p} has a missing target '{target}', so nothing is left to train on; fill the column in or choose another --target.")
+            raise InputError(f"every row of {train_p} has a missing target '{target}', so nothing is left "
+                             f"to train on; fill the column in or choose another --target.")
     if y.nunique() < 2:
         raise InputError(f"the target '{target}' in {train_p} has a single value ({y.iloc[0]!r}); a model needs at least two classes or values, so check the target column.")
     for other, label in ((valid_df, valid_p), (test_df, test_p)):
@@ -252,13 +256,16 @@ def _check_forced_type(y: pd.Series, task_type: str, target: str) -> None:
     """A task type set by the user must fit the target's values."""
     numeric = pd.to_numeric(y, errors="coerce")
     if task_type == "regression" and numeric.isna().any():
-        raise InputError(f"the target '{target}' is not numeric, so it cannot be a regression task; drop --task-type regression.")
+        raise InputError(f"the target '{target}' is not numeric, so it cannot be a regression task; "
+                         f"drop --task-type regression.")
     n = int(y.nunique())
     if task_type == "binary" and n != 2:
-        raise InputError(f"the target '{target}' has {n} distinct values, so it cannot be a binary task; use --task-type "
-                         f"{'regression' if detect.infer_task_type(y)[0] == 'regression' else 'multiclass'} or choose another --target.")
+        other = "regression" if detect.infer_task_type(y)[0] == "regression" else "multiclass"
+        raise InputError(f"the target '{target}' has {n} distinct values, so it cannot be a binary task; "
+                         f"use --task-type {other} or choose another --target.")
     if task_type == "multiclass" and not numeric.isna().any() and (numeric != numeric.round()).any():
-        raise InputError(f"the target '{target}' holds continuous numbers ({n} distinct values), so it cannot be a multiclass task; use --task-type regression.")
+        raise InputError(f"the target '{target}' holds continuous numbers ({n} distinct values), so it "
+                         f"cannot be a multiclass task; use --task-type regression.")
 
 
 def _check_columns(train: pd.DataFrame, other: pd.DataFrame, train_p: Path, other_p: Path) -> None:
@@ -284,7 +291,8 @@ def _column_list(columns) -> str:
 def _pick_target(df, profiles, ov: Overrides, description: str, name: str, train_p: Path) -> tuple[str, str]:
     if ov.target:
         if ov.target not in df.columns:
-            raise InputError(f"the target column '{ov.target}' is not in {train_p}; choose one of: {_column_list(df.columns)}.")
+            raise InputError(f"the target column '{ov.target}' is not in {train_p}; "
+                             f"choose one of: {_column_list(df.columns)}.")
         return ov.target, "chosen by the user"
     choice = detect.choose_target(df, profiles, description=description, dataset_name=name)
     if choice is None:
@@ -301,7 +309,8 @@ def _pick_metric(requested: str | None, task_type: str) -> str:
     key = resolve_metric_name(requested)
     allowed = [m.name for m in metrics_for(task_type)]
     if key is None:
-        raise InputError(f"unknown metric '{requested}'; for a {task_type} task choose one of: {', '.join(allowed)}.")
+        raise InputError(f"unknown metric '{requested}'; for a {task_type} task choose one of: "
+                         f"{', '.join(allowed)}.")
     if key not in allowed:
         raise InputError(f"metric '{requested}' does not apply to a {task_type} task; choose one of: {', '.join(allowed)}.")
     return key
@@ -309,15 +318,16 @@ def _pick_metric(requested: str | None, task_type: str) -> str:
 
 def check_named_columns(ov: Overrides, columns, target: str) -> None:
     """Every column an override names exists and is not the target."""
-    named = [(key, c) for key in ("id_columns", "ignore_columns", "feature_columns") for c in getattr(ov, key)]
+    lists = ("id_columns", "ignore_columns", "feature_columns")
+    named = [(key, c) for key in lists for c in getattr(ov, key)]
     named += [("group_column", ov.group_column)] if ov.group_column else []
     for key, name in named:
         if name not in columns:
             raise InputError(f"the column '{name}' given to {_where(key)} is not in the training data; "
                              f"check its spelling (columns: {_column_list(columns)}).")
         if name == target:
-            raise InputError(f"the column '{name}' given to {_where(key)} is the target, which is never a feature; "
-                             f"remove it there or choose another --target.")
+            raise InputError(f"the column '{name}' given to {_where(key)} is the target, which is never a "
+                             f"feature; remove it there or choose another --target.")
 
 
 def _final_roles(df: pd.DataFrame, profiles: dict[str, detect.ColumnProfile], target: str, task_type: str,

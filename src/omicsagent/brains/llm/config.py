@@ -63,7 +63,7 @@ class LLMConfig(BaseModel):
     temperature: float | None = None
     price_model: str | None = Field(None, description="'provider:name' to price calls with when the server "
                                                       "is a proxy of a known provider.")
-    price_input_per_mtok: float | None = Field(None, ge=0, description="USD per million input tokens (any model).")
+    price_input_per_mtok: float | None = Field(None, ge=0, description="USD per million input tokens.")
     price_output_per_mtok: float | None = Field(None, ge=0, description="USD per million output tokens.")
     api_keys: dict[str, SecretStr] = Field(default_factory=dict, exclude=True, repr=False)
 

@@ -118,7 +118,8 @@ class Pricing:
     def price(self, usage: Any) -> float | None:
         """USD for a pydantic-ai ``RequestUsage``; None when the price is unknown."""
         if self.per_mtok is not None:
-            return ((usage.input_tokens or 0) * self.per_mtok[0] + (usage.output_tokens or 0) * self.per_mtok[1]) / 1e6
+            tokens_in, tokens_out = usage.input_tokens or 0, usage.output_tokens or 0
+            return (tokens_in * self.per_mtok[0] + tokens_out * self.per_mtok[1]) / 1e6
         if self.provider_id is None or self.model_ref is None:
             return None
         try:
@@ -149,8 +150,8 @@ def check_cost_limit(config: LLMConfig) -> None:
         if not Pricing.for_model(spec, config).known:
             raise ConfigError(
                 f"--max-cost cannot be enforced because the price of {spec} is unknown; set price_model (a "
-                f"priced model such as openai:gpt-4.1) or price_input_per_mtok and price_output_per_mtok in the "
-                f"[llm] section of the --config file, or drop --max-cost.")
+                f"priced model such as openai:gpt-4.1) or price_input_per_mtok and price_output_per_mtok "
+                f"in the [llm] section of the --config file, or drop --max-cost.")
 
 
 def is_transient(err: BaseException) -> bool:

@@ -5,6 +5,7 @@ one sentence and no run folder. The check lists the server's models (``GET .../m
 ``GET .../key``), which costs nothing. Any other answer (404 from a server without that route, 5xx) counts
 as reachable: the run's own requests and their retries take it from there.
 """
+
 from __future__ import annotations
 
 import socket
@@ -47,8 +48,10 @@ def unreachable(spec: str, url: str, configured: bool, why: str) -> ConfigError:
     if provider == "vllm":
         return ConfigError(f"cannot reach {shown} — is `{command('vllm', 'serve', name)}` running?")
     if configured:
-        return ConfigError(f"cannot reach {shown} ({why}) — is the server running, and is its URL "
-                           f"(--base-url or the config file) right?")
+        return ConfigError(
+            f"cannot reach {shown} ({why}) — is the server running, and is its URL "
+            f"(--base-url or the config file) right?"
+        )
     return ConfigError(f"cannot reach {shown} ({why}); check the network connection and any proxy settings.")
 
 
@@ -69,9 +72,13 @@ def check_server(spec: str, config: LLMConfig) -> None:
     if url is None:
         return
     if urlsplit(url).scheme not in ("http", "https") or not urlsplit(url).hostname:
-        raise ConfigError(f"the server URL {public_url(url)!r} of {spec} is not an http(s) address; write it like "
-                          f"http://localhost:8000/v1.")
-    request = urllib.request.Request(_probe(provider, url), headers=_headers(provider, client_key(provider, config)))
+        raise ConfigError(
+            f"the server URL {public_url(url)!r} of {spec} is not an http(s) address; write it like "
+            f"http://localhost:8000/v1."
+        )
+    request = urllib.request.Request(
+        _probe(provider, url), headers=_headers(provider, client_key(provider, config))
+    )
     try:
         with urllib.request.urlopen(request, timeout=TIMEOUT_S) as response:
             response.read(1 << 16)
@@ -79,10 +86,14 @@ def check_server(spec: str, config: LLMConfig) -> None:
         err.close()
         if err.code in (401, 403):
             var = PROVIDERS[provider].key_env
-            raise ConfigError(f"The {provider} server at {public_url(url)} rejected the API key; check {var}.") from None
+            raise ConfigError(
+                f"The {provider} server at {public_url(url)} rejected the API key; check {var}."
+            ) from None
         return  # reachable; a route it lacks or a passing error is for the run's own requests to meet
     except (urllib.error.URLError, OSError) as err:
-        raise unreachable(spec, url, configured is not None and provider != "openrouter", _reason(err)) from None
+        raise unreachable(
+            spec, url, configured is not None and provider != "openrouter", _reason(err)
+        ) from None
 
 
 def check_servers(config: LLMConfig) -> None:

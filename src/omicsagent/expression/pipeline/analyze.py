@@ -72,7 +72,9 @@ def load_task_info(path: str | Path | None) -> dict[str, dict]:
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except UnicodeDecodeError:
-        raise InputError(f"{path} is not text (it looks binary); pass GenoTEX metadata/task_info.json.") from None
+        raise InputError(
+            f"{path} is not text (it looks binary); pass GenoTEX metadata/task_info.json."
+        ) from None
     except json.JSONDecodeError as err:
         raise InputError(f"{path} is not valid JSON ({err.msg}); pass GenoTEX task_info.json.") from None
     if not isinstance(data, dict):
@@ -191,10 +193,11 @@ def analyze(
                 "preprocess more cohorts for either trait."
             )
         cohort, cond_cohort = choice.trait_cohort, choice.condition_cohort
-        sizes = dict(usable_cohorts(info)), dict(usable_cohorts(load_cohort_info(cond_dir / "cohort_info.json")))
+        n_trait = dict(usable_cohorts(info))[cohort]
+        n_cond = dict(usable_cohorts(load_cohort_info(cond_dir / "cohort_info.json")))[cond_cohort]
         reason = (
-            f"the pair with the most samples ({sizes[0][cohort]} x {sizes[1][cond_cohort]}) whose linked tables "
-            f"share known {condition} genes ({len(choice.instruments)})"
+            f"the pair with the most samples ({n_trait} x {n_cond}) whose linked tables share known "
+            f"{condition} genes ({len(choice.instruments)})"
         )
         progress(f"loading {cohort} and {cond_cohort}")
         frame = _read_linked(trait_dir, cohort).drop(columns=list(DEMOGRAPHIC), errors="ignore")

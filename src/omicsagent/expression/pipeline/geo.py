@@ -60,7 +60,8 @@ def _cohort_id(folder: Path, accession: str | None, options: PreprocessOptions) 
     m = re.match(r"(GSE\d+|GDS\d+)", folder.name)
     if m:
         return m.group(1)
-    return accession if accession and re.fullmatch(r"[\w.-]+", accession) and ".." not in accession else folder.name
+    plain = accession and re.fullmatch(r"[\w.-]+", accession) and ".." not in accession
+    return accession if plain else folder.name
 
 
 def _row_option(value: int | str | None) -> tuple[bool, int | str | None]:
