@@ -4,15 +4,19 @@ from __future__ import annotations
 import functools
 import json
 import logging
+import os
 import sys
+import tempfile
 from pathlib import Path
 from typing import Callable, Optional
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from omicsagent import __version__
-from omicsagent.errors import OmicsAgentError
+from omicsagent.errors import InputError, OmicsAgentError, command
+from omicsagent.ml.metrics import metric_names
 
 app = typer.Typer(
     name="omicsagent",
@@ -34,7 +38,7 @@ def handle_errors(fn: Callable) -> Callable:
         try:
             return fn(*args, **kwargs)
         except OmicsAgentError as err:
-            _stderr().print(f"[bold red]error:[/] {err}")
+            _stderr().print(f"[bold red]error:[/] {escape(str(err))}")
             raise typer.Exit(err.exit_code) from None
         except KeyboardInterrupt:
             _stderr().print("[yellow]interrupted[/]")
@@ -58,8 +62,8 @@ def _root(
                         format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr)
 
 
-TargetOpt = typer.Option(None, "--target", help="The column to predict (overrides detection).")
-MetricOpt = typer.Option(None, "--metric", help="Primary metric: auroc, auprc, accuracy, macro_f1, mcc, log_loss, rmse, mae, r2, pearson, spearman.")
+TargetOpt = typer.Option(None, "--target", help="The column to predict (overrides detection; give it once).")
+MetricOpt = typer.Option(None, "--metric", help=f"Primary metric: {', '.join(metric_names())}.")
 TaskTypeOpt = typer.Option(None, "--task-type", help="binary, multiclass or regression (overrides detection).")
 TrainOpt = typer.Option(None, "--train", help="Training table (instead of, or overriding, DATASET/train.csv).")
 ValidOpt = typer.Option(None, "--validation", help="Validation table.")
@@ -70,13 +74,16 @@ DropOpt = typer.Option(False, "--drop-missing-target", help="Drop training rows 
 
 
 def build_task(dataset, train, validation, test, target, task_type, metric, ignore, group, drop_missing):
-    from omicsagent.tasks import Overrides, load_task
+    from omicsagent.tasks import load_task, make_overrides
 
-    ov = Overrides(target=target, task_type=task_type, metric=metric, ignore_columns=list(ignore or []),
-                   group_column=group, drop_missing_target=drop_missing)
-    if task_type and task_type not in ("binary", "multiclass", "regression"):
-        from omicsagent.errors import InputError
-        raise InputError(f"--task-type {task_type!r} is not known; use binary, multiclass or regression.")
+    targets = list(dict.fromkeys(target or []))
+    if len(targets) > 1:
+        raise InputError(f"--target was given {len(targets)} times ({', '.join(map(repr, targets))}); "
+                         f"multi-label tasks are not supported yet, so give one target column.")
+    values = {"target": targets[0] if targets else None, "task_type": task_type, "metric": metric,
+              "ignore_columns": list(ignore or []), "group_column": group,
+              "drop_missing_target": drop_missing}
+    ov = make_overrides({k: v for k, v in values.items() if v is not None})
     return load_task(dataset, train=train, validation=validation, test=test, overrides=ov)
 
 
@@ -85,7 +92,8 @@ def build_task(dataset, train, validation, test, target, task_type, metric, igno
 def inspect(
     dataset: Optional[Path] = typer.Argument(None, help="Dataset folder with train.csv (and optional validation.csv, test.csv, description.md, task.toml)."),
     train: Optional[Path] = TrainOpt, validation: Optional[Path] = ValidOpt, test: Optional[Path] = TestOpt,
-    target: Optional[str] = TargetOpt, task_type: Optional[str] = TaskTypeOpt, metric: Optional[str] = MetricOpt,
+    target: Optional[list[str]] = TargetOpt, task_type: Optional[str] = TaskTypeOpt,
+    metric: Optional[str] = MetricOpt,
     ignore: Optional[list[str]] = IgnoreOpt, group: Optional[str] = GroupOpt, drop_missing_target: bool = DropOpt,
     as_json: bool = typer.Option(False, "--json", help="Print the task as JSON."),
 ) -> None:
@@ -122,6 +130,40 @@ def parse_duration(text: str) -> float:
     return sum(float(a) * scale[b] for a, b in parts)
 
 
+def parse_budget(text: str) -> float:
+    """A --time-budget in seconds, refused when it is too short for a single iteration."""
+    from omicsagent.agent.runner import MIN_ITERATION_S
+
+    seconds = parse_duration(text)
+    if seconds < MIN_ITERATION_S:
+        raise InputError(f"--time-budget {text} is shorter than the {MIN_ITERATION_S:g} s one iteration "
+                         f"needs; give at least {MIN_ITERATION_S:g}s, for example --time-budget 5m.")
+    return seconds
+
+
+def check_seed(seed: int) -> int:
+    if not 0 <= seed < 2**32:
+        raise InputError(f"--seed {seed} is out of range; give a whole number from 0 to {2**32 - 1}.")
+    return seed
+
+
+def check_out_dir(out: Path) -> None:
+    """Refuse an --out that is a file or cannot be created, before anything is read or written."""
+    path = Path(os.path.expanduser(str(out))).absolute()
+    if path.exists() and not path.is_dir():
+        raise InputError(f"--out {out} is an existing file; give a folder that does not exist yet.")
+    parent = path
+    while not parent.exists():
+        parent = parent.parent
+    if not parent.is_dir():
+        raise InputError(f"--out {out} cannot be created because {parent} is a file; choose another folder.")
+    try:  # the one test that holds for root, read-only and virtual file systems: create a folder, remove it
+        os.rmdir(tempfile.mkdtemp(prefix=".omicsagent-check-", dir=parent))
+    except OSError as err:
+        raise InputError(f"--out {out} cannot be created in {parent} ({err.strerror or err}); "
+                         f"choose a folder you can write to.") from None
+
+
 def _progress(quiet: bool, as_json: bool):
     from omicsagent.agent.progress import ConsoleProgress, JsonProgress, NullProgress
 
@@ -152,6 +194,13 @@ def _make_brain(brain: str, *, model: str | None, base_url: str | None, env_file
     raise ConfigError(f"unknown brain {brain!r}; use --brain expert (offline) or --brain llm.")
 
 
+def _preflight(brain) -> None:
+    """Let a brain check what it needs (a reachable server, an accepted key) before a run folder exists."""
+    check = getattr(brain, "preflight", None)
+    if callable(check):
+        check()
+
+
 def _summary(journal, run_dir: Path, as_json: bool) -> None:
     best = journal.best_iteration
     info = {"run_dir": str(run_dir), "status": journal.status, "reason": journal.status_reason,
@@ -163,11 +212,14 @@ def _summary(journal, run_dir: Path, as_json: bool) -> None:
         return
     out = Console(stderr=True, highlight=False)
     if best is None:
-        out.print(f"[bold red]No iteration succeeded[/] ({journal.status_reason}); see {run_dir}/journal.json.")
+        out.print(f"[bold red]No iteration succeeded[/] ({escape(str(journal.status_reason))}); "
+                  f"see {escape(str(run_dir / 'journal.json'))}.")
         return
-    out.print(f"best: iteration {best.index} ({best.summary}), validation {journal.task.metric} {journal.primary(best):.4f}")
-    out.print(f"model and scripts: {run_dir}/best/   report: {run_dir}/report.html")
-    out.print(f"predict: omicsagent predict {run_dir} --input new.csv --output predictions.csv")
+    score = f"validation {journal.task.metric} {journal.primary(best):.4f}"
+    out.print(f"best: iteration {best.index} ({best.summary}), {score}", markup=False)
+    out.print(f"model and scripts: {run_dir / 'best'}/   report: {run_dir / 'report.html'}", markup=False)
+    predict = command("omicsagent", "predict", run_dir, "--input", "new.csv", "--output", "predictions.csv")
+    out.print(f"predict: {predict}", markup=False)
 
 
 BrainOpt = typer.Option("expert", "--brain", help="expert (offline, default) or llm.")
@@ -185,7 +237,8 @@ SandboxOpt = typer.Option("bwrap", "--sandbox", help="bwrap (default) or none (N
 def run(
     dataset: Optional[Path] = typer.Argument(None, help="Dataset folder (train.csv, optional validation.csv, test.csv, description.md, task.toml)."),
     train: Optional[Path] = TrainOpt, validation: Optional[Path] = ValidOpt, test: Optional[Path] = TestOpt,
-    target: Optional[str] = TargetOpt, task_type: Optional[str] = TaskTypeOpt, metric: Optional[str] = MetricOpt,
+    target: Optional[list[str]] = TargetOpt, task_type: Optional[str] = TaskTypeOpt,
+    metric: Optional[str] = MetricOpt,
     ignore: Optional[list[str]] = IgnoreOpt, group: Optional[str] = GroupOpt, drop_missing_target: bool = DropOpt,
     brain: str = BrainOpt, model: Optional[str] = ModelOpt, base_url: Optional[str] = BaseUrlOpt,
     env_file: Optional[Path] = EnvFileOpt, config: Optional[Path] = ConfigOpt,
@@ -206,9 +259,12 @@ def run(
     from omicsagent.agent.journal import RunSettings
     from omicsagent.agent.runner import start_run
 
-    budget = parse_duration(time_budget)
+    budget = parse_budget(time_budget)
+    check_seed(seed)
+    check_out_dir(out or Path("runs"))
     task = build_task(dataset, train, validation, test, target, task_type, metric, ignore, group, drop_missing_target)
     the_brain = _make_brain(brain, model=model, base_url=base_url, env_file=env_file, config=config, max_cost=max_cost)
+    _preflight(the_brain)
     out = out or Path("runs") / f"{task.name}-{_time.strftime('%Y%m%d-%H%M%S')}"
     settings = RunSettings(brain=brain, model=model, iterations=iterations, time_budget_s=budget, seed=seed,
                            sandbox=sandbox, max_cost_usd=max_cost)
@@ -237,6 +293,7 @@ def resume(
     s = journal.settings
     the_brain = _make_brain(s.brain, model=model or s.model, base_url=base_url, env_file=env_file, config=config,
                             max_cost=s.max_cost_usd)
+    _preflight(the_brain)
     journal = resume_run(run_dir, brain=the_brain, progress=_progress(quiet, as_json), extra_iterations=iterations)
     _summary(journal, run_dir, as_json)
 
@@ -255,7 +312,7 @@ def predict(
     """
     from omicsagent.agent.harness import run_inference
     from omicsagent.agent.journal import RunJournal
-    from omicsagent.errors import InputError, RunStateError
+    from omicsagent.errors import RunStateError
     from omicsagent.sandbox import make_sandbox
     from omicsagent.tasks.io import read_table
 
@@ -272,7 +329,7 @@ def predict(
         raise InputError(f"the folder {output.parent} does not exist; create it or choose another --output.")
     run_inference(run_dir, make_sandbox(sandbox), model_dir=run_dir / "best", input_path=input.resolve(),
                   output_path=output)
-    Console(stderr=True).print(f"wrote {len(table)} predictions to {output}")
+    Console(stderr=True).print(f"wrote {len(table)} predictions to {output}", markup=False, highlight=False)
 
 
 @app.command()
@@ -295,14 +352,17 @@ def demo(
     from omicsagent.tasks import load_task
     from omicsagent.testing import make_motif_task
 
+    budget = parse_budget(time_budget)
+    check_out_dir(out or Path("runs"))
     out = out or Path("runs") / f"demo-{_time.strftime('%Y%m%d-%H%M%S')}"
     data = make_motif_task(Path(str(out) + "-data"), n=1200, n_test=400, length=80)
-    Console(stderr=True).print(f"demo dataset: {data} (1200 training sequences with a planted TATAAT motif)")
+    Console(stderr=True).print(f"demo dataset: {data} (1200 training sequences with a planted TATAAT motif)",
+                               markup=False)
     task = load_task(data)
     from omicsagent.tasks.card import task_card
 
     Console(stderr=True).print(task_card(task))
-    settings = RunSettings(iterations=iterations, time_budget_s=parse_duration(time_budget), sandbox=sandbox)
+    settings = RunSettings(iterations=iterations, time_budget_s=budget, sandbox=sandbox)
     journal = start_run(task, out_dir=out, settings=settings, brain=ExpertBrain(), progress=_progress(False, False))
     _summary(journal, out, False)
 
@@ -334,7 +394,6 @@ def runs(
 
     Example: omicsagent runs runs/
     """
-    from omicsagent.errors import InputError
     from omicsagent.report import list_runs, runs_table
 
     if not root.exists():
@@ -357,12 +416,13 @@ def models(env_file: Optional[Path] = EnvFileOpt) -> None:
     Example: omicsagent models --env-file .env
     """
     from rich.table import Table
+    from rich.text import Text
 
     from omicsagent.brains.llm import list_models
 
     table = Table("provider", "key variable", "key present", "notes")
-    for row in list_models(env_file=env_file):
-        table.add_row(*(str(row.get(k, "")) for k in ("provider", "variable", "present", "notes")))
+    for row in list_models(env_file=env_file):  # notes hold URLs from the environment: shown as typed
+        table.add_row(*(Text(str(row.get(k, ""))) for k in ("provider", "variable", "present", "notes")))
     Console().print(table)
 
 

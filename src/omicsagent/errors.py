@@ -41,3 +41,14 @@ class RunStateError(OmicsAgentError):
 
 class ModelMistake(Exception):
     """A brain's mistake, fed back to the brain (never shown as a crash)."""
+
+
+def command(*words: object) -> str:
+    """A command to suggest in a message, each word shell-quoted so it can be pasted as shown.
+
+    ``command("omicsagent", "resume", "runs/my run [v1]")`` -> ``omicsagent resume 'runs/my run [v1]'``.
+    Every message that suggests a command builds it here.
+    """
+    import shlex
+
+    return " ".join(shlex.quote(str(w)) for w in words)

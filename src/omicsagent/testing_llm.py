@@ -142,14 +142,22 @@ def playbook_model(playbook: Playbook, *, model_name: str = "scripted"):
 
 # ----- OpenAI-compatible HTTP server -------------------------------------------------------------------
 
+REJECTED_KEY = {"error": {"message": "Incorrect API key provided.", "type": "invalid_request_error",
+                          "code": "invalid_api_key"}}
+
+
 class FakeOpenAIServer:
-    """Serves ``POST /v1/chat/completions`` on 127.0.0.1 from a playbook, in a background thread."""
+    """Serves ``POST /v1/chat/completions`` (and ``GET /v1/models``) on 127.0.0.1 from a playbook, in a
+    background thread. With ``api_key``, any request without ``Authorization: Bearer <api_key>`` gets the
+    401 a real provider gives for a wrong key."""
 
     def __init__(self, playbook: Playbook, *, model_name: str = "gpt-4.1",
-                 usage: tuple[int, int] = (1000, 100)) -> None:
+                 usage: tuple[int, int] = (1000, 100), api_key: str | None = None) -> None:
         self.playbook = playbook
         self.model_name = model_name
         self.usage = usage  # (prompt_tokens, completion_tokens) reported per response
+        self.api_key = api_key
+        self.listings = 0  # GET /v1/models answered (with any status)
         self.requests: list[dict[str, Any]] = []  # bodies received
         self.headers: list[dict[str, str]] = []
         self.responses = 0
@@ -187,11 +195,28 @@ class FakeOpenAIServer:
         self.stop()
 
     # called by the handler thread
+    def _rejects(self, headers: dict[str, str]) -> bool:
+        if self.api_key is None:
+            return False
+        sent = {k.lower(): v for k, v in headers.items()}.get("authorization", "")
+        return sent != f"Bearer {self.api_key}"
+
+    def list_models(self, headers: dict[str, str]) -> tuple[int, dict[str, str], bytes]:
+        with self._lock:
+            self.listings += 1
+        if self._rejects(headers):
+            return 401, {"Content-Type": "application/json"}, json.dumps(REJECTED_KEY).encode()
+        model = {"id": self.model_name, "object": "model", "created": 1_700_000_000, "owned_by": "tests"}
+        data = {"object": "list", "data": [model]}
+        return 200, {"Content-Type": "application/json"}, json.dumps(data).encode()
+
     def answer(self, body: dict[str, Any], headers: dict[str, str]) -> tuple[int, dict[str, str], bytes]:
         with self._lock:
             self.requests.append(body)
             self.headers.append(headers)
             pending = self._faults.popleft() if self._faults else None
+        if self._rejects(headers):
+            return 401, {"Content-Type": "application/json"}, json.dumps(REJECTED_KEY).encode()
         if pending is not None:
             if pending.delay_s:
                 time.sleep(pending.delay_s)
@@ -229,6 +254,12 @@ def _content(message: dict[str, Any]) -> str:
 
 def _make_handler(server: FakeOpenAIServer) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:  # http.server names its handlers do_<METHOD>
+            if self.path.rstrip("/").endswith("/models"):
+                self._send(*server.list_models(dict(self.headers.items())))
+            else:
+                self._send(404, {"Content-Type": "application/json"}, b'{"error": {"message": "not found"}}')
+
         def do_POST(self) -> None:  # noqa: N802 - http.server's naming
             length = int(self.headers.get("Content-Length") or 0)
             raw = self.rfile.read(length)

@@ -7,6 +7,7 @@ import time
 from typing import Any, Protocol
 
 from rich.console import Console
+from rich.markup import escape
 
 
 class Progress(Protocol):
@@ -47,6 +48,8 @@ class ConsoleProgress:
 
     def event(self, kind: str, **d: Any) -> None:
         p = self._prefix(d)
+        # Names, paths, plans and errors are user or brain text: printed as typed, never read as markup.
+        d = {k: escape(v) if isinstance(v, str) else v for k, v in d.items()}
         if kind == "run_start":
             self.console.print(f"{p}[bold]run {d['run_id']}[/]: {d['task']} with the {d['brain']} brain, "
                                f"{d['iterations']} iterations, budget {_clock(d['budget_s'])}, sandbox {d['sandbox']}")

@@ -20,7 +20,7 @@ from omicsagent.agent.journal import IterationRecord, RunJournal, RunSettings, S
 from omicsagent.agent.progress import NullProgress, Progress
 from omicsagent.agent.split import split_frame
 from omicsagent.agent.steps import STEPS
-from omicsagent.errors import ModelMistake, OmicsAgentError, RunStateError
+from omicsagent.errors import ModelMistake, OmicsAgentError, RunStateError, command
 from omicsagent.tasks.io import read_table
 from omicsagent.tasks.task import Task
 
@@ -35,7 +35,8 @@ def start_run(task: Task, *, out_dir: Path, settings: RunSettings, brain: Brain,
     out_dir = Path(out_dir)
     if out_dir.exists() and any(out_dir.iterdir()):
         if (out_dir / "journal.json").exists():
-            raise RunStateError(f"{out_dir} already holds a run; continue it with `omicsagent resume {out_dir}` or choose another --out.")
+            raise RunStateError(f"{out_dir} already holds a run; continue it with "
+                                f"`{command('omicsagent', 'resume', out_dir)}` or choose another --out.")
         raise RunStateError(f"{out_dir} exists and is not empty; choose another --out folder.")
     from omicsagent.sandbox import make_sandbox
 
@@ -117,7 +118,14 @@ class Loop:
                 j.status_reason = f"{j.settings.iterations} iterations done"
             j.status = "finished"
         except KeyboardInterrupt:
-            j.status, j.status_reason = "interrupted", "stopped by the user (Ctrl-C); `omicsagent resume` continues"
+            j.status = "interrupted"
+            resume = command("omicsagent", "resume", self.run_dir)
+            j.status_reason = f"stopped by the user (Ctrl-C); `{resume}` continues"
+            self.save()
+            self.emit("run_end", status=j.status, reason=j.status_reason)
+            raise
+        except OmicsAgentError as err:  # the user must fix something (a rejected key): recorded, not "running"
+            j.status, j.status_reason = "failed", str(err)
             self.save()
             self.emit("run_end", status=j.status, reason=j.status_reason)
             raise
@@ -254,9 +262,13 @@ class Loop:
         rec = StepRecord(name=name, status="failed", started_at=time.time())
         it.steps.append(rec)
         feedback, t = "", time.monotonic()
+        over_budget = getattr(self.brain, "over_budget", None)
         for attempt in range(1, getattr(self.brain, "max_attempts", MAX_ATTEMPTS) + 1):
             if self.time_left() <= 0 and name not in ("reflection", "prediction_exploration"):
                 rec.error = "time budget reached"
+                break
+            if callable(over_budget) and (spent := over_budget()):  # after the cost cap, no step is tried
+                rec.error, rec.attempts = spent, attempt - 1
                 break
             self.emit("step_start", iteration=it.index, step=name, attempt=attempt)
             ctx = replace(base, step=name, attempt=attempt, feedback=feedback, instruction=instructions.get(name, ""))

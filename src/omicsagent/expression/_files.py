@@ -49,10 +49,39 @@ def pick_file(folder: Path, needle: str, *, sort: bool = True, exclude: tuple[st
     return None
 
 
+def check_file_name(name: str, what: str) -> str:
+    """``name`` is used as one file or folder name under an output folder: it must not leave it."""
+    seps = {"/", "\\", os.sep, *([os.altsep] if os.altsep else [])}
+    if name == "." or ".." in name or any(sep in name for sep in seps) or "\0" in name:
+        raise InputError(f"The {what} {name!r} is not a plain name (it holds a path separator, .. or is .), "
+                         "so it could write outside the output folder; use letters, digits and _ such as "
+                         "Colorectal_Cancer.")
+    return name
+
+
 def normalize_trait_name(name: str) -> str:
-    """GenoTEX trait names: spaces become ``_`` and apostrophes are dropped (``Crohn's disease``)."""
+    """GenoTEX trait names: spaces become ``_`` and apostrophes are dropped (``Crohn's disease``).
+
+    The name becomes a folder under ``--out``, so separators and ``..`` are refused."""
     cleaned = name.strip().replace("'", "").replace("\u2019", "")
     cleaned = re.sub(r"\s+", "_", cleaned)
     if not cleaned:
         raise InputError("The trait name is empty; pass --trait with a name such as Colorectal_Cancer.")
-    return cleaned
+    return check_file_name(cleaned, "trait name")
+
+
+# Words too common in disease names to tell one trait from another.
+GENERIC_WORDS = frozenset({"cancer", "cancers", "disease", "diseases", "disorder", "syndrome", "tumor",
+                           "tumour", "tumors", "carcinoma", "and", "the", "with", "type", "cell", "chronic",
+                           "acute"})
+
+
+def trait_mentioned(trait: str, texts: list[str]) -> bool:
+    """Whether a distinctive word of the trait name occurs in the cohort's own text (case, spaces, hyphens
+    and apostrophes ignored, so ``Large_B-cell_Lymphoma`` matches ``TCGA_Large_Bcell_Lymphoma_(DLBC)``)."""
+    words = [w for w in re.split(r"[^a-z0-9]+", trait.lower()) if len(w) >= 3]
+    distinctive = [w for w in words if w not in GENERIC_WORDS] or words
+    compact = re.sub(r"[^a-z0-9]+", "", " ".join(texts).lower())
+    if not distinctive:
+        return True  # nothing to look for: no warning
+    return any(w in compact or (len(w) > 4 and w.endswith("s") and w[:-1] in compact) for w in distinctive)

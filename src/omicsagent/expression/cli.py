@@ -16,6 +16,7 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
+from rich.text import Text
 
 from omicsagent.errors import InputError, OmicsAgentError
 
@@ -122,6 +123,7 @@ def preprocess_cmd(
 
     Example: omicsagent expr preprocess GSE4107/ --trait Colorectal_Cancer --gene-info gene_info.gz
     """
+    from omicsagent.expression._files import check_file_name, normalize_trait_name
     from omicsagent.expression.pipeline.preprocess import PreprocessOptions, preprocess_cohort
     from omicsagent.expression.pp.symbols import load_alias_table
 
@@ -147,6 +149,10 @@ def preprocess_cmd(
         )
         if age_unit not in (None, "years", "months", "weeks", "days"):
             raise InputError(f"--age-unit {age_unit!r} is not one of years, months, weeks, days.")
+        # names that become files are checked before anything is read or cached
+        normalize_trait_name(trait)
+        if cohort_id is not None:
+            check_file_name(cohort_id, "cohort id")
         with _status(console, "loading the gene alias table") as progress:
             aliases = load_alias_table(
                 gene_info, cache_dir=cache_dir, reference_compatible=reference_compatible
@@ -157,17 +163,21 @@ def preprocess_cmd(
     rec = result.record
     colour = "green" if rec.is_usable else "yellow"
     console.print(
-        f"[bold]{result.kind} cohort {result.cohort_id}[/] for trait [bold]{result.trait}[/]: "
+        f"[bold]{result.kind} cohort {escape(result.cohort_id)}[/] for trait "
+        f"[bold]{escape(result.trait)}[/]: "
         f"[{colour}]{'usable' if rec.is_usable else 'not usable'}[/]"
         + (f", {rec.sample_size} samples" if rec.sample_size else ""),
         highlight=False,
     )
     for note in result.notes:
         console.print(f"  - {note}", highlight=False, markup=False)
+    for warning in rec.warnings:
+        console.print(f"[bold yellow]warning:[/] {escape(warning)}", highlight=False)
     if result.row_preview is not None and (show_rows or rec.is_trait_available is False):
         table = Table("row", "distinct values (most frequent first)", title="GEO sample rows")
         for key, values in result.row_preview.items():
-            table.add_row(str(key), "; ".join(map(str, values[:8])) + (" ..." if len(values) > 8 else ""))
+            cells = "; ".join(map(str, values[:8])) + (" ..." if len(values) > 8 else "")
+            table.add_row(Text(str(key)), Text(cells))
         console.print(table)
         console.print(
             "Pick rows with --trait-row/--age-row/--gender-row and words with --trait-case/--trait-control."
@@ -224,18 +234,21 @@ def analyze_cmd(
     pred = result.cv_performance.get("prediction", {})
     score = ", ".join(f"{k} {v:.3g}" for k, v in pred.items())
     console.print(
-        f"[bold]{result.trait}[/] | condition {result.condition}: cohort {result.cohort}"
-        + (f" + {result.condition_cohort}" if result.condition_cohort else "")
+        f"[bold]{escape(result.trait)}[/] | condition {escape(str(result.condition))}: cohort "
+        + escape(result.cohort + (f" + {result.condition_cohort}" if result.condition_cohort else ""))
         + f", {result.n_samples} samples x {result.n_genes} genes, {result.model} penalty "
         f"{result.penalty:g}",
         highlight=False,
     )
+    console.print(f"  chosen: {result.reason}", highlight=False, markup=False)
+    for warning in result.warnings:
+        console.print(f"[bold yellow]warning:[/] {escape(warning)}", highlight=False)
     console.print(f"  CV prediction: {score}", highlight=False, markup=False)
     for note in result.notes:
         console.print(f"  - {note}", highlight=False, markup=False)
     table = Table("rank", "gene", "coefficient", title=f"{len(result.genes)} significant genes")
     for i, (g, c) in enumerate(zip(result.genes[:20], result.coefficients[:20]), 1):
-        table.add_row(str(i), g, f"{c:+.4g}")
+        table.add_row(str(i), Text(g), f"{c:+.4g}")
     console.print(table)
     console.print(f"wrote {result.output}", highlight=False, markup=False)
 
@@ -278,7 +291,7 @@ def evaluate_cmd(
         keys = ["problems", "success", "precision", "recall", "f1", "auroc", "gsea_es"]
         table = Table("category", *keys, title=f"Gene identification ({variant})")
         for cat, row in result.genes.items():
-            table.add_row(cat, *(f"{row[k]:g}" for k in keys))
+            table.add_row(Text(str(cat)), *(f"{row[k]:g}" for k in keys))
         console.print(table)
     for note in result.notes:
         console.print(f"  - {note}", highlight=False, markup=False)

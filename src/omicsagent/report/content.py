@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import shlex
 
+from omicsagent.errors import command
 from omicsagent.ml.metrics import get_metric, resolve_metric_name
 from omicsagent.report.data import RunData, fmt_cost, fmt_duration, fmt_metric
 
@@ -54,7 +55,7 @@ def metric_rows(metrics: dict[str, float], *, primary: str) -> list[tuple[str, s
 
 def rerun_commands(data: RunData) -> list[tuple[str, str]]:
     """(what, shell command) to reuse or rebuild the best model; paths relative to the run folder."""
-    run = shlex.quote(str(data.run_dir))
+    run = command(data.run_dir)
     return [
         ("Predict new data with the best model", f"omicsagent predict {run} --input new.csv --output preds.csv"),
         ("Recreate the environment", f"cd {run} && python -m venv .venv && .venv/bin/pip install -r best/requirements.txt"),

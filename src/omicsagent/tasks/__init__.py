@@ -2,6 +2,6 @@
 from __future__ import annotations
 
 from omicsagent.tasks.io import read_table
-from omicsagent.tasks.task import ColumnInfo, Overrides, Task, load_task
+from omicsagent.tasks.task import ColumnInfo, Overrides, Task, load_task, make_overrides
 
-__all__ = ["ColumnInfo", "Overrides", "Task", "load_task", "read_table"]
+__all__ = ["ColumnInfo", "Overrides", "Task", "load_task", "make_overrides", "read_table"]

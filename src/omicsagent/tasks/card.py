@@ -14,22 +14,27 @@ ROLE_STYLE = {"target": "bold green", "leak": "bold red", "identifier": "dim", "
 
 
 def task_card(task: Task, *, max_columns: int = 40) -> Panel:
+    """Every cell is a ``Text``: column names, reasons and the task name print as typed, never as markup."""
     metric = get_metric(task.metric)
     head = Table.grid(padding=(0, 2))
     head.add_column(style="bold")
     head.add_column()
+
+    def row(label: str, value: str) -> None:
+        head.add_row(label, Text(value))
+
     sizes = f"train {task.n_train}"
     sizes += f", validation {task.n_validation}" if task.n_validation else ", validation: split from train by the loop"
     sizes += f", test {task.n_test} (hidden from the agent)" if task.n_test else ""
-    head.add_row("rows", sizes)
-    head.add_row("target", f"{task.target}  ({task.target_reason})")
+    row("rows", sizes)
+    row("target", f"{task.target}  ({task.target_reason})")
     kind = task.task_type + (f", classes {', '.join(map(str, task.classes[:10]))}" if task.classes else "")
-    head.add_row("task type", f"{kind}  ({task.task_type_reason})")
-    head.add_row("metric", f"{metric.label} ({metric.direction})")
+    row("task type", f"{kind}  ({task.task_type_reason})")
+    row("metric", f"{metric.label} ({metric.direction})")
     if task.group_column:
-        head.add_row("groups", f"{task.group_column}: validation split keeps groups apart")
+        row("groups", f"{task.group_column}: validation split keeps groups apart")
     if task.n_dropped_missing_target:
-        head.add_row("dropped", f"{task.n_dropped_missing_target} rows with a missing target")
+        row("dropped", f"{task.n_dropped_missing_target} rows with a missing target")
 
     cols = Table(show_edge=False, header_style="bold", pad_edge=False)
     cols.add_column("column")
@@ -37,18 +42,18 @@ def task_card(task: Task, *, max_columns: int = 40) -> Panel:
     cols.add_column("why")
     shown = sorted(task.columns, key=lambda c: (c.role != "target", c.role not in ("leak",), not c.is_feature))
     for c in shown[:max_columns]:
-        cols.add_row(c.name, Text(c.role, style=ROLE_STYLE.get(c.role, "cyan")), c.reason)
+        cols.add_row(Text(c.name), Text(c.role, style=ROLE_STYLE.get(c.role, "cyan")), Text(c.reason))
     if len(shown) > max_columns:
         rest = shown[max_columns:]
         roles = sorted({c.role for c in rest})
-        cols.add_row(f"... {len(rest)} more", ", ".join(roles), "")
+        cols.add_row(Text(f"... {len(rest)} more"), Text(", ".join(roles)), "")
     parts = [head, Text(""), cols]
     leaks = [c.name for c in task.columns if c.role == "leak"]
     if leaks:
         parts += [Text(""), Text(f"Leakage suspects excluded from features: {', '.join(leaks)}", style="bold red")]
     for w in task.warnings:
         parts.append(Text(f"warning: {w}", style="yellow"))
-    return Panel(Group(*parts), title=f"task: {task.name}", expand=False)
+    return Panel(Group(*parts), title=Text(f"task: {task.name}"), expand=False)
 
 
 def task_card_markdown(task: Task) -> str:

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from omicsagent.errors import InputError
+from omicsagent.errors import InputError, command
 
 TABLE_SUFFIXES = (".csv", ".tsv", ".txt", ".parquet", ".pq", ".csv.gz", ".tsv.gz", ".txt.gz")
 
@@ -27,7 +27,7 @@ def _open_text_head(path: Path, n: int = 65536) -> str:
             return raw[: err.start].decode("utf-8-sig")
         raise InputError(
             f"{path} is not UTF-8 text (bad byte at position {err.start}); re-save it as UTF-8, for example "
-            f"with `iconv -f latin1 -t utf-8 {path.name} > fixed.csv`."
+            f"with `{command('iconv', '-f', 'latin1', '-t', 'utf-8', path.name)} > fixed.csv`."
         ) from None
 
 

@@ -11,10 +11,10 @@ from pathlib import Path
 from typing import Any, Literal
 
 import pandas as pd
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, ValidationError
 
 from omicsagent.errors import InputError
-from omicsagent.ml.metrics import DEFAULT_METRIC, get_metric, metrics_for, resolve_metric_name
+from omicsagent.ml.metrics import DEFAULT_METRIC, TASK_TYPES, get_metric, metrics_for, resolve_metric_name
 from omicsagent.tasks import detect
 from omicsagent.tasks.io import find_table, read_table
 
@@ -98,22 +98,63 @@ class Overrides(BaseModel):
         return Overrides(**data)
 
 
+# Where each override can be set: the task.toml key and the command-line option (if any).
+OPTION_OF = {"target": "--target", "task_type": "--task-type", "metric": "--metric",
+             "group_column": "--group", "ignore_columns": "--ignore",
+             "drop_missing_target": "--drop-missing-target"}
+
+
+def _where(key: str) -> str:
+    """How a user names an override in a message: '--ignore (ignore_columns in task.toml)'."""
+    return f"{OPTION_OF[key]} (or {key} in task.toml)" if key in OPTION_OF else f"{key} in task.toml"
+
+
+def make_overrides(values: dict[str, Any], *, source: Path | None = None) -> Overrides:
+    """Overrides from ``task.toml`` (``source``) or the command line (``source`` None), validated.
+
+    An unknown key, a task type that does not exist or a value of the wrong kind is one ``InputError``
+    naming the key (or option) and the fix, never a pydantic traceback.
+    """
+    keys = list(Overrides.model_fields)
+    if source is not None:
+        unknown = [k for k in values if k not in keys]
+        if unknown:
+            raise InputError(f"{source} has an unknown key {unknown[0]!r}; use only {', '.join(keys)} "
+                             f"(under a [task] section or at the top level).")
+    def named(key: str) -> str:
+        if source is not None:
+            return f"{source} sets {key} to {values[key]!r}, which"
+        return f"{OPTION_OF.get(key, key)} {values[key]!r}"
+
+    if values.get("task_type") is not None and values["task_type"] not in TASK_TYPES:
+        raise InputError(f"{named('task_type')} is not a task type; use binary, multiclass or regression.")
+    try:
+        return Overrides(**values)
+    except ValidationError as err:
+        first = err.errors()[0]
+        key = str(first["loc"][0]) if first["loc"] else ""
+        what = named(key) if key in values else str(source or "an option")
+        raise InputError(f"{what} is invalid ({first['msg'].lower()}); "
+                         f"see `omicsagent inspect --help`.") from None
+
+
 def _read_task_toml(path: Path) -> Overrides:
     try:
         raw = tomllib.loads(path.read_text())
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as err:
         raise InputError(f"{path} is not valid TOML ({err}); fix the syntax or remove the file.") from None
-    raw = raw.get("task", raw)
+    if isinstance(raw.get("task"), dict):
+        extra = [k for k in raw if k != "task"]
+        if extra:
+            raise InputError(f"{path} has {extra[0]!r} outside its [task] section; "
+                             f"move every key under [task].")
+        raw = raw["task"]
     if isinstance(raw.get("target"), list):
         raise InputError(f"{path} lists several targets; multi-label tasks are not supported yet, so name one target column.")
     for key in ("id_columns", "ignore_columns", "feature_columns"):
         if isinstance(raw.get(key), str):
             raw[key] = [raw[key]]
-    try:
-        return Overrides(**raw)
-    except Exception as err:  # pydantic.ValidationError: keep it to one sentence
-        first = str(err).splitlines()
-        raise InputError(f"{path} has an invalid entry ({first[1] if len(first) > 1 else err}); see `omicsagent inspect --help`.") from None
+    return make_overrides(raw, source=path)
 
 
 def _resolve_files(dataset: Path | None, train: Path | None, validation: Path | None,
@@ -171,6 +212,9 @@ def load_task(dataset: str | Path | None = None, *, train: str | Path | None = N
             raise InputError(f"{train_p} has {n_missing} row(s) with a missing target '{target}'; pass --drop-missing-target to drop them or fill them in.")
         train_df = train_df[y.notna()].reset_index(drop=True)
         y = train_df[target]
+        if y.empty:
+            raise InputError(f"every row of {train_p} has a missing target '{target}', so nothing is left "
+                             f"to train on; fill the column in or choose another --target.")
     if y.nunique() < 2:
         raise InputError(f"the target '{target}' in {train_p} has a single value ({y.iloc[0]!r}); a model needs at least two classes or values, so check the target column.")
     for other, label in ((valid_df, valid_p), (test_df, test_p)):
@@ -182,8 +226,7 @@ def load_task(dataset: str | Path | None = None, *, train: str | Path | None = N
     task_type, tt_reason = detect.infer_task_type(y)
     if ov.task_type:
         task_type, tt_reason = ov.task_type, "set in task.toml or on the command line"
-        if task_type == "regression" and pd.to_numeric(y, errors="coerce").isna().any():
-            raise InputError(f"the target '{target}' is not numeric, so it cannot be a regression task; drop --task-type regression.")
+        _check_forced_type(y, task_type, target)
     metric = _pick_metric(ov.metric, task_type)
     columns = _final_roles(train_df, profiles, target, task_type, ov)
     classes = sorted(pd.unique(y).tolist(), key=str) if task_type != "regression" else None
@@ -209,6 +252,22 @@ def load_task(dataset: str | Path | None = None, *, train: str | Path | None = N
     )
 
 
+def _check_forced_type(y: pd.Series, task_type: str, target: str) -> None:
+    """A task type set by the user must fit the target's values."""
+    numeric = pd.to_numeric(y, errors="coerce")
+    if task_type == "regression" and numeric.isna().any():
+        raise InputError(f"the target '{target}' is not numeric, so it cannot be a regression task; "
+                         f"drop --task-type regression.")
+    n = int(y.nunique())
+    if task_type == "binary" and n != 2:
+        other = "regression" if detect.infer_task_type(y)[0] == "regression" else "multiclass"
+        raise InputError(f"the target '{target}' has {n} distinct values, so it cannot be a binary task; "
+                         f"use --task-type {other} or choose another --target.")
+    if task_type == "multiclass" and not numeric.isna().any() and (numeric != numeric.round()).any():
+        raise InputError(f"the target '{target}' holds continuous numbers ({n} distinct values), so it "
+                         f"cannot be a multiclass task; use --task-type regression.")
+
+
 def _check_columns(train: pd.DataFrame, other: pd.DataFrame, train_p: Path, other_p: Path) -> None:
     missing = [c for c in train.columns if c not in other.columns]
     extra = [c for c in other.columns if c not in train.columns]
@@ -224,10 +283,16 @@ def _check_columns(train: pd.DataFrame, other: pd.DataFrame, train_p: Path, othe
         raise InputError(f"{other_p} columns disagree with {train_p.name} ({'; '.join(parts)}); give files with the same columns.")
 
 
+def _column_list(columns) -> str:
+    names = [str(c) for c in columns]
+    return ", ".join(names[:20]) + (f" and {len(names) - 20} more" if len(names) > 20 else "")
+
+
 def _pick_target(df, profiles, ov: Overrides, description: str, name: str, train_p: Path) -> tuple[str, str]:
     if ov.target:
         if ov.target not in df.columns:
-            raise InputError(f"the target column '{ov.target}' is not in {train_p}; choose one of: {', '.join(df.columns)}.")
+            raise InputError(f"the target column '{ov.target}' is not in {train_p}; "
+                             f"choose one of: {_column_list(df.columns)}.")
         return ov.target, "chosen by the user"
     choice = detect.choose_target(df, profiles, description=description, dataset_name=name)
     if choice is None:
@@ -243,18 +308,33 @@ def _pick_metric(requested: str | None, task_type: str) -> str:
         return DEFAULT_METRIC[task_type]
     key = resolve_metric_name(requested)
     allowed = [m.name for m in metrics_for(task_type)]
-    if key is None or key not in allowed:
+    if key is None:
+        raise InputError(f"unknown metric '{requested}'; for a {task_type} task choose one of: "
+                         f"{', '.join(allowed)}.")
+    if key not in allowed:
         raise InputError(f"metric '{requested}' does not apply to a {task_type} task; choose one of: {', '.join(allowed)}.")
     return key
+
+
+def check_named_columns(ov: Overrides, columns, target: str) -> None:
+    """Every column an override names exists and is not the target."""
+    lists = ("id_columns", "ignore_columns", "feature_columns")
+    named = [(key, c) for key in lists for c in getattr(ov, key)]
+    named += [("group_column", ov.group_column)] if ov.group_column else []
+    for key, name in named:
+        if name not in columns:
+            raise InputError(f"the column '{name}' given to {_where(key)} is not in the training data; "
+                             f"check its spelling (columns: {_column_list(columns)}).")
+        if name == target:
+            raise InputError(f"the column '{name}' given to {_where(key)} is the target, which is never a "
+                             f"feature; remove it there or choose another --target.")
 
 
 def _final_roles(df: pd.DataFrame, profiles: dict[str, detect.ColumnProfile], target: str, task_type: str,
                  ov: Overrides) -> list[ColumnInfo]:
     y = df[target]
     has_sequences = any(p.role in ("dna", "rna", "protein") for p in profiles.values())
-    for name in [*ov.id_columns, *ov.ignore_columns, *ov.feature_columns] + ([ov.group_column] if ov.group_column else []):
-        if name not in df.columns:
-            raise InputError(f"column '{name}' named in task.toml or an option is not in the data; check its spelling.")
+    check_named_columns(ov, df.columns, target)
     out = []
     for name, p in profiles.items():
         info = ColumnInfo(**p.__dict__)

@@ -9,7 +9,6 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlsplit, urlunsplit
 
 from pydantic import BaseModel
 from pydantic_ai import Agent, ModelRetry, RunContext
@@ -20,12 +19,13 @@ from omicsagent.agent.context import StepContext, StepOutcome
 from omicsagent.agent.journal import Usage
 from omicsagent.agent.steps import STEPS
 from omicsagent.brains.llm import prompts
-from omicsagent.brains.llm.config import LLMConfig
+from omicsagent.brains.llm.config import LLMConfig, public_url
 from omicsagent.brains.llm.models import (
     BudgetExceeded,
     Pricing,
     ProviderFailed,
     RecordedModel,
+    check_cost_limit,
     make_chat_model,
     model_settings,
 )
@@ -55,15 +55,6 @@ def check_names(output: BaseModel, ctx: StepContext) -> None:
                                f"path to the final model); move or rewrite it there and answer again.")
 
 
-def _public_url(url: str | None) -> str | None:
-    if not url:
-        return url
-    parts = urlsplit(url)
-    host = parts.hostname or ""
-    netloc = host + (f":{parts.port}" if parts.port else "")
-    return urlunsplit((parts.scheme, netloc, parts.path, "", ""))
-
-
 class LLMBrain:
     """A ``Brain`` whose decisions and code come from a chat model.
 
@@ -74,6 +65,7 @@ class LLMBrain:
     name = "llm"
 
     def __init__(self, config: LLMConfig, *, chat_model: "Model | None" = None) -> None:
+        check_cost_limit(config)  # a --max-cost that could not be enforced is refused, never ignored
         self.config = config
         self._chat_model = chat_model
         self._models: dict[str, Model] = {}
@@ -84,10 +76,17 @@ class LLMBrain:
         self.usage = Usage()  # everything this brain used, failed attempts included
 
     # ----- Brain protocol -----
+    def preflight(self) -> None:
+        """Before a run folder exists: every model server answers and accepts the key (``ConfigError``)."""
+        if self._chat_model is None:
+            from omicsagent.brains.llm.preflight import check_servers
+
+            check_servers(self.config)
+
     def describe(self) -> dict[str, Any]:
         info = self.config.public()
         for key in ("base_url", "reflection_base_url"):
-            info[key] = _public_url(info.get(key))
+            info[key] = public_url(info.get(key))
         return {"brain": self.name, **{k: v for k, v in info.items() if v is not None}}
 
     def over_budget(self) -> str | None:
@@ -96,7 +95,7 @@ class LLMBrain:
             return None
         spent = self.spent()
         if spent is not None and spent >= limit:
-            return f"cost limit reached: ${spent:.4f} spent of --max-cost ${limit:.2f}"
+            return f"cost limit reached: ${spent:.4f} spent of --max-cost ${limit:g}"
         return None
 
     def spent(self) -> float | None:

@@ -10,6 +10,7 @@ import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 from pydantic import BaseModel, Field, SecretStr, ValidationError
 
@@ -42,7 +43,7 @@ PROVIDERS: dict[str, ProviderInfo] = {p.name: p for p in (
 
 CONFIG_KEYS = ("model", "reflection_model", "base_url", "reflection_base_url", "max_requests_per_step", "max_retries",
                "provider_retries", "max_cost_usd", "request_timeout_s", "tool_timeout_s", "temperature",
-               "price_model")
+               "price_model", "price_input_per_mtok", "price_output_per_mtok")
 
 
 class LLMConfig(BaseModel):
@@ -62,6 +63,8 @@ class LLMConfig(BaseModel):
     temperature: float | None = None
     price_model: str | None = Field(None, description="'provider:name' to price calls with when the server "
                                                       "is a proxy of a known provider.")
+    price_input_per_mtok: float | None = Field(None, ge=0, description="USD per million input tokens.")
+    price_output_per_mtok: float | None = Field(None, ge=0, description="USD per million output tokens.")
     api_keys: dict[str, SecretStr] = Field(default_factory=dict, exclude=True, repr=False)
 
     def key_for(self, provider: str) -> str | None:
@@ -81,6 +84,18 @@ class LLMConfig(BaseModel):
 
     def public(self) -> dict[str, Any]:
         return self.model_dump(exclude_none=True)
+
+
+def public_url(url: str | None) -> str | None:
+    """A server URL fit to print or record: no user, password, query or fragment."""
+    if not url:
+        return url
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    if ":" in host:  # an IPv6 literal keeps its brackets
+        host = f"[{host}]"
+    netloc = host + (f":{parts.port}" if parts.port else "")
+    return urlunsplit((parts.scheme, netloc, parts.path, "", ""))
 
 
 def split_model(spec: str) -> tuple[str, str]:
@@ -155,6 +170,9 @@ def load_llm_config(*, model: str | None = None, base_url: str | None = None, en
     providers = [split_model(s)[0] for s in specs]
     if data.get("price_model"):
         split_model(data["price_model"])
+    if (data.get("price_input_per_mtok") is None) != (data.get("price_output_per_mtok") is None):
+        raise ConfigError("The config file sets only one of price_input_per_mtok and price_output_per_mtok; "
+                          "set both (USD per million tokens) or neither.")
     if not data.get("base_url"):
         data["base_url"] = _env(PROVIDERS[providers[0]].base_url_env, dotenv)
     if len(providers) > 1 and providers[1] != providers[0] and not data.get("reflection_base_url"):

@@ -44,12 +44,31 @@ class ProviderFailed(Exception):
     """A request still failed after every retry."""
 
 
+# Where each hosted provider's client goes when no URL is configured (the SDKs' defaults).
+HOSTED_URLS = {"openai": "https://api.openai.com/v1", "anthropic": "https://api.anthropic.com"}
+
+
+def server_url(spec: str, config: LLMConfig) -> str | None:
+    """The server a model spec talks to: configured, the provider's local default, or None (SDK default)."""
+    provider, _ = split_model(spec)
+    return config.endpoint(spec) or PROVIDERS[provider].default_base_url
+
+
+def client_key(provider: str, config: LLMConfig) -> str | None:
+    """The key the client sends: the configured one, or the placeholder a keyless local server accepts."""
+    key = config.key_for(provider)
+    if key is None and provider == "ollama":
+        return "ollama"
+    if key is None and PROVIDERS[provider].openai_compatible:
+        return "not-needed"  # an OpenAI-compatible local server (vLLM, llama.cpp) usually accepts any key
+    return key
+
+
 def make_chat_model(spec: str, config: LLMConfig) -> "Model":
     """The pydantic-ai model for 'provider:name' with the configured endpoint and key."""
     provider, name = split_model(spec)
-    info = PROVIDERS[provider]
-    key = config.key_for(provider)
-    url = config.endpoint(spec) or info.default_base_url
+    key = client_key(provider, config)
+    url = server_url(spec, config)
     if provider == "anthropic":
         from pydantic_ai.models.anthropic import AnthropicModel
         from pydantic_ai.providers.anthropic import AnthropicProvider
@@ -65,22 +84,25 @@ def make_chat_model(spec: str, config: LLMConfig) -> "Model":
     if provider == "ollama":
         from pydantic_ai.providers.ollama import OllamaProvider
 
-        return OpenAIChatModel(name, provider=OllamaProvider(base_url=url, api_key=key or "ollama"))
+        return OpenAIChatModel(name, provider=OllamaProvider(base_url=url, api_key=key))
     from pydantic_ai.providers.openai import OpenAIProvider
 
-    # an OpenAI-compatible local server (vLLM, llama.cpp) usually accepts any key
-    return OpenAIChatModel(name, provider=OpenAIProvider(base_url=url, api_key=key or "not-needed"))
+    return OpenAIChatModel(name, provider=OpenAIProvider(base_url=url, api_key=key))
 
 
 @dataclass(frozen=True)
 class Pricing:
-    """How to price a response: genai-prices provider id and model name, or unknown."""
+    """How to price a response: explicit USD per million (input, output) tokens, a genai-prices provider
+    id and model name, or unknown."""
 
     provider_id: str | None
     model_ref: str | None
+    per_mtok: tuple[float, float] | None = None
 
     @classmethod
     def for_model(cls, spec: str, config: LLMConfig) -> "Pricing":
+        if config.price_input_per_mtok is not None and config.price_output_per_mtok is not None:
+            return cls(None, None, (config.price_input_per_mtok, config.price_output_per_mtok))
         if config.price_model:
             provider, name = split_model(config.price_model)
             return cls(PROVIDERS[provider].price_id, name)
@@ -91,6 +113,13 @@ class Pricing:
         return cls(info.price_id, name)
 
     def cost(self, response: "ModelResponse") -> float | None:
+        return self.price(response.usage)
+
+    def price(self, usage: Any) -> float | None:
+        """USD for a pydantic-ai ``RequestUsage``; None when the price is unknown."""
+        if self.per_mtok is not None:
+            tokens_in, tokens_out = usage.input_tokens or 0, usage.output_tokens or 0
+            return (tokens_in * self.per_mtok[0] + tokens_out * self.per_mtok[1]) / 1e6
         if self.provider_id is None or self.model_ref is None:
             return None
         try:
@@ -100,10 +129,29 @@ class Pricing:
 
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
-                calc = calc_price(response.usage, self.model_ref, provider_id=self.provider_id)
+                calc = calc_price(usage, self.model_ref, provider_id=self.provider_id)
             return float(calc.total_price)
         except Exception:  # noqa: BLE001 - an unknown price is "unknown", never a crash
             return None
+
+    @property
+    def known(self) -> bool:
+        """Whether a response can be priced (checked on a sample request)."""
+        from pydantic_ai.usage import RequestUsage
+
+        return self.price(RequestUsage(input_tokens=1000, output_tokens=100)) is not None
+
+
+def check_cost_limit(config: LLMConfig) -> None:
+    """A cost limit is enforced only if every model can be priced: otherwise refuse to start."""
+    if config.max_cost_usd is None:
+        return
+    for spec in dict.fromkeys(filter(None, (config.model, config.reflection_model))):
+        if not Pricing.for_model(spec, config).known:
+            raise ConfigError(
+                f"--max-cost cannot be enforced because the price of {spec} is unknown; set price_model (a "
+                f"priced model such as openai:gpt-4.1) or price_input_per_mtok and price_output_per_mtok "
+                f"in the [llm] section of the --config file, or drop --max-cost.")
 
 
 def is_transient(err: BaseException) -> bool:
@@ -164,7 +212,7 @@ class RecordedModel(WrapperModel):
         limit = self.config.max_cost_usd
         if limit is not None and self.usage.cost_usd is not None and \
                 self.spent_before + self.usage.cost_usd >= limit:
-            raise BudgetExceeded(f"the cost limit of ${limit:.2f} is reached")
+            raise BudgetExceeded(f"the cost limit of ${limit:g} is reached")
 
     async def request(self, messages: list["ModelMessage"], model_settings: "ModelSettings | None",
                       model_request_parameters: "ModelRequestParameters") -> "ModelResponse":

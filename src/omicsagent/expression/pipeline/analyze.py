@@ -17,15 +17,18 @@ import pandas as pd
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model import Lasso, LinearRegression, LogisticRegression
 
-from omicsagent.errors import InputError
+from omicsagent.errors import InputError, command
 from omicsagent.expression._files import normalize_trait_name
 from omicsagent.expression.pp.cohort import write_json_atomic
 from omicsagent.expression.tl import regress as rg
 from omicsagent.expression.tl.select import (
     DEMOGRAPHIC,
+    explain_one_step,
     load_cohort_info,
     select_one_step,
     select_two_step,
+    unusable_reasons,
+    usable_cohorts,
 )
 
 Progress = Callable[[str], None]
@@ -55,6 +58,8 @@ class AnalyzeResult:
     cv_performance: dict
     output: Path
     notes: list[str] = field(default_factory=list)
+    reason: str = ""  # why this cohort (pair) was chosen
+    warnings: list[str] = field(default_factory=list)  # the chosen cohort records' warnings, repeated
 
 
 def load_task_info(path: str | Path | None) -> dict[str, dict]:
@@ -62,14 +67,16 @@ def load_task_info(path: str | Path | None) -> dict[str, dict]:
     if path is None:
         return {}
     path = Path(path)
+    if not path.is_file():
+        raise InputError(f"{path} is not a file; pass GenoTEX metadata/task_info.json to --task-info.")
     try:
-        data = json.loads(path.read_text())
-    except FileNotFoundError as err:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except UnicodeDecodeError:
         raise InputError(
-            f"{path} does not exist; pass GenoTEX metadata/task_info.json to --task-info."
-        ) from err
+            f"{path} is not text (it looks binary); pass GenoTEX metadata/task_info.json."
+        ) from None
     except json.JSONDecodeError as err:
-        raise InputError(f"{path} is not valid JSON ({err.msg}); pass GenoTEX task_info.json.") from err
+        raise InputError(f"{path} is not valid JSON ({err.msg}); pass GenoTEX task_info.json.") from None
     if not isinstance(data, dict):
         raise InputError(f"{path} must map traits to their related genes; pass GenoTEX task_info.json.")
     return data
@@ -149,18 +156,17 @@ def analyze(
             f"the penalty falls back to {rg.FALLBACK_ALPHA}"
         )
     cond_cohort = None
+    info = load_cohort_info(trait_dir / "cohort_info.json")
     if condition is None or condition in DEMOGRAPHIC:
-        cohort = select_one_step(
-            load_cohort_info(trait_dir / "cohort_info.json"),
-            condition,
-            reference_compatible=options.reference_compatible,
-        )
+        cohort = select_one_step(info, condition, reference_compatible=options.reference_compatible)
         if cohort is None:
             need = f" with {condition}" if condition else ""
             raise InputError(
-                f"No usable cohort for {trait}{need} in {trait_dir / 'cohort_info.json'}; "
-                "preprocess more cohorts or pick another condition."
+                f"No usable cohort for {trait}{need} in {trait_dir / 'cohort_info.json'} "
+                f"({unusable_reasons(info, condition)}); preprocess more cohorts"
+                + (" or pick another condition." if condition else ".")
             )
+        reason = explain_one_step(info, cohort, condition)
         progress(f"loading {cohort}")
         frame = _read_linked(trait_dir, cohort)
         drop = [c for c in DEMOGRAPHIC if c != condition and c in frame.columns]
@@ -187,6 +193,12 @@ def analyze(
                 "preprocess more cohorts for either trait."
             )
         cohort, cond_cohort = choice.trait_cohort, choice.condition_cohort
+        n_trait = dict(usable_cohorts(info))[cohort]
+        n_cond = dict(usable_cohorts(load_cohort_info(cond_dir / "cohort_info.json")))[cond_cohort]
+        reason = (
+            f"the pair with the most samples ({n_trait} x {n_cond}) whose linked tables share known "
+            f"{condition} genes ({len(choice.instruments)})"
+        )
         progress(f"loading {cohort} and {cond_cohort}")
         frame = _read_linked(trait_dir, cohort).drop(columns=list(DEMOGRAPHIC), errors="ignore")
         cond_frame = _read_linked(cond_dir, cond_cohort)
@@ -197,8 +209,11 @@ def analyze(
         )
         if not options.reference_compatible:  # the reference leaves the instruments among the predictors
             frame = frame.drop(columns=choice.instruments)
+    warnings = [str(w) for w in info.get(cohort, {}).get("warnings") or []]
     return _fit_and_save(
         frame,
+        reason=reason,
+        warnings=warnings,
         trait=trait,
         condition=condition,
         cohort=cohort,
@@ -223,10 +238,13 @@ def _fit_and_save(
     options: AnalyzeOptions,
     notes: list[str],
     progress: Progress,
+    reason: str = "",
+    warnings: list[str] | None = None,
 ) -> AnalyzeResult:
     if trait not in frame.columns:
         raise InputError(
-            f"The linked table of {cohort} has no column {trait}; rerun preprocess with --trait {trait}."
+            f"The linked table of {cohort} has no column {trait}; rerun preprocess with "
+            f"{command('--trait', trait)}."
         )
     genes = [c for c in frame.columns if c not in (trait, condition)]
     y = frame[trait].to_numpy(dtype=float)
@@ -273,6 +291,8 @@ def _fit_and_save(
             "n_genes": int(X.shape[1]),
             "condition_coefficient": None if model.beta_z is None else float(model.beta_z[1]),
             "reference_compatible": options.reference_compatible,
+            "selection": reason,
+            "warnings": warnings or [],
             "notes": notes,
         },
     }
@@ -292,6 +312,8 @@ def _fit_and_save(
         cv_performance=cv,
         output=path,
         notes=notes,
+        reason=reason,
+        warnings=warnings or [],
     )
 
 

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from omicsagent.expression._files import trait_mentioned
 from omicsagent.expression.pp.cohort import (
     CohortRecord,
     TraitLayout,
@@ -55,6 +56,24 @@ class PreprocessResult:
     files: dict[str, str] = field(default_factory=dict)
     row_preview: dict | None = None
     shapes: dict[str, tuple[int, int]] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)  # copied onto the cohort record
+
+
+def check_trait_text(result: PreprocessResult, texts: list[str], where: str, labels: str) -> None:
+    """Warn (on the cohort record) when the cohort's own text never mentions the trait: its labels
+    (``labels``) may then be about something else."""
+    if not trait_mentioned(result.trait, texts):
+        result.warnings.append(
+            f"the trait {result.trait} is not mentioned in {where}, so {labels} may not be about "
+            f"{result.trait}; check that this cohort studies it"
+        )
+
+
+def _save(result: PreprocessResult, layout: TraitLayout) -> None:
+    assert result.record is not None
+    result.record.warnings = list(result.warnings)
+    save_cohort_record(layout.info, result.cohort_id, result.record)
+    result.files["cohort_info"] = str(layout.info)
 
 
 def fail(
@@ -63,8 +82,7 @@ def fail(
     """Record an unusable cohort (initial filter) with the reason, and stop."""
     result.record = CohortRecord.initial_failure(gene=gene, trait=trait, note=note)
     result.notes.append(f"unusable: {note}")
-    save_cohort_record(layout.info, result.cohort_id, result.record)
-    result.files["cohort_info"] = str(layout.info)
+    _save(result, layout)
     return result
 
 
@@ -116,8 +134,7 @@ def finish(
         result.record.note = (
             f"no usable samples or genes after cleaning ({cleaned.shape[0]}x{cleaned.shape[1]})"
         )
-    save_cohort_record(layout.info, cid, result.record)
-    result.files["cohort_info"] = str(layout.info)
+    _save(result, layout)
     result.shapes["linked"] = cleaned.shape
     if result.record.is_usable:
         write_csv(cleaned, layout.linked(cid))

@@ -12,12 +12,13 @@ from pathlib import Path
 import pandas as pd
 
 from omicsagent.errors import InputError
-from omicsagent.expression._files import list_files, pick_file
+from omicsagent.expression._files import check_file_name, list_files, pick_file
 from omicsagent.expression.io import geo as geo_io
 from omicsagent.expression.pipeline.common import (
     PreprocessOptions,
     PreprocessResult,
     Progress,
+    check_trait_text,
     fail,
     finish,
     write_gene_table,
@@ -55,9 +56,12 @@ def find_geo_files(folder: Path, options: PreprocessOptions) -> tuple[Path | Non
 
 def _cohort_id(folder: Path, accession: str | None, options: PreprocessOptions) -> str:
     if options.cohort_id:
-        return options.cohort_id
+        return check_file_name(options.cohort_id, "cohort id")
     m = re.match(r"(GSE\d+|GDS\d+)", folder.name)
-    return m.group(1) if m else (accession or folder.name)
+    if m:
+        return m.group(1)
+    plain = accession and re.fullmatch(r"[\w.-]+", accession) and ".." not in accession
+    return accession if plain else folder.name
 
 
 def _row_option(value: int | str | None) -> tuple[bool, int | str | None]:
@@ -105,6 +109,9 @@ def preprocess_geo(
         f"({matrix.expression.shape[0]} rows)"
     )
     rows = matrix.clinical_rows()
+    cells = [str(c) for c in pd.unique(rows.to_numpy().ravel()) if not pd.isna(c)]
+    check_trait_text(result, [matrix.background, *cells], "the series title, summary, design or sample "
+                     "characteristics", "the case/control labels read from them")
     result.row_preview = clin.unique_values_by_row(rows, most_frequent=not options.reference_compatible)
     gene_ok, gene_why = _gene_availability(matrix)
 

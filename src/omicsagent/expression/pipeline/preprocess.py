@@ -45,6 +45,7 @@ def preprocess_cohort(
     folder = Path(cohort_dir)
     if not folder.is_dir():
         raise InputError(f"{folder} is not a folder; pass the cohort folder (e.g. .../GSE4107).")
+    folder = folder.resolve()  # its real name, also when given as "." or "GSE1/.."
     options = options or PreprocessOptions()
     trait = normalize_trait_name(trait)
     layout = TraitLayout(Path(out_dir) / trait)

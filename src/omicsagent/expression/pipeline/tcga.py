@@ -5,11 +5,13 @@ from __future__ import annotations
 from pathlib import Path
 
 from omicsagent.errors import InputError
+from omicsagent.expression._files import check_file_name
 from omicsagent.expression.io import tcga as tcga_io
 from omicsagent.expression.pipeline.common import (
     PreprocessOptions,
     PreprocessResult,
     Progress,
+    check_trait_text,
     fail,
     finish,
     write_gene_table,
@@ -33,9 +35,12 @@ def preprocess_tcga(
     progress: Progress,
 ) -> PreprocessResult:
     # The reference names every Xena cohort "TCGA" (GenoTEX notebooks and GenoMAS alike).
-    result = PreprocessResult(cohort_id=options.cohort_id or "TCGA", kind="TCGA", trait=trait)
+    cohort_id = check_file_name(options.cohort_id, "cohort id") if options.cohort_id else "TCGA"
+    result = PreprocessResult(cohort_id=cohort_id, kind="TCGA", trait=trait)
     files = tcga_io.find_xena_files(folder, reference_compatible=options.reference_compatible)
     result.notes.append(f"Xena cohort {folder.name}: {files.clinical.name}, {files.expression.name}")
+    check_trait_text(result, [folder.name, files.clinical.name], f"the cohort name {folder.name}",
+                     "its tumour/normal labels (read from the sample barcodes)")
     progress(f"reading {files.expression.name}")
     try:
         clinical_raw = tcga_io.read_xena_clinical(files.clinical)

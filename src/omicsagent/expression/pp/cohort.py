@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import os
 import tempfile
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -89,10 +89,11 @@ def judge_bias(df: pd.DataFrame, trait: str) -> tuple[BiasJudgement, pd.DataFram
     if df.empty:
         return BiasJudgement(True, "no samples left", ()), df
     values = df[trait]
-    kind = "binary" if values.nunique() == 2 else "continuous"
+    n_values = values.nunique()
+    kind = "binary" if n_values == 2 else "constant" if n_values < 2 else "continuous"
     biased, detail = binary_biased(values) if kind == "binary" else continuous_biased(values)
-    if kind == "continuous" and values.nunique() == 1:
-        detail = f"the trait is constant ({values.iloc[0]:g} for all {len(values)} samples)"
+    if kind == "constant":
+        detail = f"every one of the {len(values)} samples has the value {values.iloc[0]:g}"
     reason = f"trait {trait} ({kind}): {detail}"
     dropped = []
     for col, judge in (("Age", continuous_biased), ("Gender", binary_biased)):
@@ -114,6 +115,7 @@ class CohortRecord:
     has_gender: bool | None
     sample_size: int | None
     note: str | None
+    warnings: list[str] = field(default_factory=list)  # doubts that do not change usability
 
     @classmethod
     def initial_failure(cls, *, gene: bool, trait: bool, note: str) -> CohortRecord:

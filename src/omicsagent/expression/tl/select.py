@@ -49,6 +49,38 @@ def select_one_step(
     return sorted(cands, key=lambda c: (-c[1], c[0]))[0][0]
 
 
+def explain_one_step(info: dict[str, dict], chosen: str, condition: str | None = None) -> str:
+    """Why ``select_one_step`` chose ``chosen``: its size against the other usable cohorts."""
+    cands = dict(usable_cohorts(info, condition))
+    need = f" with {condition}" if condition else ""
+    if len(cands) == 1:
+        why = f"the only usable cohort{need} ({cands[chosen]} samples)"
+    else:
+        why = f"the usable cohort{need} with the most samples ({cands[chosen]})"
+    if any(n == cands[chosen] for c, n in cands.items() if c != chosen):
+        why += ", first of the tied cohorts by id"
+    others = [f"{c} ({n})" for c, n in sorted(cands.items(), key=lambda kv: (-kv[1], kv[0])) if c != chosen]
+    if others:
+        why += f"; other usable: {', '.join(others)}"
+    rest = [c for c in info if c not in cands]
+    if rest:
+        why += f"; not usable{need}: {', '.join(rest)}"
+    return why
+
+
+def unusable_reasons(info: dict[str, dict], condition: str | None = None) -> str:
+    """Each recorded cohort and why it cannot be used (its record's note), for the "no cohort" error."""
+    if not info:
+        return "no cohort is recorded"
+    parts = []
+    for cohort, rec in info.items():
+        if rec.get("is_usable") is True and condition in DEMOGRAPHIC:
+            parts.append(f"{cohort} has no usable {condition}")
+        else:
+            parts.append(f"{cohort}: {rec.get('note') or 'not usable'}")
+    return "; ".join(parts)
+
+
 def linked_columns(trait_dir: Path, cohort: str) -> list[str]:
     path = trait_dir / f"{cohort}.csv"
     if not path.is_file():
