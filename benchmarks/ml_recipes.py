@@ -104,9 +104,10 @@ def main(argv: list[str] | None = None) -> int:
     print("|---|---|---|---|---|---|---|")
     for r in rows:
         m = REPORT[r["dataset"]]
-        fmt = lambda part: " / ".join(f"{r[part].get(k, float('nan')):.3f}" for k in m)  # noqa: E731
-        print(f"| {r['dataset']} | {r['candidate']} | {' / '.join(m)} | {fmt('train')} | {fmt('val')} | "
-              f"{fmt('test')} | {r['fit_s']:.0f} ({r['est_s']}) |")
+        train, val, test = (" / ".join(f"{r[part].get(k, float('nan')):.3f}" for k in m)
+                            for part in ("train", "val", "test"))
+        print(f"| {r['dataset']} | {r['candidate']} | {' / '.join(m)} | {train} | {val} | "
+              f"{test} | {r['fit_s']:.0f} ({r['est_s']}) |")
     if args.json:
         args.json.write_text(json.dumps(rows, indent=1))
     return 0

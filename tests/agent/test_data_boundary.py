@@ -26,7 +26,7 @@ EXE = [sys.executable, "-m", "omicsagent"]
 
 
 def cli(*args: str, cwd: Path, timeout: float = 400) -> subprocess.CompletedProcess:
-    return subprocess.run([*EXE, *args], capture_output=True, text=True, timeout=timeout, cwd=cwd)
+    return subprocess.run([*EXE, *args], check=False, capture_output=True, text=True, timeout=timeout, cwd=cwd)
 
 
 @pytest.mark.slow

@@ -16,8 +16,8 @@ import pandas as pd
 from omicsagent.agent.journal import RunJournal, SplitInfo
 from omicsagent.agent.steps import check_predictions
 from omicsagent.errors import InputError, ModelMistake
-from omicsagent.ml.metrics import evaluate
 from omicsagent.ml.io import read_table, to_csv_bytes
+from omicsagent.ml.metrics import evaluate
 from omicsagent.tasks.task import Task
 
 HARNESS_DIR = ".harness"  # in the run directory, never mounted into the sandbox

@@ -176,8 +176,8 @@ def decide_next(journal: RunJournal, profile: DataProfile, *, time_left_s: float
     plan = recipes.plan(profile)
     done = tried(journal)
     speeds = speed_factors(journal, plan)
-    fits = lambda c: expected_seconds(c, speeds) + OVERHEAD_S <= 0.9 * time_left_s  # noqa: E731
-    new = lambda c: c is not None and candidate_key(c.representation, c.model) not in done  # noqa: E731
+    fits = lambda c: expected_seconds(c, speeds) + OVERHEAD_S <= 0.9 * time_left_s
+    new = lambda c: c is not None and candidate_key(c.representation, c.model) not in done
     finished = journal.finished_iterations
     last = finished[-1] if finished else None
     if last is not None and last.status == "failed":
