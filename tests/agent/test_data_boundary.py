@@ -124,3 +124,24 @@ def test_a_split_file_missing_a_feature_column_is_refused_by_name(tmp_path, whic
     assert err.startswith("error:") and "Traceback" not in err
     assert f"{which}.csv" in err and "'sequence'" in err
     assert not (tmp_path / "runs").exists()  # nothing written
+
+
+def test_a_split_written_to_scratch_is_refused_with_the_reason(tmp_path):
+    """scratch/ is emptied when the split is registered, so a split kept there would vanish: refused."""
+    from omicsagent.agent.steps import SplitOutput
+
+    def split_in_scratch(ctx):
+        df = pd.read_csv(ctx.workspace.root / ctx.train_file)
+        df.iloc[:160].to_csv(ctx.workspace.scratch / "train.csv", index=False)
+        df.iloc[160:].to_csv(ctx.workspace.scratch / "validation.csv", index=False)
+        return SplitOutput(method="first 160 rows", train_file="scratch/train.csv", validation_file="scratch/validation.csv")
+
+    expert = ExpertBrain()
+    brain = ScriptedBrain({"split": split_in_scratch}, fallback=expert, max_attempts=1)
+    journal = start_run(load_task(make_motif_task(tmp_path / "data", n=200, n_test=0)), out_dir=tmp_path / "run",
+                        brain=brain, settings=RunSettings(iterations=1, time_budget_s=120))
+    split = journal.iterations[0].step("split")
+    assert split.status == "failed" and "under artifacts/" in split.error
+    assert journal.split.method.startswith("harness fallback")
+    assert journal.iterations[0].status == "succeeded", journal.iterations[0].failure
+    assert not any((tmp_path / "run" / "workspace" / "scratch").iterdir())
