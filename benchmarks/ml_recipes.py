@@ -19,7 +19,7 @@ import pandas as pd
 from omicsagent.brains.expert import recipes
 from omicsagent.ml.metrics import evaluate
 from omicsagent.ml.models.base import quiet
-from omicsagent.ml.pipeline import TrainedModel, build_featurizer, build_model, read_table
+from omicsagent.ml.pipeline import TrainedModel, build_featurizer, build_model
 
 ROOT = Path(__file__).resolve().parents[1] / ".." / "shared" / "datasets" / "ml"
 DATASETS = ["ago2_clash_hejret", "gue_prom_core_notata", "gue_tf0", "breast_cancer", "heart_disease", "esol",
@@ -30,41 +30,18 @@ REPORT = {"ago2_clash_hejret": ["auprc", "auroc"], "gue_prom_core_notata": ["aur
           "bbbp": ["auroc"], "sirbench": ["pearson", "spearman"]}
 
 
-def profile_for(task, train: pd.DataFrame, *, budget: float) -> recipes.DataProfile:
-    """The DataProfile the expert brain would build from a loaded task."""
-    seqs, smiles, num, cat = [], [], [], []
-    for c in task.columns:
-        if not c.is_feature:
-            continue
-        if c.role in recipes.ALPHABETS:
-            lens = train[c.name].dropna().astype(str).str.len()
-            seqs.append(recipes.SeqColumn(c.name, c.role, int(lens.median()), int(lens.max())))
-        elif c.role == "smiles":
-            smiles.append(c.name)
-        elif c.role == "numeric":
-            num.append(c.name)
-        elif c.role == "categorical":
-            cat.append(c.name)
-    return recipes.DataProfile(
-        task_type=task.task_type, n_rows=len(train), n_classes=len(task.classes) if task.classes else None,
-        sequence_columns=seqs, pair=recipes.find_pair(train, seqs), smiles_columns=smiles, numeric_columns=num,
-        categorical_columns=cat, time_budget_s=budget)
-
-
 def load(name: str, *, seed: int) -> tuple:
     from omicsagent.agent.split import split_frame
     from omicsagent.tasks.task import load_task
 
     task = load_task(ROOT / name)
-    train = read_table(task.train_path)
-    train = train[train[task.target].notna()].reset_index(drop=True)
+    train = task.table("train")
     if task.validation_path:
-        valid = read_table(task.validation_path)
+        valid = task.table("validation")
     else:
         train, valid, _ = split_frame(train, target=task.target, task_type=task.task_type,
                                       group=task.group_column, seed=seed)
-    test = read_table(task.test_path)
-    return task, train, valid, test
+    return task, train, valid, task.table("test")
 
 
 def score(trained: TrainedModel, df: pd.DataFrame) -> dict[str, float]:
@@ -106,7 +83,7 @@ def main(argv: list[str] | None = None) -> int:
     rows = []
     for name in args.datasets:
         task, train, valid, test = load(name, seed=args.seed)
-        profile = profile_for(task, train, budget=args.budget)
+        profile = recipes.profile_of(task, train, time_budget_s=args.budget)  # what the expert brain plans from
         cands = [c for c in recipes.plan(profile) if args.only in c.name]
         print(f"== {name}: {len(train)} train / {len(valid)} val / {len(test)} test rows, pair={profile.pair}",
               flush=True)
@@ -127,9 +104,10 @@ def main(argv: list[str] | None = None) -> int:
     print("|---|---|---|---|---|---|---|")
     for r in rows:
         m = REPORT[r["dataset"]]
-        fmt = lambda part: " / ".join(f"{r[part].get(k, float('nan')):.3f}" for k in m)  # noqa: E731
-        print(f"| {r['dataset']} | {r['candidate']} | {' / '.join(m)} | {fmt('train')} | {fmt('val')} | "
-              f"{fmt('test')} | {r['fit_s']:.0f} ({r['est_s']}) |")
+        train, val, test = (" / ".join(f"{r[part].get(k, float('nan')):.3f}" for k in m)
+                            for part in ("train", "val", "test"))
+        print(f"| {r['dataset']} | {r['candidate']} | {' / '.join(m)} | {train} | {val} | "
+              f"{test} | {r['fit_s']:.0f} ({r['est_s']}) |")
     if args.json:
         args.json.write_text(json.dumps(rows, indent=1))
     return 0

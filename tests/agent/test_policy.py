@@ -1,116 +1,202 @@
-"""The expert's reflection rules on hand-made journals (no training)."""
+"""The expert's policy on hand-made journals (no training): what it tries next, how it diagnoses a fit and
+what it says about it, and how it expects training times to scale."""
 from __future__ import annotations
 
 import pytest
 
 from omicsagent.agent.journal import IterationRecord, RunJournal, RunSettings, StepRecord
 from omicsagent.brains.expert import policy, recipes
+from omicsagent.brains.expert.recipes import Candidate
 from omicsagent.tasks import load_task
 from omicsagent.testing import make_motif_task, make_tabular_task
 
 
+def journal_for(folder, **settings) -> tuple[RunJournal, recipes.DataProfile]:
+    task = load_task(folder)
+    j = RunJournal(run_id="t", settings=RunSettings(**{"iterations": 5, "time_budget_s": 900, **settings}), task=task)
+    return j, recipes.profile_of(task, task.table("train"), time_budget_s=j.settings.time_budget_s)
+
+
 @pytest.fixture
-def journal(tmp_path):
-    task = load_task(make_motif_task(tmp_path / "d", n=200, n_test=0))
-    return RunJournal(run_id="t", settings=RunSettings(iterations=5, time_budget_s=900), task=task)
+def motif(tmp_path):
+    return journal_for(make_motif_task(tmp_path / "d", n=200, n_test=0))
 
 
-def record(j: RunJournal, c: recipes.Candidate, *, train: float | None, valid: float | None,
+@pytest.fixture
+def regression(tmp_path):
+    return journal_for(make_tabular_task(tmp_path / "t", regression=True, n_test=0))
+
+
+def record(j: RunJournal, c: Candidate, *, train: float | None, valid: float | None,
            failed: str | None = None, seconds: float = 10) -> IterationRecord:
+    metric = j.task.metric
     it = IterationRecord(index=len(j.iterations), status="failed" if failed else "succeeded", failure=failed,
                          steps=[StepRecord(name="representation", status="done", output={"name": c.name, "spec": c.representation}),
                                 StepRecord(name="architecture", status="done", output={"name": "m", "spec": c.model}),
                                 StepRecord(name="training", status="done", duration_s=seconds)])
     if train is not None:
-        it.train_metrics = {"auroc": train}
+        it.train_metrics = {metric: train}
     if valid is not None:
-        it.validation_metrics = {"auroc": valid}
+        it.validation_metrics = {metric: valid}
     j.iterations.append(it)
     return it
 
 
-def plan_of(j):
-    return recipes.plan(policy.profile_of(j.task, time_budget_s=900))
+def same(a: Candidate | None, b: Candidate | None) -> bool:
+    """The same specs (the rationale carries the diagnosis, so it differs by design)."""
+    return a is not None and b is not None and (a.representation, a.model) == (b.representation, b.model)
 
 
-def test_first_iteration_is_the_plans_baseline(journal):
-    d = policy.decide_next(journal, time_left_s=900)
-    assert d.candidate == plan_of(journal)[0]
+# ----- the diagnosis: concrete metric pairs in both directions -----------------------------------------
+
+@pytest.mark.parametrize("metric, train, valid, kind, phrase", [
+    ("accuracy", 1.000, 0.992, "balanced", "near perfect"),  # breast_cancer: not "underfit"
+    ("auroc", 1.000, 0.85, "overfit", "gap 0.150"),
+    ("auroc", 0.995, 0.927, "overfit", "gap 0.068"),
+    ("auroc", 0.80, 0.79, "underfit", "underfits"),
+    ("auroc", 0.95, 0.92, "balanced", "a moderate gap"),
+    ("r2", 0.95, 0.60, "overfit", "gap 0.350"),
+    ("pearson", 0.62, 0.60, "underfit", "underfits"),
+    ("rmse", 0.19, 0.70, "overfit", "x3.7"),  # esol
+    ("rmse", 0.48, 0.50, "underfit", "underfits"),
+    ("rmse", 0.40, 0.55, "balanced", "a moderate gap"),
+    ("log_loss", 0.10, 0.45, "overfit", "x4.5"),
+    ("mae", 0.2, None, "unknown", "unavailable"),
+    ("auroc", float("nan"), 0.8, "unknown", "unavailable"),
+])
+def test_diagnosis_of_metric_pairs(metric, train, valid, kind, phrase):
+    fit = policy.fit_of(metric, train, valid)
+    assert fit.kind == kind
+    assert phrase in fit.assessment
+    if kind in ("overfit", "underfit"):
+        assert kind in fit.assessment.replace("overfits", "overfit").replace("underfits", "underfit")
+        other = "underfit" if kind == "overfit" else "overfit"
+        assert other not in fit.assessment and other not in fit.advice("regularise") + fit.advice("add capacity")
 
 
-def test_overfitting_best_is_regularised_when_refining(journal):
-    plan = plan_of(journal)
-    record(journal, plan[0], train=1.0, valid=0.85)
-    assert policy.diagnose(journal, journal.iterations[0]).kind == "overfit"
-    journal.settings.iterations = 2  # one iteration left: refine instead of exploring
-    d = policy.decide_next(journal, time_left_s=900)
-    assert d.candidate == recipes.regularize(plan[0]) and "regularise" in d.reason
+def test_the_same_numbers_mean_opposite_things_for_a_score_and_an_error():
+    assert policy.fit_of("rmse", 0.30, 0.70).kind == "overfit"  # the validation error is higher
+    assert policy.fit_of("r2", 0.30, 0.70).kind == "underfit"  # the validation score is higher
 
 
-def test_underfitting_best_gets_capacity(journal):
-    plan = plan_of(journal)
-    record(journal, plan[0], train=0.80, valid=0.79)
-    assert policy.diagnose(journal, journal.iterations[0]).kind == "underfit"
-    journal.settings.iterations = 2
-    d = policy.decide_next(journal, time_left_s=900)
-    expected = recipes.add_capacity(plan[0]) or recipes.regularize(plan[0])
-    assert d.candidate == expected
+def test_an_overfitting_best_is_regularised_and_both_sentences_say_so(regression):
+    j, profile = regression
+    plan = recipes.plan(profile)
+    gbm = next(c for c in plan if c.family == "gbm")
+    record(j, gbm, train=0.19, valid=0.70)  # esol-like: RMSE 3.7x worse on validation
+    j.settings.iterations = 2  # one iteration left: refine instead of exploring
+    assessment, instructions, stop = policy.reflect(j, j.iterations[0], profile, time_left_s=800)
+    fit = policy.diagnose(j, j.iterations[0])
+    assert not stop and fit.kind == "overfit" and fit.assessment in assessment and "x3.7" in assessment
+    decision = policy.decide_next(j, profile, time_left_s=800)
+    assert same(decision.candidate, recipes.regularize(gbm)) and "regularise" in decision.reason
+    text = " ".join(instructions.values())
+    assert "x3.7" in instructions["representation"] and "overfits" in text
+    assert "capacity" not in text and "underfit" not in text and "low and close" not in text
 
 
-def test_failure_falls_back_to_a_cheaper_variant(journal):
-    plan = plan_of(journal)
+def test_an_overfitting_model_that_cannot_be_regularised_is_not_given_capacity(regression):
+    j, profile = regression
+    plan = recipes.plan(profile)
+    linear = plan[0]
+    assert linear.family == "linear" and recipes.regularize(linear) is None  # tuned strength, no k-mers
+    record(j, linear, train=0.19, valid=0.70)
+    j.settings.iterations = 2
+    assessment, instructions, _ = policy.reflect(j, j.iterations[0], profile, time_left_s=800)
+    assert "overfits (validation RMSE x3.7" in assessment
+    assert not same(policy.decide_next(j, profile, time_left_s=800).candidate, recipes.add_capacity(linear))
+    assert "capacity" not in " ".join(instructions.values())
+
+
+def test_an_underfitting_best_gets_capacity_and_both_sentences_say_so(motif):
+    j, profile = motif
+    plan = recipes.plan(profile)
+    record(j, plan[0], train=0.80, valid=0.79)
+    j.settings.iterations = 2
+    assessment, instructions, _ = policy.reflect(j, j.iterations[0], profile, time_left_s=800)
+    assert "underfits" in assessment
+    d = policy.decide_next(j, profile, time_left_s=800)
+    assert same(d.candidate, recipes.add_capacity(plan[0])) and "add capacity" in d.reason
+    assert d.candidate.rationale.startswith("The model underfits")
+    assert "overfit" not in " ".join(instructions.values()) and "regularise it harder" not in instructions["representation"]
+
+
+def test_a_near_perfect_fit_is_not_called_underfit(tmp_path):
+    j, profile = journal_for(make_tabular_task(tmp_path / "c", n_test=0), time_budget_s=900)
+    j.task.metric = "accuracy"
+    plan = recipes.plan(profile)
+    record(j, plan[1], train=1.000, valid=0.992)
+    assessment, instructions, _ = policy.reflect(j, j.iterations[0], profile, time_left_s=800)
+    assert "near perfect" in assessment and "underfit" not in assessment + " ".join(instructions.values())
+
+
+# ----- what to try next ---------------------------------------------------------------------------------
+
+def test_first_iteration_is_the_plans_baseline(motif):
+    j, profile = motif
+    assert policy.decide_next(j, profile, time_left_s=900).candidate == recipes.plan(profile)[0]
+
+
+def test_failure_falls_back_to_a_cheaper_variant(motif):
+    j, profile = motif
+    plan = recipes.plan(profile)
     costly = max(plan, key=lambda c: c.est_seconds)
-    record(journal, costly, train=None, valid=None, failed="training: timed out")
-    d = policy.decide_next(journal, time_left_s=900)
-    cheaper = recipes.cheaper(costly)
-    if cheaper is not None:
-        assert d.candidate == cheaper and "failed" in d.reason
-    else:
-        assert d.candidate != costly
+    record(j, costly, train=None, valid=None, failed="training: timed out")
+    d = policy.decide_next(j, profile, time_left_s=900)
+    assert recipes.cheaper(costly) is not None
+    assert d.candidate == recipes.cheaper(costly) and "failed" in d.reason
 
 
-def test_little_time_left_skips_slow_candidates_and_stops_when_nothing_fits(journal):
-    plan = plan_of(journal)
+def test_little_time_left_skips_slow_candidates_and_stops_when_nothing_fits(motif):
+    j, profile = motif
+    plan = recipes.plan(profile)
     # nothing succeeded yet: even with little time, the cheapest candidate is tried rather than nothing
-    d = policy.decide_next(journal, time_left_s=policy.OVERHEAD_S + 1)
+    d = policy.decide_next(j, profile, time_left_s=policy.OVERHEAD_S + 1)
     assert d.candidate == min(plan, key=lambda c: c.est_seconds)
     # once something succeeded, slow candidates are skipped when they no longer fit
-    record(journal, plan[0], train=0.9, valid=0.88)
-    d = policy.decide_next(journal, time_left_s=policy.OVERHEAD_S + 1)
-    assert d.candidate is None or d.candidate.est_seconds < 1
+    record(j, plan[0], train=0.9, valid=0.88)
+    assert policy.decide_next(j, profile, time_left_s=policy.OVERHEAD_S + 1).candidate is None
     # with everything tried, the policy stops with a reason
-    for c in plan_of(journal):
-        record(journal, c, train=0.9, valid=0.88)
-    assessment, instructions, stop = policy.reflect(journal, journal.iterations[-1], time_left_s=0)
+    for c in plan:
+        record(j, c, train=0.9, valid=0.88)
+    assessment, instructions, stop = policy.reflect(j, j.iterations[-1], profile, time_left_s=0)
     assert stop and "Stopping" in assessment and instructions == {}
 
 
-def test_reflection_gives_instructions_per_step(journal):
-    plan = plan_of(journal)
-    it = record(journal, plan[0], train=0.99, valid=0.9)
-    assessment, instructions, stop = policy.reflect(journal, it, time_left_s=800)
+def test_reflection_gives_instructions_per_step(motif):
+    j, profile = motif
+    it = record(j, recipes.plan(profile)[0], train=0.99, valid=0.9)
+    assessment, instructions, stop = policy.reflect(j, it, profile, time_left_s=800)
     assert not stop and "overfits" in assessment
     assert set(instructions) >= {"representation", "architecture", "training"}
 
 
-def test_regression_diagnosis_uses_ratio(tmp_path):
-    task = load_task(make_tabular_task(tmp_path / "t", regression=True, n_test=0))
-    j = RunJournal(run_id="r", settings=RunSettings(), task=task)
-    it = IterationRecord(index=0, status="succeeded", train_metrics={"rmse": 0.1}, validation_metrics={"rmse": 0.5})
-    assert policy.diagnose(j, it).kind == "overfit"
-    it.train_metrics = {"rmse": 0.48}
-    assert policy.diagnose(j, it).kind == "underfit"
+# ----- expected training times ---------------------------------------------------------------------------
+
+def cand(family: str, est: float, limit: float | None) -> Candidate:
+    return Candidate(name=f"{family}-{est}", family=family, representation={"blocks": []}, model={"kind": family},
+                     rationale="test.", est_seconds=est, time_limit_s=limit)
 
 
-def test_a_slow_family_does_not_rule_out_other_families(journal):
-    plan = plan_of(journal)
+@pytest.mark.parametrize("speeds, candidate, expected", [
+    ({}, cand("gbm", 10, 200), 10),                               # nothing measured: the estimate
+    ({"gbm": 3.0, "*": 3.0}, cand("gbm", 10, 200), 30),             # this family measured 3x slower
+    ({"gbm": 10.0, "*": 10.0}, cand("gbm", 10, 60), 60),            # ... but never beyond its time limit
+    ({"gbm": 10.0, "*": 10.0}, cand("linear", 10, None), 20),       # another family: at most double
+    ({"gbm": 0.5, "*": 0.5}, cand("linear", 10, None), 5),          # a fast machine helps every family
+])
+def test_expected_seconds_known_values(speeds, candidate, expected):
+    assert policy.expected_seconds(candidate, speeds) == pytest.approx(expected)
+
+
+def test_speed_factors_are_measured_per_family_from_the_journal(motif):
+    j, profile = motif
+    plan = recipes.plan(profile)
     first = plan[0]
     other = next(c for c in plan[1:] if c.family != first.family)
-    # the first candidate trained 10x slower than estimated (a busy machine)
-    record(journal, first, train=0.9, valid=0.88, seconds=first.est_seconds * 10)
-    speeds = policy.speed_factors(journal, plan)
-    assert speeds[first.family] >= 9.9
-    limit = other.time_limit_s or other.est_seconds * 2
-    assert policy.expected_seconds(other, speeds) <= min(other.est_seconds * 2, limit) + 1e-9
-    assert policy.expected_seconds(first, speeds) == min(first.est_seconds * speeds[first.family],
-                                                          first.time_limit_s or float("inf"))
+    record(j, first, train=0.9, valid=0.88, seconds=first.est_seconds * 10)  # a busy machine
+    speeds = policy.speed_factors(j, plan)
+    assert speeds == {first.family: pytest.approx(10.0), "*": pytest.approx(10.0)}
+    assert other.family not in speeds
+    record(j, other, train=0.9, valid=0.88, seconds=other.est_seconds * 0.01)  # absurdly fast: floored
+    assert policy.speed_factors(j, plan)[other.family] == 0.5

@@ -57,7 +57,7 @@ def step_ctx(tmp_path: Path, dataset: Path, bwrap):
 
     def make(step: str, **kw) -> StepContext:
         base = dict(step=step, iteration=0, task=task, journal=journal, workspace=ws, sandbox=bwrap,
-                    iter_dir=iter_dir, train_file="inputs/train.csv", validation_file=None,
+                    iter_dir=iter_dir, train_file="inputs/train.csv",
                     validation_features=None, n_validation=0, deadline=time.monotonic() + 600, seed=0,
                     log=logs.append)
         base.update(kw)

@@ -25,8 +25,8 @@ def prepare_scoring(ctx_factory) -> dict:
     valid = pd.read_csv(ws_root / "artifacts/split/validation.csv")
     (ws_root / "scoring").mkdir(exist_ok=True)
     valid.drop(columns=["label"]).to_csv(ws_root / "scoring/validation_features.csv", index=False)
-    return dict(train_file="artifacts/split/train.csv", validation_file="artifacts/split/validation.csv",
-                validation_features="scoring/validation_features.csv", n_validation=len(valid))
+    return dict(train_file="artifacts/split/train.csv", validation_features="scoring/validation_features.csv",
+                n_validation=len(valid))
 
 
 def test_all_steps_through_tools_with_corrections(step_ctx):

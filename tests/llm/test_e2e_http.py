@@ -33,9 +33,10 @@ def _brain(server: FakeOpenAIServer, **extra) -> LLMBrain:
 def test_run_with_http_model_faults_and_a_secret(tmp_path: Path, dataset: Path, bwrap, monkeypatch, caplog):
     monkeypatch.setenv("OPENAI_API_KEY", SECRET)
     playbook = full_playbook(break_json=True)
-    # exploration also dumps the sandbox's environment to a file, to prove the key is not there
+    # exploration also dumps the sandbox's environment to a file (in artifacts/: scratch/ is emptied once the
+    # split is registered), to prove the key is not there
     playbook.steps["exploration"] = [playbook.steps["exploration"][0].__class__(
-        calls=(("bash", {"command": "env > scratch/sandbox_env.txt; cat /proc/self/environ >> scratch/sandbox_env.txt;"
+        calls=(("bash", {"command": "env > artifacts/sandbox_env.txt; cat /proc/self/environ >> artifacts/sandbox_env.txt;"
                                     " head -3 inputs/train.csv"}),))] + list(playbook.steps["exploration"][1:])
     server = FakeOpenAIServer(playbook, usage=(1200, 150))
     server.inject([fault(500), fault(429, retry_after=0), garbage()])
@@ -72,7 +73,7 @@ def test_run_with_http_model_faults_and_a_secret(tmp_path: Path, dataset: Path, 
     assert total.cost_usd == pytest.approx(per_request * server.responses)
     # the key went to the server, and nowhere else
     assert any({k.lower(): v for k, v in h.items()}.get("authorization") == f"Bearer {SECRET}" for h in server.headers)
-    env_dump = (out / "workspace/scratch/sandbox_env.txt").read_text(errors="replace")
+    env_dump = (out / "workspace/artifacts/sandbox_env.txt").read_text(errors="replace")
     assert "PATH=" in env_dump and SECRET not in env_dump and "OPENAI_API_KEY" not in env_dump
     assert all(SECRET not in json.dumps(b) for b in server.requests)  # tool results sent back hold no key
     leaks = [p for p in out.rglob("*") if p.is_file() and SECRET.encode() in p.read_bytes()]

@@ -1,25 +1,92 @@
+"""The recipe book, planned from the profile the expert brain itself builds (``recipes.profile_of``) on
+generated and real tables: the kind of plan each kind of data gets, buildable candidates, refinements."""
 from __future__ import annotations
+
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
 
 from omicsagent.brains.expert import recipes
-from omicsagent.brains.expert.recipes import Candidate, DataProfile, SeqColumn
+from omicsagent.brains.expert.recipes import Candidate
 from omicsagent.ml.models.base import build_model
 from omicsagent.ml.pipeline import build_featurizer
+from omicsagent.ml.seqblocks import reverse_complement
+from omicsagent.tasks import load_task
 
-MIR = SeqColumn("mirna", "rna", 22, 24)
-SITE = SeqColumn("site", "dna", 50, 50)
-PROFILES = {
-    "pair": DataProfile("binary", 8000, 2, [MIR, SITE], ("mirna", "site")),
-    "dna": DataProfile("binary", 40000, 2, [SeqColumn("sequence", "dna", 101, 101)]),
-    "protein": DataProfile("multiclass", 900, 4, [SeqColumn("protein", "protein", 300, 900)]),
-    "sirna": DataProfile("regression", 3000, None, [SeqColumn("siRNA", "rna", 19, 19), SeqColumn("mRNA", "dna", 19, 19)],
-                         numeric_columns=["dg", "dh"]),
-    "smiles": DataProfile("binary", 1600, 2, smiles_columns=["smiles"]),
-    "tabular": DataProfile("multiclass", 240, 5, numeric_columns=["a", "b"], categorical_columns=["c"]),
+DATA = Path(__file__).resolve().parents[2] / ".." / "shared" / "datasets" / "ml"
+RNG = np.random.default_rng(0)
+
+
+def dna(n: int, length: int) -> list[str]:
+    return ["".join(RNG.choice(list("ACGT"), length)) for _ in range(n)]
+
+
+def tables() -> dict[str, pd.DataFrame]:
+    n = 120
+    labels = [i % 2 for i in range(n)]
+    mirna = [s.replace("T", "U") for s in dna(n, 22)]
+    sirna = dna(n, 19)
+    return {
+        # a miRNA next to a 50-nt site it only partly pairs with
+        "mirna": pd.DataFrame({"mirna": mirna, "site": dna(n, 50), "label": labels}),
+        # siRNA duplexes: the 19-nt target segment and its extended context contain the guide's complement
+        "sirna": pd.DataFrame({"siRNA": sirna, "mRNA": [reverse_complement(s) for s in sirna],
+                               "extended_mRNA": ["ACGTACGTACGTACGTAC" + reverse_complement(s) + "TTGCATTGCATTGCATTGCA"
+                                                 for s in sirna],
+                               "dg": RNG.normal(size=n), "efficacy": RNG.normal(size=n)}),
+        "dna": pd.DataFrame({"sequence": dna(n, 101), "label": labels}),
+        "protein": pd.DataFrame({"protein": ["".join(RNG.choice(list("ACDEFGHIKLMNPQRSTVWY"), 300)) for _ in range(n)],
+                                 "family": [f"f{i % 4}" for i in range(n)]}),
+        "smiles": pd.DataFrame({"smiles": ["CCO", "c1ccccc1", "CC(=O)O", "CCN(CC)CC", "O=C=O", "CC(C)O"] * (n // 6),
+                                "label": labels}),
+        "tabular": pd.DataFrame({"a": RNG.normal(size=n), "b": RNG.normal(size=n),
+                                 "c": RNG.choice(["x", "y", "z"], n), "label": [f"k{i % 5}" for i in range(n)]}),
+    }
+
+
+TARGETS = {"mirna": "label", "sirna": "efficacy", "dna": "label", "protein": "family", "smiles": "label",
+           "tabular": "label"}
+# what each kind of data must be planned as: (pair, the plan's first candidate, a family the plan explores)
+EXPECTED = {
+    "mirna": (("mirna", "site"), "pair_features_lgbm", "cnn"),
+    "sirna": (None, "kmer_linear", "cnn"),
+    "dna": (None, "kmer_linear", "cnn"),
+    "protein": (None, "kmer_linear", "cnn"),
+    "smiles": (None, "morgan_descriptors_lgbm", "mlp"),
+    "tabular": (None, "tabular_linear", "gbm"),
 }
+
+
+@pytest.fixture(scope="module")
+def profiles(tmp_path_factory) -> dict[str, tuple[recipes.DataProfile, str]]:
+    out = {}
+    for kind, df in tables().items():
+        folder = tmp_path_factory.mktemp(kind)
+        df.to_csv(folder / "train.csv", index=False)
+        (folder / "task.toml").write_text(f'target = "{TARGETS[kind]}"\n')
+        task = load_task(folder)
+        out[kind] = (recipes.profile_of(task, task.table("train"), time_budget_s=900), task.task_type)
+    return out
+
+
+@pytest.mark.parametrize("kind", list(EXPECTED))
+def test_profile_of_real_tables_picks_the_right_plan(profiles, kind):
+    profile, _ = profiles[kind]
+    pair, first, family = EXPECTED[kind]
+    assert profile.pair == pair
+    plan = recipes.plan(profile)
+    assert plan[0].name == first
+    assert family in {c.family for c in plan}
+    assert profile.n_rows == 120
+
+
+def test_profile_measures_sequences_on_the_table_it_is_given(profiles):
+    profile, _ = profiles["sirna"]
+    lens = {s.name: (s.alphabet, s.median_len, s.max_len) for s in profile.sequence_columns}
+    assert lens == {"siRNA": ("dna", 19, 19), "mRNA": ("dna", 19, 19), "extended_mRNA": ("dna", 57, 57)}
+    assert profile.numeric_columns == ["dg"]
 
 
 def check_buildable(c: Candidate, task_type: str) -> None:
@@ -28,29 +95,33 @@ def check_buildable(c: Candidate, task_type: str) -> None:
     assert c.rationale.endswith(".") and c.est_seconds > 0 and c.name
 
 
-@pytest.mark.parametrize("kind", list(PROFILES))
-def test_plan_gives_buildable_candidates_and_refinements(kind):
-    profile = PROFILES[kind]
+@pytest.mark.parametrize("kind", list(EXPECTED))
+def test_plan_gives_buildable_candidates_and_refinements(profiles, kind):
+    profile, task_type = profiles[kind]
     cands = recipes.plan(profile)
     assert len(cands) >= 2 and len({c.name for c in cands}) == len(cands)
-    assert cands[0].est_seconds <= min(c.est_seconds for c in cands[1:]) + 1e-9 or cands[0].family != "cnn"
+    # a fast, robust baseline comes first: a classical model, cheaper than every neural net and ensemble
+    assert cands[0].family in ("linear", "gbm")
+    assert all(cands[0].est_seconds < c.est_seconds for c in cands if c.family in ("cnn", "mlp", "ensemble"))
     assert sum(c.est_seconds for c in cands) < profile.time_budget_s
     for c in cands:
-        check_buildable(c, profile.task_type)
+        check_buildable(c, task_type)
         assert c.time_limit_s and c.time_limit_s >= c.est_seconds
         for fn in (recipes.regularize, recipes.add_capacity, recipes.cheaper):
             r = fn(c)
             if r is not None:
-                check_buildable(r, profile.task_type)
-                assert r.name != c.name
+                check_buildable(r, task_type)
+                assert r.name != c.name and (r.model, r.representation) != (c.model, c.representation)
 
 
-def test_refinements_move_in_the_right_direction():
-    c = next(c for c in recipes.plan(PROFILES["dna"]) if c.family == "cnn")
-    assert c.model["kind"] == "cnn1d" and c.model["rc"]
+def test_refinements_move_in_the_right_direction(profiles):
+    c = next(c for c in recipes.plan(profiles["dna"][0]) if c.family == "cnn")
+    assert c.model["kind"] == "cnn1d" and c.model["rc"]  # one DNA column: both strands
     assert recipes.regularize(c).model["dropout"] > c.model["dropout"]
     assert recipes.add_capacity(c).model["channels"] > c.model["channels"]
     assert recipes.cheaper(c).model["epochs"] < c.model["epochs"]
+    # the diagnosis given by the caller opens the rationale; the recipe says what it changes
+    assert recipes.regularize(c, "The model overfits (gap 0.2).").rationale.startswith("The model overfits (gap 0.2). ")
     # repeated regularisation eventually stops
     r, steps = c, 0
     while r is not None and steps < 20:
@@ -58,23 +129,23 @@ def test_refinements_move_in_the_right_direction():
     assert r is None
 
 
-def test_find_pair_tells_mirna_targets_from_sirna_duplexes():
-    from omicsagent.ml.seqblocks import reverse_complement
-
-    rng = np.random.default_rng(0)
-    small = ["".join(rng.choice(list("ACGT"), 22)) for _ in range(30)]
-    targets = ["".join(rng.choice(list("ACGT"), 50)) for _ in range(30)]
-    df = pd.DataFrame({"mirna": small, "site": targets})
-    assert recipes.find_pair(df, [MIR, SITE]) == ("mirna", "site")
-    duplex = pd.DataFrame({"mirna": small, "site": ["AAAA" + reverse_complement(s) + "A" * 24 for s in small]})
-    assert recipes.find_pair(duplex, [MIR, SITE]) is None
-    assert recipes.find_pair(df, [SITE]) is None
-
-
-def test_auto_linear_refinements_change_kmer_sizes():
-    c = recipes.plan(PROFILES["dna"])[0]
+def test_auto_linear_refinements_change_kmer_sizes(profiles):
+    c = recipes.plan(profiles["dna"][0])[0]
     assert c.model["kind"] == "linear" and c.model["C"] == "auto"
     ks = c.representation["blocks"][0]["k"]
     assert recipes.regularize(c).representation["blocks"][0]["k"] == ks[:-1]
     assert recipes.add_capacity(c).representation["blocks"][0]["k"] == ks + [ks[-1] + 1]
     assert recipes.cheaper(c).representation["blocks"][0]["k"] == ks[:-1]
+
+
+@pytest.mark.datasets
+@pytest.mark.parametrize("name, pair, first", [
+    ("sirbench", None, "kmer_linear"),  # siRNA duplexes are not miRNA-target pairs
+    ("ago2_clash_hejret", ("noncodingRNA", "gene"), "pair_features_lgbm"),
+])
+def test_profile_of_the_shared_datasets(name, pair, first):
+    if not (DATA / name / "train.csv").is_file():
+        pytest.skip(f"dataset {name} not found under {DATA}")
+    task = load_task(DATA / name)
+    profile = recipes.profile_of(task, task.table("train"), time_budget_s=900)
+    assert profile.pair == pair and recipes.plan(profile)[0].name == first

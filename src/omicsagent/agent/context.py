@@ -36,9 +36,8 @@ class StepContext:
     workspace: "Workspace"
     sandbox: "Sandbox"
     iter_dir: Path  # absolute, inside workspace.artifacts
-    train_file: str  # relative to the workspace root (the training split)
-    validation_file: str | None  # relative; None before the split step
-    validation_features: str | None  # relative; validation inputs without the target
+    train_file: str  # relative to the workspace root (the training split once the split is registered)
+    validation_features: str | None  # relative; validation inputs without the target (labels: harness only)
     n_validation: int
     deadline: float  # time.monotonic() value at which the run's budget ends
     seed: int

@@ -16,59 +16,101 @@ import pandas as pd
 from omicsagent.agent.journal import RunJournal, SplitInfo
 from omicsagent.agent.steps import check_predictions
 from omicsagent.errors import InputError, ModelMistake
+from omicsagent.ml.io import read_table, to_csv_bytes
 from omicsagent.ml.metrics import evaluate
-from omicsagent.tasks.io import read_table
 from omicsagent.tasks.task import Task
 
 HARNESS_DIR = ".harness"  # in the run directory, never mounted into the sandbox
 MAX_TRAIN_SCORING_ROWS = 20_000
 
 
+TRAIN_INPUT = "inputs/train.csv"  # the training rows the agent gets, relative to the workspace root
+VALIDATION_FEATURES = "scoring/validation_features.csv"  # validation inputs without the target
+TRAIN_FEATURES = "scoring/train_features.csv"
+
+
 def prepare_workspace(task: Task, run_dir: Path):
-    """Create the workspace with the inputs an agent may read: train, validation, description. Never test."""
+    """Create the workspace with the inputs an agent may read: the training rows, description, task card.
+
+    ``inputs/train.csv`` is the task's training table as omicsagent read it (rows with a missing target
+    dropped when the task says so), written comma-separated. A given validation file never enters the
+    workspace with its labels: it is registered as the split at once, features only. Test never enters.
+    """
     from omicsagent.sandbox import Workspace
 
     ws = Workspace.create(run_dir / "workspace")
-    ws.add_input(Path(task.train_path), name="train.csv" if task.train_path.endswith(".csv") else Path(task.train_path).name)
-    if task.validation_path:
-        ws.add_input(Path(task.validation_path), name="validation.csv" if task.validation_path.endswith(".csv") else Path(task.validation_path).name)
+    (run_dir / HARNESS_DIR).mkdir(exist_ok=True)
+    _write_input(ws, TRAIN_INPUT, task.table("train"))
     if task.description:
         (ws.inputs / "description.md").write_text(task.description)
     card = task.model_dump(exclude={"test_path", "train_path", "validation_path"})
     (ws.inputs / "task.json").write_text(json.dumps(card, indent=1, default=str))
-    (run_dir / HARNESS_DIR).mkdir(exist_ok=True)
     return ws
 
 
-def input_rel(ws, task: Task, which: str) -> str:
-    path = Path(task.train_path if which == "train" else task.validation_path)
-    name = f"{which}.csv" if path.name.endswith(".csv") else path.name
-    return str((ws.inputs / name).relative_to(ws.root))
+def _write_input(ws, rel: str, df: pd.DataFrame) -> None:
+    """(Re)write a read-only input file atomically."""
+    path = ws.root / rel
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_bytes(to_csv_bytes(df))
+    tmp.chmod(0o444)
+    tmp.replace(path)
+
+
+def register_given_split(run_dir: Path, ws, task: Task) -> SplitInfo:
+    """The task's own validation file is the split: its labels go to the harness only."""
+    train, valid = task.table("train"), task.table("validation")
+    return _register(run_dir, ws, task, train, valid, train_rel=TRAIN_INPUT, method="given (validation file)",
+                     stratified=False, grouped_by=None)
 
 
 def register_split(run_dir: Path, ws, task: Task, *, train_rel: str, valid_rel: str, method: str,
                    stratified: bool, grouped_by: str | None) -> SplitInfo:
-    """Copy the labels privately and write label-free feature files the scripts are scored on."""
+    """Take over a split the brain (or the fallback) wrote in the workspace; the labelled validation rows
+    then leave the workspace (see ``_register``)."""
+    train = read_table(ws.confine(train_rel))
+    valid = read_table(ws.confine(valid_rel))
+    info = _register(run_dir, ws, task, train, valid, train_rel=train_rel, method=method, stratified=stratified,
+                     grouped_by=grouped_by)
+    ws.confine(valid_rel).unlink(missing_ok=True)
+    return info
+
+
+def _register(run_dir: Path, ws, task: Task, train: pd.DataFrame, valid: pd.DataFrame, *, train_rel: str,
+              method: str, stratified: bool, grouped_by: str | None) -> SplitInfo:
+    """Keep the labels privately, write label-free feature files to score on, and leave the agent only the
+    training split and the validation features: ``inputs/train.csv`` becomes the training split (so it
+    cannot be joined with the validation features to recover their labels) and ``scratch/`` is emptied
+    (copies made while exploring or splitting)."""
     harness = run_dir / HARNESS_DIR
     harness.mkdir(exist_ok=True)
-    train = read_table(ws.root / train_rel)
-    valid = read_table(ws.root / valid_rel)
-    for df, name in ((train, "train"), (valid, "validation")):
-        df.to_csv(harness / f"{name}_labeled.csv", index=False)
+    valid.to_csv(harness / "validation_labeled.csv", index=False)
+    scored = train
     if len(train) > MAX_TRAIN_SCORING_ROWS:  # train metrics on a fixed sample: enough to see over-fitting
-        train = train.sample(MAX_TRAIN_SCORING_ROWS, random_state=0).sort_index()
-        train.to_csv(harness / "train_labeled.csv", index=False)
+        scored = train.sample(MAX_TRAIN_SCORING_ROWS, random_state=0).sort_index()
+    scored.to_csv(harness / "train_labeled.csv", index=False)
     feats = ws.root / "scoring"
     feats.mkdir(exist_ok=True)
-    train.drop(columns=[task.target]).to_csv(feats / "train_features.csv", index=False)
-    valid.drop(columns=[task.target]).to_csv(feats / "validation_features.csv", index=False)
+    scored.drop(columns=[task.target]).to_csv(ws.root / TRAIN_FEATURES, index=False)
+    valid.drop(columns=[task.target]).to_csv(ws.root / VALIDATION_FEATURES, index=False)
+    if train_rel != TRAIN_INPUT:
+        _write_input(ws, TRAIN_INPUT, train)
+    for child in ws.scratch.iterdir():
+        shutil.rmtree(child) if child.is_dir() and not child.is_symlink() else child.unlink()
     return SplitInfo(method=method, train_path=str(Path("workspace") / train_rel),
-                     validation_path=str(Path("workspace") / valid_rel), n_train=len(read_table(ws.root / train_rel)),
+                     validation_path=f"{HARNESS_DIR}/validation_labeled.csv", n_train=len(train),
                      n_validation=len(valid), grouped_by=grouped_by, stratified=stratified)
 
 
 def labels(run_dir: Path, which: str, task: Task) -> pd.Series:
     return read_table(run_dir / HARNESS_DIR / f"{which}_labeled.csv")[task.target]
+
+
+def validation_errors(run_dir: Path, task: Task, pred_path: Path) -> dict:
+    """Where the validation predictions go wrong (``analysis.validation_errors``), from the private labels."""
+    from omicsagent.agent.analysis import validation_errors as analyse
+
+    return analyse(task, read_table(run_dir / HARNESS_DIR / "validation_labeled.csv"), read_table(pred_path))
 
 
 def metrics_from_predictions(task: Task, y_true: pd.Series, pred: pd.DataFrame) -> dict[str, float]:
@@ -185,7 +227,7 @@ def score_test(run_dir: Path, journal: RunJournal, sandbox) -> dict[str, float] 
     best = journal.best_iteration
     if not task.test_path or best is None or not (run_dir / "best").exists():
         return None
-    test = read_table(task.test_path)
+    test = task.table("test")
     harness = run_dir / HARNESS_DIR
     features = harness / "test_features.csv"
     test.drop(columns=[task.target]).to_csv(features, index=False)

@@ -21,7 +21,7 @@ from omicsagent.agent.progress import NullProgress, Progress
 from omicsagent.agent.split import split_frame
 from omicsagent.agent.steps import STEPS
 from omicsagent.errors import ModelMistake, OmicsAgentError, RunStateError, command
-from omicsagent.tasks.io import read_table
+from omicsagent.ml.io import read_table
 from omicsagent.tasks.task import Task
 
 log = logging.getLogger("omicsagent.agent")
@@ -32,7 +32,7 @@ ITERATION_STEPS = ("representation", "architecture", "training", "inference")
 
 def start_run(task: Task, *, out_dir: Path, settings: RunSettings, brain: Brain,
               progress: Progress | None = None) -> RunJournal:
-    out_dir = Path(out_dir)
+    out_dir = Path(out_dir).expanduser().resolve()  # stop-gap until the run layout (issue 9 §1) lands
     if out_dir.exists() and any(out_dir.iterdir()):
         if (out_dir / "journal.json").exists():
             raise RunStateError(f"{out_dir} already holds a run; continue it with "
@@ -46,7 +46,9 @@ def start_run(task: Task, *, out_dir: Path, settings: RunSettings, brain: Brain,
     journal = RunJournal(run_id=run_id, settings=settings, task=task)
     journal.settings.extra.setdefault("brain_config", brain.describe())
     try:
-        harness.prepare_workspace(task, out_dir)
+        ws = harness.prepare_workspace(task, out_dir)
+        if task.validation_path:  # a given validation file is the split from the start, features only
+            journal.split = harness.register_given_split(out_dir, ws, task)
     except BaseException:
         shutil.rmtree(out_dir, ignore_errors=True)
         raise
@@ -56,7 +58,7 @@ def start_run(task: Task, *, out_dir: Path, settings: RunSettings, brain: Brain,
 
 def resume_run(run_dir: Path, *, brain: Brain, progress: Progress | None = None,
                extra_iterations: int = 0) -> RunJournal:
-    run_dir = Path(run_dir)
+    run_dir = Path(run_dir).expanduser().resolve()  # stop-gap until the run layout (issue 9 §1) lands
     journal = RunJournal.load(run_dir)
     if journal.status == "finished" and not extra_iterations:
         raise RunStateError(f"the run in {run_dir} has already finished; pass --iterations N to add N more, or start a new run.")
@@ -175,9 +177,6 @@ class Loop:
         steps = (["exploration"] if index == 0 else []) + (["split"] if j.split is None else [])
         failed = None
         for name in steps + list(ITERATION_STEPS):
-            if name == "split" and j.split is None and j.task.validation_path:
-                self.given_split(ctx)
-                continue
             rec = self.step(name, ctx, it)
             if rec.status == "failed":
                 if name == "split":
@@ -213,10 +212,13 @@ class Loop:
         if is_best:
             harness.promote(self.run_dir, j)
         self.save()
+        scoring = {"status": it.status, "failure": it.failure, "train_metrics": it.train_metrics,
+                   "validation_metrics": it.validation_metrics}
+        if it.status == "succeeded":  # computed here: the validation labels never reach the brain
+            scoring["validation_errors"] = harness.validation_errors(self.run_dir, j.task,
+                                                                     iter_dir / "validation_predictions.csv")
         for name in (["prediction_exploration"] if it.status == "succeeded" else []) + ["reflection"]:
-            ctx.previous.setdefault("_iteration", {"status": it.status, "failure": it.failure,
-                                                   "train_metrics": it.train_metrics,
-                                                   "validation_metrics": it.validation_metrics})
+            ctx.previous.setdefault("_iteration", scoring)
             rec = self.step(name, ctx, it)
             if rec.status == "done":
                 ctx.previous[name] = rec.output
@@ -242,9 +244,8 @@ class Loop:
         ctx = StepContext(
             step="", iteration=it.index, task=j.task, journal=j, workspace=self.ws, sandbox=self.sandbox,
             iter_dir=iter_dir,
-            train_file=str(Path(split.train_path).relative_to("workspace")) if split else harness.input_rel(self.ws, j.task, "train"),
-            validation_file=str(Path(split.validation_path).relative_to("workspace")) if split else None,
-            validation_features="scoring/validation_features.csv" if split else None,
+            train_file=str(Path(split.train_path).relative_to("workspace")) if split else harness.TRAIN_INPUT,
+            validation_features=harness.VALIDATION_FEATURES if split else None,
             n_validation=split.n_validation if split else 0, deadline=self.deadline, seed=j.settings.seed,
             all_instructions=previous_instr,
             previous=previous if previous is not None else {},
@@ -301,17 +302,10 @@ class Loop:
         return rec
 
     # ----- splits -----
-    def given_split(self, ctx: StepContext) -> None:
-        j = self.journal
-        j.split = harness.register_split(self.run_dir, self.ws, j.task, train_rel=harness.input_rel(self.ws, j.task, "train"),
-                                         valid_rel=harness.input_rel(self.ws, j.task, "validation"),
-                                         method="given (validation file)", stratified=False, grouped_by=None)
-        self._refresh(ctx)
-
     def fallback_split(self, ctx: StepContext, why: str) -> None:
         """The brain could not split: the harness does it deterministically, and says so."""
         j = self.journal
-        df = read_table(self.ws.root / harness.input_rel(self.ws, j.task, "train"))
+        df = read_table(self.ws.root / harness.TRAIN_INPUT)
         train, valid, method = split_frame(df, target=j.task.target, task_type=j.task.task_type,
                                            group=j.task.group_column, seed=j.settings.seed)
         out = self.ws.artifacts / "split"
@@ -327,8 +321,7 @@ class Loop:
     def _refresh(self, ctx: StepContext) -> None:
         s = self.journal.split
         ctx.train_file = str(Path(s.train_path).relative_to("workspace"))
-        ctx.validation_file = str(Path(s.validation_path).relative_to("workspace"))
-        ctx.validation_features = "scoring/validation_features.csv"
+        ctx.validation_features = harness.VALIDATION_FEATURES
         ctx.n_validation = s.n_validation
         self.save()
 
@@ -338,7 +331,7 @@ class Loop:
 
         script = ctx.previous.get("inference", {}).get("inference_script")
         out = iter_dir / "train_predictions.csv"
-        res = ctx.run(["python", script, "--input", "scoring/train_features.csv", "--output", ctx.rel(out)],
+        res = ctx.run(["python", script, "--input", harness.TRAIN_FEATURES, "--output", ctx.rel(out)],
                       purpose="scoring on training inputs")
         if not res.ok:
             ctx.log(f"train scoring failed ({failure_reason(res)}); train metrics unavailable")

@@ -6,14 +6,16 @@ same validators serve the expert brain and the LLM brain.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 from pydantic import BaseModel, Field
 
-from omicsagent.errors import ModelMistake
+from omicsagent.errors import InputError, ModelMistake
+from omicsagent.ml.io import read_table
 
 if TYPE_CHECKING:
     from omicsagent.agent.context import StepContext
@@ -27,7 +29,8 @@ class ExplorationOutput(BaseModel):
 class SplitOutput(BaseModel):
     method: str = Field(description="How the validation split was made (stratified? grouped by which column?).")
     train_file: str = Field(description="Training split, path relative to the workspace, e.g. artifacts/split/train.csv.")
-    validation_file: str = Field(description="Validation split, path relative to the workspace.")
+    validation_file: str = Field(description="Validation split, path relative to the workspace (under artifacts/). "
+                                 "Once registered, the harness keeps its labels and removes it from the workspace.")
 
 
 class RepresentationOutput(BaseModel):
@@ -74,8 +77,8 @@ OUTPUT_TYPES: dict[str, type[BaseModel]] = {
 _FORBIDDEN_NAMES = re.compile(r"\btest(_features)?\.(csv|tsv|parquet)\b|/shared/datasets|\.harness")
 
 
-def check_script_text(path: Path, ctx: "StepContext", *, may_read_validation: bool = False) -> None:
-    """Static checks: no test files, no paths outside the workspace, no validation labels in train.py."""
+def check_script_text(path: Path, ctx: StepContext, *, may_read_validation: bool = False) -> None:
+    """Static checks: no test files, no paths outside the workspace, no validation inputs in train.py."""
     text = path.read_text(errors="replace")
     if _FORBIDDEN_NAMES.search(text):
         raise ModelMistake(f"{path.name} refers to a hidden test file; scripts may only read the training data (and, in inference, their --input file).")
@@ -85,24 +88,30 @@ def check_script_text(path: Path, ctx: "StepContext", *, may_read_validation: bo
         p = m.group(1)
         if not p.startswith(root) and not p.startswith(("/tmp", "/dev/null", "/proc")):
             raise ModelMistake(f"{path.name} uses the absolute path {p!r} outside the workspace; use paths relative to the workspace or the script's arguments.")
-    if not may_read_validation and ctx.validation_file and Path(ctx.validation_file).name in text:
-        raise ModelMistake(f"{path.name} reads the validation file; train only on the training split ({ctx.train_file}), the harness scores on validation.")
+    if not may_read_validation and ctx.validation_features and Path(ctx.validation_features).name in text:
+        raise ModelMistake(f"{path.name} reads the validation inputs; train only on the training split ({ctx.train_file}), the harness scores on validation.")
 
 
-def _rel_file(ctx: "StepContext", rel: str, what: str) -> Path:
+def _rel_file(ctx: StepContext, rel: str, what: str) -> Path:
     path = ctx.workspace.confine(rel)
     if not path.exists():
         raise ModelMistake(f"the {what} {rel!r} does not exist in the workspace; write it first (paths are relative to {ctx.workspace.root}).")
     return path
 
 
-def validate_split(out: SplitOutput, ctx: "StepContext") -> None:
+def validate_split(out: SplitOutput, ctx: StepContext) -> None:
     task = ctx.task
     tr, va = _rel_file(ctx, out.train_file, "training split"), _rel_file(ctx, out.validation_file, "validation split")
+    for path, rel in ((tr, out.train_file), (va, out.validation_file)):
+        if not path.is_relative_to(ctx.workspace.artifacts) or not path.is_file():
+            raise ModelMistake(f"{rel!r} is not a file under artifacts/; write both splits under artifacts/split/ "
+                               "(scratch/ is emptied once the split is registered).")
+    if tr == va:
+        raise ModelMistake("the training and validation splits are the same file; write two files.")
     try:
-        a, b = pd.read_csv(tr), pd.read_csv(va)
-    except Exception as err:  # noqa: BLE001 - any parse failure is the brain's to fix
-        raise ModelMistake(f"the split files cannot be read as CSV ({err}); write them with DataFrame.to_csv(index=False).") from None
+        a, b = read_table(tr), read_table(va)
+    except InputError as err:  # a file the brain wrote: its to fix
+        raise ModelMistake(f"the split files cannot be read ({err}); write them with DataFrame.to_csv(index=False).") from None
     for df, name in ((a, "training"), (b, "validation")):
         missing = [c for c in task.input_columns + [task.target] if c not in df.columns]
         if missing:
@@ -117,7 +126,7 @@ def validate_split(out: SplitOutput, ctx: "StepContext") -> None:
         raise ModelMistake(f"groups in '{task.group_column}' appear in both splits; split by group (e.g. GroupShuffleSplit).")
 
 
-def validate_training(out: TrainingOutput, ctx: "StepContext") -> None:
+def validate_training(out: TrainingOutput, ctx: StepContext) -> None:
     script = _rel_file(ctx, out.train_script, "training script")
     check_script_text(script, ctx)
     model_dir = _rel_file(ctx, out.model_dir, "model folder")
@@ -125,7 +134,7 @@ def validate_training(out: TrainingOutput, ctx: "StepContext") -> None:
         raise ModelMistake(f"the model folder {out.model_dir!r} is empty; run train.py so it saves the model there.")
 
 
-def validate_inference(out: InferenceOutput, ctx: "StepContext") -> None:
+def validate_inference(out: InferenceOutput, ctx: StepContext) -> None:
     """Dry-run the inference script on validation inputs without labels and check its output."""
     script = _rel_file(ctx, out.inference_script, "inference script")
     check_script_text(script, ctx, may_read_validation=False)
@@ -146,9 +155,9 @@ def check_predictions(path: Path, task, *, n_rows: int) -> pd.DataFrame:
     if not path.exists():
         raise ModelMistake(f"inference wrote no output file at {path.name}; write the --output path with DataFrame.to_csv(index=False).")
     try:
-        pred = pd.read_csv(path)
-    except Exception as err:  # noqa: BLE001
-        raise ModelMistake(f"the predictions file is not a readable CSV ({err}).") from None
+        pred = read_table(path)
+    except InputError as err:  # a file the brain's script wrote: its to fix
+        raise ModelMistake(f"the predictions file cannot be read ({err}); write it with DataFrame.to_csv(index=False).") from None
     if len(pred) != n_rows:
         raise ModelMistake(f"inference returned {len(pred)} rows for {n_rows} input rows; write exactly one prediction per input row, in order.")
     if "prediction" not in pred.columns:
@@ -173,7 +182,7 @@ def check_predictions(path: Path, task, *, n_rows: int) -> pd.DataFrame:
     return pred
 
 
-def validate_reflection(out: ReflectionOutput, ctx: "StepContext") -> None:
+def validate_reflection(out: ReflectionOutput, ctx: StepContext) -> None:
     unknown = [k for k in out.instructions if k not in OUTPUT_TYPES]
     if unknown:
         raise ModelMistake(f"instructions name unknown steps {unknown}; use step names {list(OUTPUT_TYPES)}.")
@@ -183,7 +192,7 @@ def validate_reflection(out: ReflectionOutput, ctx: "StepContext") -> None:
 class StepSpec:
     name: str
     output_type: type[BaseModel]
-    validate: Callable[[Any, "StepContext"], None] | None
+    validate: Callable[[Any, StepContext], None] | None
     purpose: str
 
 

@@ -84,7 +84,7 @@ def _best_predictions(run_dir: Path, journal: RunJournal, best: IterationRecord,
             return None
     try:
         valid = read_table(valid_path)
-        pred = pd.read_csv(pred_path)
+        pred = read_table(pred_path)
     except Exception as err:  # noqa: BLE001 - any unreadable file becomes a note, not a crash
         missing.append(f"The validation labels or predictions cannot be read ({type(err).__name__}), so validation plots are skipped.")
         return None

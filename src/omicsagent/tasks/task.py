@@ -78,6 +78,59 @@ class Task(BaseModel):
     def greater_is_better(self) -> bool:
         return get_metric(self.metric).greater_is_better
 
+    def table(self, which: Literal["train", "validation", "test"]) -> pd.DataFrame:
+        """The rows this task describes, read with the one table reader: for ``train``, without the rows
+        whose target is missing (they exist only when ``--drop-missing-target`` was given).
+
+        The harness builds the agent's inputs and the private labels from this, so the files the agent
+        gets hold exactly ``n_train`` (``n_validation``, ``n_test``) rows.
+        """
+        path = {"train": self.train_path, "validation": self.validation_path, "test": self.test_path}[which]
+        if path is None:
+            raise ValueError(f"the task {self.name!r} has no {which} file")
+        df = read_table(path)
+        if which == "train" and self.target in df.columns:
+            df = without_missing_target(df, self.target, Path(path))
+        elif self.classes and self.target in df.columns:
+            df[self.target] = _like_classes(df[self.target], self.classes)
+        return df
+
+
+def _like_classes(y: pd.Series, classes: list) -> pd.Series:
+    """Numeric labels typed like the training classes, so 1 in test.csv is the class 1.0 of train.csv (and
+    the other way round) when labels are compared as text."""
+    numbers = all(isinstance(c, (int, float)) and not isinstance(c, bool) for c in classes)
+    if not numbers or not pd.api.types.is_numeric_dtype(y) or pd.api.types.is_bool_dtype(y):
+        return y
+    if all(isinstance(c, int) for c in classes):
+        return y.astype("int64") if (y == y.round()).all() else y
+    return y.astype(float)
+
+
+def without_missing_target(df: pd.DataFrame, target: str, path: Path) -> pd.DataFrame:
+    """``df`` (read from ``path``) without the rows whose target is missing, the target typed as if those
+    rows had never been in the file: a column of whole numbers read as float only because of its gaps
+    becomes integer again, so its classes are 0/1 as in the validation and test files, not 0.0/1.0."""
+    missing = df[target].isna()
+    if not missing.any():
+        return df
+    df = df[~missing].reset_index(drop=True)
+    y = df[target]
+    if pd.api.types.is_float_dtype(y) and (y == y.round()).all() and _written_as_integers(path, target):
+        df[target] = y.astype("int64")
+    return df
+
+
+def _written_as_integers(path: Path, column: str) -> bool:
+    """Whether every non-empty value of ``column`` in the file is an integer (text) or typed as one (Parquet)."""
+    raw = read_table(path, as_text=(column,))[column].dropna()
+    if raw.dtype == object:
+        return bool(raw.astype(str).str.fullmatch(r"\s*[+-]?\d+\s*").all())
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    return pa.types.is_integer(pq.read_schema(path).field(column).type)
+
 
 class Overrides(BaseModel):
     """Values that replace detection: from task.toml, then from the command line."""
@@ -199,18 +252,18 @@ def load_task(dataset: str | Path | None = None, *, train: str | Path | None = N
     train_df = read_table(train_p)
     valid_df = read_table(valid_p) if valid_p else None
     test_df = read_table(test_p) if test_p else None
-    for other, label in ((valid_df, valid_p), (test_df, test_p)):
-        if other is not None:
-            _check_columns(train_df, other, train_p, label)
 
     profiles = {c: detect.profile_column(train_df[c], n_rows=len(train_df)) for c in train_df.columns}
     target, target_reason = _pick_target(train_df, profiles, ov, description, task_name, train_p)
+    for other, label in ((valid_df, valid_p), (test_df, test_p)):
+        if other is not None:
+            _check_columns(train_df, other, train_p, label, target)
     y = train_df[target]
     n_missing = int(y.isna().sum())
     if n_missing:
         if not ov.drop_missing_target:
             raise InputError(f"{train_p} has {n_missing} row(s) with a missing target '{target}'; pass --drop-missing-target to drop them or fill them in.")
-        train_df = train_df[y.notna()].reset_index(drop=True)
+        train_df = without_missing_target(train_df, target, train_p)
         y = train_df[target]
         if y.empty:
             raise InputError(f"every row of {train_p} has a missing target '{target}', so nothing is left "
@@ -268,12 +321,16 @@ def _check_forced_type(y: pd.Series, task_type: str, target: str) -> None:
                          f"cannot be a multiclass task; use --task-type regression.")
 
 
-def _check_columns(train: pd.DataFrame, other: pd.DataFrame, train_p: Path, other_p: Path) -> None:
+def _check_columns(train: pd.DataFrame, other: pd.DataFrame, train_p: Path, other_p: Path, target: str) -> None:
+    """Validation and test files hold the training file's columns: a model trained on a column must find it."""
     missing = [c for c in train.columns if c not in other.columns]
     extra = [c for c in other.columns if c not in train.columns]
-    # A test file without the target is reported later with a more precise sentence.
-    if len(missing) == 1 and not extra:
-        return
+    if missing == [target] and not extra:
+        return  # reported by the caller with a sentence about hidden labels
+    if missing and not extra:
+        names = ", ".join(map(repr, [c for c in missing if c != target][:5]))
+        raise InputError(f"{other_p} lacks the column(s) {names} of {train_p.name}; add them (a model trained on "
+                         f"{train_p.name} needs every input column) or drop them from {train_p.name}.")
     if missing or extra:
         parts = []
         if missing:

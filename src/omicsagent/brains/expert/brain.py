@@ -8,11 +8,19 @@ from string import Template
 from typing import Any
 
 from omicsagent.agent.context import StepContext, StepOutcome, failure_reason
-from omicsagent.agent.steps import (ArchitectureOutput, ExplorationOutput, InferenceOutput,
-                                    PredictionExplorationOutput, ReflectionOutput, RepresentationOutput,
-                                    SplitOutput, TrainingOutput)
-from omicsagent.brains.expert import explore, policy
+from omicsagent.agent.steps import (
+    ArchitectureOutput,
+    ExplorationOutput,
+    InferenceOutput,
+    PredictionExplorationOutput,
+    ReflectionOutput,
+    RepresentationOutput,
+    SplitOutput,
+    TrainingOutput,
+)
+from omicsagent.brains.expert import explore, policy, recipes
 from omicsagent.errors import ModelMistake
+from omicsagent.ml.io import read_table
 
 
 def _template(name: str) -> Template:
@@ -45,6 +53,7 @@ class ExpertBrain:
 
     def __init__(self) -> None:
         self._decisions: dict[int, policy.Decision] = {}
+        self._profile: tuple[str, recipes.DataProfile] | None = None
 
     def describe(self) -> dict[str, Any]:
         return {"kind": "expert", "deterministic": True}
@@ -77,9 +86,18 @@ class ExpertBrain:
         method = res.output.strip().splitlines()[-1].split("; ", 1)[-1] if res.output.strip() else note
         return SplitOutput(method=method, train_file=f"{out_dir}/train.csv", validation_file=f"{out_dir}/validation.csv")
 
+    def _data_profile(self, ctx: StepContext) -> recipes.DataProfile:
+        """The recipe book's profile of the training split (read once per run and brain)."""
+        if self._profile is None or self._profile[0] != ctx.train_file:
+            train = read_table(ctx.workspace.root / ctx.train_file)
+            self._profile = (ctx.train_file, recipes.profile_of(
+                ctx.task, train, time_budget_s=ctx.journal.settings.time_budget_s))
+        return self._profile[1]
+
     def _decision(self, ctx: StepContext) -> policy.Decision:
         if ctx.iteration not in self._decisions:
-            self._decisions[ctx.iteration] = policy.decide_next(ctx.journal, time_left_s=ctx.time_left())
+            self._decisions[ctx.iteration] = policy.decide_next(ctx.journal, self._data_profile(ctx),
+                                                                time_left_s=ctx.time_left())
         return self._decisions[ctx.iteration]
 
     def _representation(self, ctx: StepContext) -> RepresentationOutput:
@@ -127,12 +145,13 @@ class ExpertBrain:
         return InferenceOutput(inference_script=ctx.rel(script))
 
     def _prediction_exploration(self, ctx: StepContext) -> PredictionExplorationOutput:
-        summary, findings = explore.explore_predictions(ctx.task, ctx.workspace.root / ctx.validation_file,
-                                                        ctx.iter_dir / "validation_predictions.csv")
-        return PredictionExplorationOutput(summary=summary, findings=findings)
+        errors = ctx.previous.get("_iteration", {}).get("validation_errors") or {}
+        return PredictionExplorationOutput(summary=errors.get("summary", "no validation error analysis"),
+                                           findings=list(errors.get("findings", [])))
 
     def _reflection(self, ctx: StepContext) -> ReflectionOutput:
         it = ctx.journal.iterations[ctx.iteration]
         # The next iteration's decision is made now and logged; the next representation step recomputes it.
-        assessment, instructions, stop = policy.reflect(ctx.journal, it, time_left_s=ctx.time_left())
+        assessment, instructions, stop = policy.reflect(ctx.journal, it, self._data_profile(ctx),
+                                                        time_left_s=ctx.time_left())
         return ReflectionOutput(assessment=assessment, instructions=instructions, stop=stop)

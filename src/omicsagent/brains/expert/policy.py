@@ -1,4 +1,5 @@
-"""The expert's search policy: what to try next, decided from the journal alone (so resume is exact).
+"""The expert's search policy: what to try next, decided from the journal and the data profile alone (both
+are fixed for a run, so resume is exact).
 
 Explore the recipe book's candidates in order (a fast baseline first), skipping what no longer fits in the
 time left; after a failure try a cheaper variant; near the end (or when the plan is exhausted) refine the
@@ -6,33 +7,16 @@ best iteration: regularise when it overfits, add capacity when it underfits. Sto
 """
 from __future__ import annotations
 
+import math
 import statistics
 from dataclasses import dataclass
 
 from omicsagent.agent.journal import IterationRecord, RunJournal
 from omicsagent.brains.expert import recipes
-from omicsagent.brains.expert.recipes import Candidate, DataProfile, SeqColumn
-from omicsagent.ml.metrics import get_metric
-from omicsagent.tasks.task import Task
+from omicsagent.brains.expert.recipes import Candidate, DataProfile
+from omicsagent.ml.metrics import Metric, get_metric
 
 OVERHEAD_S = 25.0  # writing scripts, inference dry-run and scoring, per iteration
-
-
-def profile_of(task: Task, *, time_budget_s: float) -> DataProfile:
-    seqs = [SeqColumn(name=c.name, alphabet=c.role, median_len=c.median_len or 0, max_len=c.max_len or 0)
-            for c in task.feature_columns if c.role in ("dna", "rna", "protein")]
-    nuc = sorted([s for s in seqs if s.alphabet in ("dna", "rna")], key=lambda s: s.median_len)
-    pair = None
-    if len(nuc) >= 2 and nuc[0].median_len <= 30 and nuc[-1].median_len > nuc[0].median_len:
-        pair = (nuc[0].name, nuc[-1].name)  # a small RNA (miRNA/siRNA) and the sequence it targets
-    return DataProfile(
-        task_type=task.task_type, n_rows=task.n_train, n_classes=len(task.classes) if task.classes else None,
-        sequence_columns=seqs, pair=pair,
-        smiles_columns=[c.name for c in task.feature_columns if c.role == "smiles"],
-        numeric_columns=[c.name for c in task.feature_columns if c.role == "numeric"],
-        categorical_columns=[c.name for c in task.feature_columns if c.role == "categorical"],
-        time_budget_s=time_budget_s,
-    )
 
 
 def candidate_key(representation: dict, model: dict) -> str:
@@ -84,30 +68,99 @@ def expected_seconds(c: Candidate, speeds: dict[str, float]) -> float:
     return min(seconds, c.time_limit_s) if c.time_limit_s else seconds
 
 
-@dataclass
+# Thresholds of the diagnosis, on the share of the validation error that the training data does not show.
+OVERFIT_SHARE = 0.4   # validation error at least 1/(1-0.4) = 1.67x the training error
+UNDERFIT_SHARE = 0.15  # training error at least 85% of the validation error
+NEAR_PERFECT = 0.03   # for scores bounded by 1 (AUROC, accuracy, R², ...): validation within this of perfect
+
+
+@dataclass(frozen=True)
 class Fit:
+    """How well one iteration fits, computed once from its train and validation scores; the assessment and
+    the instruction that follows it are both written from this.
+
+    Scores are turned into errors the same way for every metric: ``1 - score`` for scores where higher is
+    better (all of them top out at 1), the value itself for errors (RMSE, MAE, log-loss). ``share`` is the
+    part of the validation error that the training data does not show: 0 when train and validation err
+    alike, 1 when the training data is fitted perfectly.
+    """
+
     kind: str  # "overfit" | "underfit" | "balanced" | "unknown"
-    text: str
+    metric: Metric
+    train: float | None = None
+    valid: float | None = None
+
+    @property
+    def train_error(self) -> float:
+        return (1.0 - self.train) if self.metric.greater_is_better else self.train  # type: ignore[operator]
+
+    @property
+    def valid_error(self) -> float:
+        return (1.0 - self.valid) if self.metric.greater_is_better else self.valid  # type: ignore[operator]
+
+    @property
+    def share(self) -> float:
+        return (self.valid_error - self.train_error) / self.valid_error if self.valid_error > 0 else 0.0
+
+    def _scores(self) -> str:
+        fmt = ".3f" if self.metric.greater_is_better else ".3g"
+        return f"train {self.metric.label} {self.train:{fmt}} vs validation {self.valid:{fmt}}"
+
+    def _how_much(self) -> str:
+        if self.metric.greater_is_better:
+            return f"gap {self.valid_error - self.train_error:.3f}"
+        return f"validation {self.metric.label} x{self.valid_error / max(self.train_error, 1e-12):.1f} the training one"
+
+    @property
+    def near_perfect(self) -> bool:
+        return self.metric.greater_is_better and self.valid_error <= NEAR_PERFECT
+
+    @property
+    def assessment(self) -> str:
+        """What the scores say, e.g. 'train RMSE 0.19 vs validation 0.7: overfits (validation RMSE x3.7 ...)'."""
+        if self.kind == "unknown":
+            return "train metric unavailable, so the fit cannot be judged"
+        if self.kind == "overfit":
+            return f"{self._scores()}: overfits ({self._how_much()})"
+        if self.kind == "underfit":
+            return f"{self._scores()}: underfits (train and validation err alike, {self._how_much()})"
+        if self.near_perfect:
+            return f"{self._scores()}: near perfect on validation"
+        return f"{self._scores()}: a moderate gap ({self._how_much()})"
+
+    def advice(self, action: str) -> str:
+        """The reason for a refinement (``action``: "regularise" or "add capacity"), from the same diagnosis."""
+        if self.kind == "unknown":
+            return f"The training score is unavailable, so {action} as a guess."
+        if self.kind == "overfit":
+            return f"The model overfits ({self._how_much()}): it fits the training data much better than validation."
+        if self.kind == "underfit":
+            return (f"The model underfits ({self._scores()}, {self._how_much()}): "
+                    "it does not even fit the training data well.")
+        gain = "a larger model may still gain" if action == "add capacity" else "a more regularised one may generalise better"
+        state = "near perfect" if self.near_perfect else "balanced"
+        return f"The fit is {state} ({self._scores()}, {self._how_much()}); {gain}."
+
+
+def fit_of(metric_name: str, train: float | None, valid: float | None) -> Fit:
+    """The diagnosis for a pair of scores of one metric (see ``Fit``)."""
+    metric = get_metric(metric_name)
+    if train is None or valid is None or math.isnan(train) or math.isnan(valid):
+        return Fit("unknown", metric)
+    fit = Fit("balanced", metric, float(train), float(valid))
+    if fit.near_perfect:
+        return fit
+    if fit.share >= OVERFIT_SHARE:
+        return Fit("overfit", metric, fit.train, fit.valid)
+    if fit.share <= UNDERFIT_SHARE:
+        return Fit("underfit", metric, fit.train, fit.valid)
+    return fit
 
 
 def diagnose(journal: RunJournal, it: IterationRecord) -> Fit:
-    metric = get_metric(journal.task.metric)
-    tr, va = it.train_metrics.get(metric.name), it.validation_metrics.get(metric.name)
-    if tr is None or va is None:
-        return Fit("unknown", "train metric unavailable")
-    if metric.greater_is_better:
-        gap = tr - va
-        if gap > 0.05:
-            return Fit("overfit", f"train {metric.label} {tr:.3f} vs validation {va:.3f}: overfits (gap {gap:.3f})")
-        if gap < 0.02:
-            return Fit("underfit", f"train {tr:.3f} close to validation {va:.3f}: room for more capacity")
-        return Fit("balanced", f"train {tr:.3f}, validation {va:.3f}: a moderate gap")
-    ratio = va / max(tr, 1e-12)
-    if ratio > 1.6:
-        return Fit("overfit", f"train {metric.label} {tr:.3g} vs validation {va:.3g}: overfits (x{ratio:.1f})")
-    if ratio < 1.15:
-        return Fit("underfit", f"train {tr:.3g} close to validation {va:.3g}: room for more capacity")
-    return Fit("balanced", f"train {tr:.3g}, validation {va:.3g}")
+    """The diagnosis of iteration ``it`` on the task's primary metric."""
+    name = get_metric(journal.task.metric).name
+    return fit_of(name, it.train_metrics.get(name), it.validation_metrics.get(name))
 
 
 @dataclass
@@ -116,13 +169,15 @@ class Decision:
     reason: str
 
 
-def decide_next(journal: RunJournal, *, time_left_s: float) -> Decision:
-    """The candidate for the next iteration, or None (with a reason) when nothing new is worth trying."""
-    plan = recipes.plan(profile_of(journal.task, time_budget_s=journal.settings.time_budget_s))
+def decide_next(journal: RunJournal, profile: DataProfile, *, time_left_s: float) -> Decision:
+    """The candidate for the next iteration, or None (with a reason) when nothing new is worth trying.
+
+    ``profile`` is ``recipes.profile_of`` of the task and its training split."""
+    plan = recipes.plan(profile)
     done = tried(journal)
     speeds = speed_factors(journal, plan)
-    fits = lambda c: expected_seconds(c, speeds) + OVERHEAD_S <= 0.9 * time_left_s  # noqa: E731
-    new = lambda c: c is not None and candidate_key(c.representation, c.model) not in done  # noqa: E731
+    fits = lambda c: expected_seconds(c, speeds) + OVERHEAD_S <= 0.9 * time_left_s
+    new = lambda c: c is not None and candidate_key(c.representation, c.model) not in done
     finished = journal.finished_iterations
     last = finished[-1] if finished else None
     if last is not None and last.status == "failed":
@@ -138,15 +193,14 @@ def decide_next(journal: RunJournal, *, time_left_s: float) -> Decision:
     if refine_now:
         bc = candidate_of(best, plan)
         fit = diagnose(journal, best)
-        options = []
-        if bc is not None:
-            if fit.kind == "overfit":
-                options = [(recipes.regularize(bc), "regularise"), (recipes.add_capacity(bc), "add capacity")]
-            else:
-                options = [(recipes.add_capacity(bc), "add capacity"), (recipes.regularize(bc), "regularise")]
-        for c, what in options:
+        # an overfitting model is only regularised and an underfitting one only grown: what the assessment
+        # says and what the next iteration does come from the same diagnosis
+        actions = {"overfit": ["regularise"], "underfit": ["add capacity"]}.get(fit.kind, ["add capacity", "regularise"])
+        refine = {"regularise": recipes.regularize, "add capacity": recipes.add_capacity}
+        for what in actions if bc is not None else []:
+            c = refine[what](bc, fit.advice(what))
             if new(c) and fits(c):
-                return Decision(c, f"refining the best iteration {best.index} ({fit.text}): {what}")
+                return Decision(c, f"refining the best iteration {best.index} ({fit.assessment}): {what}")
     if explore:
         c = explore[0]
         return Decision(c, f"exploring the next candidate of the plan: {c.rationale}")
@@ -157,7 +211,8 @@ def decide_next(journal: RunJournal, *, time_left_s: float) -> Decision:
     return Decision(None, "no untried candidate fits in the time left")
 
 
-def reflect(journal: RunJournal, it: IterationRecord, *, time_left_s: float) -> tuple[str, dict[str, str], bool]:
+def reflect(journal: RunJournal, it: IterationRecord, profile: DataProfile, *,
+            time_left_s: float) -> tuple[str, dict[str, str], bool]:
     """(assessment, per-step instructions, stop) after iteration ``it``."""
     metric = get_metric(journal.task.metric)
     if it.status == "failed":
@@ -167,8 +222,8 @@ def reflect(journal: RunJournal, it: IterationRecord, *, time_left_s: float) -> 
         best = journal.best_iteration
         rank = "the best so far" if best and best.index == it.index else (
             f"below the best (iteration {best.index}, {metric.label} {journal.primary(best):.4f})" if best else "")
-        assessment = f"iteration {it.index} ({it.summary}): {fit.text}; {rank}"
-    decision = decide_next(journal, time_left_s=time_left_s)
+        assessment = f"iteration {it.index} ({it.summary}): {fit.assessment}; {rank}"
+    decision = decide_next(journal, profile, time_left_s=time_left_s)
     if decision.candidate is None:
         return assessment + f". Stopping: {decision.reason}.", {}, True
     c = decision.candidate

@@ -10,9 +10,13 @@ from __future__ import annotations
 
 import copy
 from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
+
+if TYPE_CHECKING:
+    from omicsagent.tasks.task import Task
 
 ALPHABETS = ("dna", "rna", "protein")
 
@@ -49,9 +53,31 @@ class Candidate:
     time_limit_s: float | None = None   # what to pass as ``time_limit_s`` to ``model.fit``
 
 
-# --- detection help for the loop -------------------------------------------------------------
+# --- the data profile ---------------------------------------------------------------------------
 
-def find_pair(df: pd.DataFrame, sequence_columns: list[SeqColumn]) -> tuple[str, str] | None:
+def profile_of(task: Task, train: pd.DataFrame, *, time_budget_s: float) -> DataProfile:
+    """What the recipe book needs to know about the data: the one profile the brain, the recipe
+    benchmark and the tests plan from.
+
+    ``train`` is the table the models will be fitted on (the training split): its row count and the
+    lengths of its sequences are measured here; column roles come from the task.
+    """
+    seqs: list[SeqColumn] = []
+    for c in task.feature_columns:
+        if c.role in ALPHABETS:
+            lens = train[c.name].dropna().astype(str).str.len()
+            seqs.append(SeqColumn(c.name, c.role, int(lens.median()) if len(lens) else 0,
+                                  int(lens.max()) if len(lens) else 0))
+    return DataProfile(
+        task_type=task.task_type, n_rows=len(train), n_classes=len(task.classes) if task.classes else None,
+        sequence_columns=seqs, pair=_pair_columns(train, seqs),
+        smiles_columns=[c.name for c in task.feature_columns if c.role == "smiles"],
+        numeric_columns=[c.name for c in task.feature_columns if c.role == "numeric"],
+        categorical_columns=[c.name for c in task.feature_columns if c.role == "categorical"],
+        time_budget_s=time_budget_s)
+
+
+def _pair_columns(df: pd.DataFrame, sequence_columns: list[SeqColumn]) -> tuple[str, str] | None:
     """(small RNA column, target column) when one nucleotide column looks like a miRNA (17-28 nt) and
     another is at least 10 nt longer and only partially complementary. Columns whose sequence or
     reverse complement is contained in the other (siRNA/mRNA duplexes, sub-windows) are not a pair."""
@@ -271,7 +297,7 @@ def _derive(c: Candidate, model: dict | None, suffix: str, why: str, factor: flo
         return None
     est = c.est_seconds * factor
     return replace(c, name=f"{c.name}+{suffix}", model=model, representation=representation or c.representation,
-                   rationale=why, est_seconds=est,
+                   rationale=why.strip(), est_seconds=est,
                    time_limit_s=None if c.time_limit_s is None else max(c.time_limit_s, 60.0) * max(factor, 0.5))
 
 
@@ -294,12 +320,15 @@ def _auto_linear(m: dict) -> bool:
     return m["kind"] == "linear" and "auto" in (m.get("C"), m.get("alpha"))
 
 
-def regularize(c: Candidate) -> Candidate | None:
-    """A more regularised variant (for overfitting), or None when already at the limit."""
+def regularize(c: Candidate, why: str = "") -> Candidate | None:
+    """A more regularised variant (for overfitting), or None when already at the limit.
+
+    ``why`` (the diagnosis, one sentence) opens the variant's rationale; the recipe adds what it changes.
+    """
     if _auto_linear(c.model):  # the strength is already tuned: remove the most specific features instead
         rep = _shift_kmers(c.representation, -1)
         return None if rep is None else _derive(
-            c, copy.deepcopy(c.model), "fewer_kmers", "The linear model overfits although its regularisation is "
+            c, copy.deepcopy(c.model), "fewer_kmers", f"{why} The linear model's regularisation is already "
             "tuned, so drop the longest k-mers.", 0.6, representation=rep)
 
     def fn(m: dict) -> dict | None:
@@ -325,15 +354,15 @@ def regularize(c: Candidate) -> Candidate | None:
         return m
 
     return _derive(c, _edit_model(c.model, fn), "regularized",
-                   "The model overfits (train far above validation), so shrink it and regularise harder.", 0.8)
+                   f"{why} Shrink the model and regularise it harder.", 0.8)
 
 
-def add_capacity(c: Candidate) -> Candidate | None:
-    """A larger variant (for underfitting), or None when already large."""
+def add_capacity(c: Candidate, why: str = "") -> Candidate | None:
+    """A larger variant (for underfitting), or None when already large. ``why`` as for ``regularize``."""
     if _auto_linear(c.model):  # the strength is already tuned: add longer k-mers instead
         rep = _shift_kmers(c.representation, +1)
         return None if rep is None else _derive(
-            c, copy.deepcopy(c.model), "more_kmers", "The linear model underfits although its regularisation is "
+            c, copy.deepcopy(c.model), "more_kmers", f"{why} The linear model's regularisation is already "
             "tuned, so add longer k-mers.", 2.0, representation=rep)
 
     def fn(m: dict) -> dict | None:
@@ -360,8 +389,7 @@ def add_capacity(c: Candidate) -> Candidate | None:
             m["dropout"] = max(0.0, round(m.get("dropout", 0.2) - 0.1, 2))
         return m
 
-    return _derive(c, _edit_model(c.model, fn), "bigger",
-                   "Train and validation scores are both low and close, so give the model more capacity.", 2.5)
+    return _derive(c, _edit_model(c.model, fn), "bigger", f"{why} Give the model more capacity.", 2.5)
 
 
 def cheaper(c: Candidate) -> Candidate | None:

@@ -117,7 +117,6 @@ def step_prompt(ctx: "StepContext", *, max_requests: int, tool_timeout_s: float,
 
     iter_dir = ctx.rel(ctx.iter_dir)
     values = dict(iter_dir=iter_dir, train_file=ctx.train_file, seed=ctx.seed,
-                  validation_file=ctx.validation_file or "(not split yet)",
                   validation_features=ctx.validation_features or "(not prepared yet)",
                   n_validation=ctx.n_validation, proba_note=_proba_note(ctx))
     guide = render(step_guides().get(ctx.step, ""), **values)
