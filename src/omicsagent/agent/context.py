@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any, Callable, Protocol
 from pydantic import BaseModel
 
 from omicsagent.agent.journal import RunJournal, Usage
+from omicsagent.agent.layout import IterationFiles, RunLayout
 
 if TYPE_CHECKING:
     from omicsagent.sandbox import ExecResult, Sandbox, Workspace
@@ -33,9 +34,9 @@ class StepContext:
     iteration: int
     task: "Task"
     journal: RunJournal
-    workspace: "Workspace"
+    layout: RunLayout  # every path of the run; the only place paths are derived
+    workspace: "Workspace"  # its root is layout.workspace
     sandbox: "Sandbox"
-    iter_dir: Path  # absolute, inside workspace.artifacts
     train_file: str  # relative to the workspace root (the training split)
     validation_file: str | None  # relative; None before the split step
     validation_features: str | None  # relative; validation inputs without the target
@@ -51,12 +52,41 @@ class StepContext:
     memory_mb: int = 8192
     step_timeout_s: float = 1800.0
     on_exec: Callable[["ExecResult"], None] = lambda res: None
+    # The loop's validation of this step's output (set by the loop for each attempt). A brain may call it
+    # through ``validate`` to correct itself before answering; the loop does not repeat a check that passed.
+    check: Callable[[BaseModel], None] | None = None
+
+    @property
+    def iter_dir(self) -> Path:
+        """This iteration's folder (absolute, inside the workspace's artifacts/)."""
+        return self.layout.iteration_dir(self.iteration)
+
+    @property
+    def files(self) -> IterationFiles:
+        """The iteration's files the harness promotes: train.py, inference.py, model/, predictions."""
+        return self.layout.iteration_files(self.iteration)
 
     def time_left(self) -> float:
         return max(0.0, self.deadline - time.monotonic())
 
-    def rel(self, path: Path) -> str:
-        return str(Path(path).resolve().relative_to(self.workspace.root.resolve()))
+    def rel(self, path: Path | str) -> str:
+        """Workspace-relative POSIX path of a host path: what scripts in the sandbox see."""
+        return self.layout.ws_rel(path)
+
+    def path(self, rel: str) -> Path:
+        """Host path of a workspace-relative path (not confined: use ``workspace.confine`` for a model's path)."""
+        return self.layout.ws_path(rel)
+
+    def validate(self, output: BaseModel) -> None:
+        """Run the loop's validator on ``output``; raises ``ModelMistake`` with the correction."""
+        if self.check is not None:
+            self.check(output)
+            return
+        from omicsagent.agent.steps import STEPS
+
+        spec = STEPS[self.step]
+        if spec.validate is not None:
+            spec.validate(output, self)
 
     def run(self, argv: list[str], *, timeout_s: float | None = None, purpose: str = "") -> "ExecResult":
         """Run an argument list in the sandbox, cwd = workspace root, within the time left."""
@@ -66,7 +96,7 @@ class StepContext:
         if timeout_s is not None:
             budget = min(budget, timeout_s)
         limits = Limits(wall_seconds=budget, memory_mb=self.memory_mb, output_bytes=20_000)
-        log_path = self.iter_dir / f"{self.step}.log"
+        log_path = self.files.step_log(self.step)
         if purpose:
             self.log(f"{purpose}: {' '.join(argv[:4])}{' ...' if len(argv) > 4 else ''}")
         res = self.sandbox.run(argv, workspace=self.workspace, cwd=".", limits=limits,

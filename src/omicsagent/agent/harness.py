@@ -4,9 +4,13 @@ scores each iteration by running its inference script in the sandbox, promotes t
 """
 from __future__ import annotations
 
+import ctypes
+import errno
 import json
+import os
 import shutil
 import tempfile
+import uuid
 from importlib import metadata
 from pathlib import Path
 
@@ -14,21 +18,23 @@ import numpy as np
 import pandas as pd
 
 from omicsagent.agent.journal import RunJournal, SplitInfo
+from omicsagent.agent.layout import PRIVATE_DIR, RunLayout
 from omicsagent.agent.steps import check_predictions
 from omicsagent.errors import InputError, ModelMistake
 from omicsagent.ml.metrics import evaluate
 from omicsagent.tasks.io import read_table
 from omicsagent.tasks.task import Task
 
-HARNESS_DIR = ".harness"  # in the run directory, never mounted into the sandbox
+HARNESS_DIR = PRIVATE_DIR  # kept for imports; paths come from RunLayout
 MAX_TRAIN_SCORING_ROWS = 20_000
 
 
-def prepare_workspace(task: Task, run_dir: Path):
+def prepare_workspace(task: Task, layout: RunLayout | Path):
     """Create the workspace with the inputs an agent may read: train, validation, description. Never test."""
     from omicsagent.sandbox import Workspace
 
-    ws = Workspace.create(run_dir / "workspace")
+    layout = RunLayout.at(layout)
+    ws = Workspace.create(layout.workspace)
     ws.add_input(Path(task.train_path), name="train.csv" if task.train_path.endswith(".csv") else Path(task.train_path).name)
     if task.validation_path:
         ws.add_input(Path(task.validation_path), name="validation.csv" if task.validation_path.endswith(".csv") else Path(task.validation_path).name)
@@ -36,7 +42,7 @@ def prepare_workspace(task: Task, run_dir: Path):
         (ws.inputs / "description.md").write_text(task.description)
     card = task.model_dump(exclude={"test_path", "train_path", "validation_path"})
     (ws.inputs / "task.json").write_text(json.dumps(card, indent=1, default=str))
-    (run_dir / HARNESS_DIR).mkdir(exist_ok=True)
+    layout.private.mkdir(exist_ok=True)
     return ws
 
 
@@ -46,29 +52,28 @@ def input_rel(ws, task: Task, which: str) -> str:
     return str((ws.inputs / name).relative_to(ws.root))
 
 
-def register_split(run_dir: Path, ws, task: Task, *, train_rel: str, valid_rel: str, method: str,
+def register_split(layout: RunLayout | Path, ws, task: Task, *, train_rel: str, valid_rel: str, method: str,
                    stratified: bool, grouped_by: str | None) -> SplitInfo:
     """Copy the labels privately and write label-free feature files the scripts are scored on."""
-    harness = run_dir / HARNESS_DIR
-    harness.mkdir(exist_ok=True)
-    train = read_table(ws.root / train_rel)
-    valid = read_table(ws.root / valid_rel)
+    layout = RunLayout.at(layout)
+    layout.private.mkdir(exist_ok=True)
+    train = read_table(layout.ws_path(train_rel))
+    valid = read_table(layout.ws_path(valid_rel))
     for df, name in ((train, "train"), (valid, "validation")):
-        df.to_csv(harness / f"{name}_labeled.csv", index=False)
+        df.to_csv(layout.private_labels(name), index=False)
     if len(train) > MAX_TRAIN_SCORING_ROWS:  # train metrics on a fixed sample: enough to see over-fitting
         train = train.sample(MAX_TRAIN_SCORING_ROWS, random_state=0).sort_index()
-        train.to_csv(harness / "train_labeled.csv", index=False)
-    feats = ws.root / "scoring"
-    feats.mkdir(exist_ok=True)
-    train.drop(columns=[task.target]).to_csv(feats / "train_features.csv", index=False)
-    valid.drop(columns=[task.target]).to_csv(feats / "validation_features.csv", index=False)
-    return SplitInfo(method=method, train_path=str(Path("workspace") / train_rel),
-                     validation_path=str(Path("workspace") / valid_rel), n_train=len(read_table(ws.root / train_rel)),
+        train.to_csv(layout.private_labels("train"), index=False)
+    layout.scoring.mkdir(exist_ok=True)
+    train.drop(columns=[task.target]).to_csv(layout.scoring_features("train"), index=False)
+    valid.drop(columns=[task.target]).to_csv(layout.scoring_features("validation"), index=False)
+    return SplitInfo(method=method, train_path=layout.ws_to_run(train_rel), validation_path=layout.ws_to_run(valid_rel),
+                     n_train=len(read_table(layout.ws_path(train_rel))),
                      n_validation=len(valid), grouped_by=grouped_by, stratified=stratified)
 
 
-def labels(run_dir: Path, which: str, task: Task) -> pd.Series:
-    return read_table(run_dir / HARNESS_DIR / f"{which}_labeled.csv")[task.target]
+def labels(layout: RunLayout | Path, which: str, task: Task) -> pd.Series:
+    return read_table(RunLayout.at(layout).private_labels(which))[task.target]
 
 
 def metrics_from_predictions(task: Task, y_true: pd.Series, pred: pd.DataFrame) -> dict[str, float]:
@@ -92,9 +97,10 @@ def own_file(path: Path, root: Path) -> Path:
     return path
 
 
-def score_predictions(run_dir: Path, task: Task, which: str, pred_path: Path) -> dict[str, float]:
-    y = labels(run_dir, which, task)
-    pred = check_predictions(own_file(pred_path, run_dir / "workspace"), task, n_rows=len(y))
+def score_predictions(layout: RunLayout | Path, task: Task, which: str, pred_path: Path) -> dict[str, float]:
+    layout = RunLayout.at(layout)
+    y = labels(layout, which, task)
+    pred = check_predictions(own_file(pred_path, layout.workspace), task, n_rows=len(y))
     return metrics_from_predictions(task, y, pred)
 
 
@@ -105,32 +111,85 @@ def environment_lock() -> str:
     return "# The Python packages this model was trained with (pip install -r requirements.txt)\n" + "\n".join(rows) + "\n"
 
 
-def promote(run_dir: Path, journal: RunJournal) -> Path | None:
-    """Copy the best iteration's scripts and model into RUN/best (atomically replaces the previous best)."""
+def promote(layout: RunLayout | Path, journal: RunJournal) -> Path | None:
+    """Copy the best iteration's scripts and model into RUN/best, replacing the previous best in one rename.
+
+    The new folder is built beside ``best/`` and swapped with it atomically (``renameat2`` with
+    ``RENAME_EXCHANGE``), so ``best/`` is always a whole, real folder: the old one until the swap, the new one
+    after it. A failure while building leaves the old ``best/`` untouched.
+    """
+    layout = RunLayout.at(layout)
     best = journal.best_iteration
     if best is None:
         return None
-    src = run_dir / best.dir
-    tmp = Path(tempfile.mkdtemp(prefix=".best-", dir=run_dir))
-    for name in ("train.py", "inference.py"):
-        if (src / name).exists():
-            shutil.copy2(src / name, tmp / name)
-    if (src / "model").exists():
-        shutil.copytree(src / "model", tmp / "model")
-    (tmp / "requirements.txt").write_text(environment_lock())
-    info = {"iteration": best.index, "summary": best.summary, "metric": journal.task.metric,
-            "validation": best.validation_metrics, "train": best.train_metrics,
-            "test": journal.test_metrics if journal.test_iteration == best.index else None}
-    (tmp / "metrics.json").write_text(json.dumps(info, indent=1))
-    (tmp / "README.md").write_text(_best_readme(journal, best.index))
-    final = run_dir / "best"
-    old = run_dir / ".best-old"
-    if final.exists():
+    _recover_promotion(layout)
+    files = layout.files_at(best.dir)
+    tmp = layout.best_staging(uuid.uuid4().hex[:8])
+    tmp.mkdir()
+    try:
+        for script in (files.train_script, files.inference_script):
+            if script.exists():
+                shutil.copy2(script, tmp / script.name)
+        if files.model_dir.exists():
+            shutil.copytree(files.model_dir, tmp / files.model_dir.name)
+        (tmp / "requirements.txt").write_text(environment_lock())
+        info = {"iteration": best.index, "summary": best.summary, "metric": journal.task.metric,
+                "validation": best.validation_metrics, "train": best.train_metrics,
+                "test": journal.test_metrics if journal.test_iteration == best.index else None}
+        (tmp / "metrics.json").write_text(json.dumps(info, indent=1))
+        (tmp / "README.md").write_text(_best_readme(journal, best.index))
+        _publish(tmp, layout)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)  # after a swap it holds the previous best
+    return layout.best
+
+
+_AT_FDCWD = -100
+_RENAME_EXCHANGE = 2
+
+
+def exchange_paths(a: Path, b: Path) -> None:
+    """Swap two existing paths in one atomic step (Linux ``renameat2(RENAME_EXCHANGE)``).
+
+    Raises OSError; ``errno`` is EINVAL or ENOSYS where the kernel, C library or filesystem cannot do it.
+    """
+    libc = ctypes.CDLL(None, use_errno=True)
+    fn = getattr(libc, "renameat2", None)
+    if fn is None:
+        raise OSError(errno.ENOSYS, "renameat2 is not available in this C library")
+    fn.argtypes = [ctypes.c_int, ctypes.c_char_p, ctypes.c_int, ctypes.c_char_p, ctypes.c_uint]
+    if fn(_AT_FDCWD, os.fsencode(a), _AT_FDCWD, os.fsencode(b), _RENAME_EXCHANGE) != 0:
+        code = ctypes.get_errno()
+        raise OSError(code, os.strerror(code), str(a))
+
+
+def _publish(new: Path, layout: RunLayout) -> None:
+    """Make the folder ``new`` become best/ in one rename; afterwards ``new`` holds the old best/."""
+    final = layout.best
+    if not final.exists():
+        os.rename(new, final)
+        return
+    try:
+        exchange_paths(new, final)
+    except OSError as err:
+        if err.errno not in (errno.EINVAL, errno.ENOSYS, errno.ENOTSUP):
+            raise
+        # No atomic exchange on this filesystem (some network filesystems): two renames. Between them
+        # best/ is briefly absent; _recover_promotion puts the old one back if the process dies there.
+        old = layout.best_previous
         shutil.rmtree(old, ignore_errors=True)
-        final.rename(old)
-    tmp.rename(final)
-    shutil.rmtree(old, ignore_errors=True)
-    return final
+        os.rename(final, old)
+        os.rename(new, final)
+        os.rename(old, new)
+
+
+def _recover_promotion(layout: RunLayout) -> None:
+    """Undo what a promotion killed half-way left behind (only the run's lock holder calls this)."""
+    old = layout.best_previous
+    if old.exists() and not layout.best.exists():
+        os.rename(old, layout.best)
+    for leftover in [old, *layout.best_stagings()]:
+        shutil.rmtree(leftover, ignore_errors=True)
 
 
 def _best_readme(journal: RunJournal, index: int) -> str:
@@ -145,7 +204,7 @@ def _best_readme(journal: RunJournal, index: int) -> str:
             "Environment: `pip install -r best/requirements.txt`.\n")
 
 
-def run_inference(run_dir: Path, sandbox, *, model_dir: Path, input_path: Path, output_path: Path,
+def run_inference(layout: RunLayout | Path, sandbox, *, model_dir: Path, input_path: Path, output_path: Path,
                   timeout_s: float = 1800, memory_mb: int = 8192) -> None:
     """Run a promoted model's inference.py on a file, in a throwaway sandbox workspace.
 
@@ -155,7 +214,7 @@ def run_inference(run_dir: Path, sandbox, *, model_dir: Path, input_path: Path, 
     from omicsagent.agent.context import failure_reason
     from omicsagent.sandbox import Limits, Workspace
 
-    tmp = Path(tempfile.mkdtemp(prefix=".infer-", dir=run_dir))
+    tmp = Path(tempfile.mkdtemp(prefix=".infer-", dir=RunLayout.at(layout).root))
     try:
         ws = Workspace.create(tmp / "workspace")
         ws.add_input(input_path, name="input.csv")
@@ -179,18 +238,19 @@ def run_inference(run_dir: Path, sandbox, *, model_dir: Path, input_path: Path, 
         shutil.rmtree(tmp, ignore_errors=True)
 
 
-def score_test(run_dir: Path, journal: RunJournal, sandbox) -> dict[str, float] | None:
+def score_test(layout: RunLayout | Path, journal: RunJournal, sandbox) -> dict[str, float] | None:
     """Score best/inference.py on the hidden test file (labels read here, outside the sandbox)."""
+    layout = RunLayout.at(layout)
     task = journal.task
     best = journal.best_iteration
-    if not task.test_path or best is None or not (run_dir / "best").exists():
+    if not task.test_path or best is None or not layout.best.exists():
         return None
     test = read_table(task.test_path)
-    harness = run_dir / HARNESS_DIR
-    features = harness / "test_features.csv"
+    layout.private.mkdir(exist_ok=True)
+    features = layout.test_features
     test.drop(columns=[task.target]).to_csv(features, index=False)
-    preds = harness / "test_predictions.csv"
-    run_inference(run_dir, sandbox, model_dir=run_dir / "best", input_path=features, output_path=preds)
+    preds = layout.test_predictions
+    run_inference(layout, sandbox, model_dir=layout.best, input_path=features, output_path=preds)
     features.unlink(missing_ok=True)
     pred = check_predictions(preds, task, n_rows=len(test))
     return metrics_from_predictions(task, test[task.target], pred)

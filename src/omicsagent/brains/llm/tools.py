@@ -84,7 +84,7 @@ def run_python(ctx: RunContext[StepDeps], script: str, args: list[str] | None = 
         return f"error: {err}"
     if not path.is_file():
         return f"error: {script!r} does not exist; write it first with write_file."
-    rel = str(path.relative_to(deps.ctx.workspace.root))
+    rel = deps.ctx.rel(path)
     res = deps.ctx.run(["python", rel, *[str(a) for a in (args or [])]], timeout_s=_timeout(deps, timeout_s),
                        purpose=f"python {rel}")
     return _exec_report(res, deps)

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-TRAJECTORY_FILE = "trajectory.jsonl"
+from omicsagent.agent.layout import TRAJECTORY_FILE as TRAJECTORY_FILE  # re-exported
 
 
 def redact(text: str, secrets: list[str]) -> str:
