@@ -11,7 +11,12 @@ import pytest
 from omicsagent.agent.context import StepContext
 from omicsagent.agent.journal import RunSettings
 from omicsagent.agent.runner import start_run
-from omicsagent.agent.steps import ArchitectureOutput, ExplorationOutput, ReflectionOutput, RepresentationOutput
+from omicsagent.agent.steps import (
+    ArchitectureOutput,
+    ExplorationOutput,
+    ReflectionOutput,
+    RepresentationOutput,
+)
 from omicsagent.errors import ModelMistake, SandboxUnavailable
 from omicsagent.sandbox import probe_bwrap
 from omicsagent.tasks.task import load_task

@@ -61,8 +61,6 @@ def test_all_steps_through_the_loop_with_corrections(tmp_path, dataset, bwrap, m
 
 
 def test_reflection_sees_history_and_budget(step_ctx):
-    seen = {}
-
     def reflect(values):
         return final(assessment="ok", instructions={"training": "train longer"})
 
