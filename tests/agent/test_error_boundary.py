@@ -116,3 +116,22 @@ def test_what_the_brain_raises_or_answers_wrongly_still_counts_against_it(here):
     arch = j.iterations[0].step("architecture")
     assert arch.status == "done" and arch.attempts == 2 and "does not fit its schema" in arch.output["description"]
     assert (here / "run" / "workspace/artifacts/iter_000/training.error.txt").exists()
+
+
+def test_run_resume_and_demo_exit_1_when_no_iteration_succeeded(here, monkeypatch):
+    import omicsagent.brains.expert as expert
+    from omicsagent import cli
+
+    def never_trains(ctx):
+        raise ModelMistake("train.py failed: the scripted brain never trains")
+
+    monkeypatch.setattr(cli, "_make_brain", lambda *a, **k: quick_brain(training=never_trains))
+    monkeypatch.setattr(expert, "ExpertBrain", lambda: quick_brain(training=never_trains))
+    runner = CliRunner()
+    res = runner.invoke(app, ["run", "data", "--out", "r", "--iterations", "1", "--time-budget", "60s", "--quiet"])
+    assert res.exit_code == 1 and "No iteration succeeded" in res.stderr, res.output
+    assert RunJournal.load(here / "r").status == "finished"
+    res = runner.invoke(app, ["resume", "r", "--iterations", "1", "--time-budget", "60s", "--quiet"])
+    assert res.exit_code == 1 and len(RunJournal.load(here / "r").iterations) == 2, res.output
+    res = runner.invoke(app, ["demo", "--out", "d", "--iterations", "1", "--time-budget", "60s"])
+    assert res.exit_code == 1 and "No iteration succeeded" in res.stderr, res.output

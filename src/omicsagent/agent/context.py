@@ -7,9 +7,10 @@ sandbox. It returns the step's structured output; the loop validates it and reco
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from pydantic import BaseModel
 
@@ -32,11 +33,11 @@ class StepOutcome:
 class StepContext:
     step: str
     iteration: int
-    task: "Task"
+    task: Task
     journal: RunJournal
     layout: RunLayout  # every path of the run; the only place paths are derived
-    workspace: "Workspace"  # its root is layout.workspace
-    sandbox: "Sandbox"
+    workspace: Workspace  # its root is layout.workspace
+    sandbox: Sandbox
     train_file: str  # relative to the workspace root (the training split)
     validation_file: str | None  # relative; None before the split step
     validation_features: str | None  # relative; validation inputs without the target
@@ -51,7 +52,7 @@ class StepContext:
     log: Callable[[str], None] = lambda msg: None
     memory_mb: int = 8192
     step_timeout_s: float = 1800.0
-    on_exec: Callable[["ExecResult"], None] = lambda res: None
+    on_exec: Callable[[ExecResult], None] = lambda res: None
     # The loop's validation of this step's output (set by the loop for each attempt). A brain may call it
     # through ``validate`` to correct itself before answering; the loop does not repeat a check that passed.
     check: Callable[[BaseModel], None] | None = None
@@ -88,7 +89,7 @@ class StepContext:
         if spec.validate is not None:
             spec.validate(output, self)
 
-    def run(self, argv: list[str], *, timeout_s: float | None = None, purpose: str = "") -> "ExecResult":
+    def run(self, argv: list[str], *, timeout_s: float | None = None, purpose: str = "") -> ExecResult:
         """Run an argument list in the sandbox, cwd = workspace root, within the time left."""
         from omicsagent.sandbox import Limits
 
@@ -105,7 +106,7 @@ class StepContext:
         return res
 
 
-def failure_reason(res: "ExecResult") -> str:
+def failure_reason(res: ExecResult) -> str:
     """One phrase saying why a sandboxed command failed."""
     if res.timed_out:
         return f"timed out after {res.duration_s:.0f} s"

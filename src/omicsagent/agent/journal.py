@@ -33,7 +33,7 @@ class Usage(BaseModel):
     output_tokens: int = 0
     cost_usd: float | None = 0.0
 
-    def add(self, other: "Usage") -> "Usage":
+    def add(self, other: Usage) -> Usage:
         cost = None if self.cost_usd is None or other.cost_usd is None else self.cost_usd + other.cost_usd
         return Usage(requests=self.requests + other.requests, input_tokens=self.input_tokens + other.input_tokens,
                      output_tokens=self.output_tokens + other.output_tokens, cost_usd=cost)

@@ -74,7 +74,7 @@ class RunLayout:
         object.__setattr__(self, "root", Path(os.fspath(self.root)).expanduser().resolve())
 
     @classmethod
-    def at(cls, folder: "str | os.PathLike[str] | RunLayout") -> "RunLayout":
+    def at(cls, folder: str | os.PathLike[str] | RunLayout) -> RunLayout:
         return folder if isinstance(folder, RunLayout) else cls(Path(folder))
 
     # ----- the run folder -----
@@ -174,7 +174,7 @@ class RunLayout:
         return IterationFiles(self.run_path(run_rel))
 
     # ----- host paths <-> relative strings -----
-    def ws_rel(self, path: "str | os.PathLike[str]") -> str:
+    def ws_rel(self, path: str | os.PathLike[str]) -> str:
         """Workspace-relative POSIX string of a host path (a relative path is taken as workspace-relative)."""
         return _relative(self.workspace, path)
 
@@ -182,7 +182,7 @@ class RunLayout:
         """Host path of a workspace-relative string."""
         return self.workspace / PurePosixPath(rel)
 
-    def run_rel(self, path: "str | os.PathLike[str]") -> str:
+    def run_rel(self, path: str | os.PathLike[str]) -> str:
         """Run-relative POSIX string of a host path (a relative path is taken as run-relative)."""
         return _relative(self.root, path)
 
@@ -205,7 +205,7 @@ class RunLayout:
         return os.path.relpath(self.root, here) if self.root.is_relative_to(here) else str(self.root)
 
 
-def _relative(base: Path, path: "str | os.PathLike[str]") -> str:
+def _relative(base: Path, path: str | os.PathLike[str]) -> str:
     p = Path(os.fspath(path))
     full = Path(os.path.normpath(p if p.is_absolute() else base / p))
     if not full.is_relative_to(base):

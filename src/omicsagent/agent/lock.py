@@ -10,6 +10,7 @@ from __future__ import annotations
 import fcntl
 import os
 import time
+from typing import Self
 
 from omicsagent.agent.layout import RunLayout
 from omicsagent.errors import RunStateError
@@ -22,7 +23,7 @@ class RunLock:
         self.layout = layout
         self._fd: int | None = None
 
-    def acquire(self) -> "RunLock":
+    def acquire(self) -> RunLock:
         path = self.layout.lock_file
         fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
         deadline = time.monotonic() + ACQUIRE_WAIT_S
@@ -53,8 +54,9 @@ class RunLock:
             os.close(self._fd)  # closing the descriptor drops the flock
             self._fd = None
 
-    def __enter__(self) -> "RunLock":
-        return self.acquire()
+    def __enter__(self) -> Self:
+        self.acquire()
+        return self
 
     def __exit__(self, *exc) -> None:
         self.release()

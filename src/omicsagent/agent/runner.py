@@ -217,7 +217,7 @@ class Loop:
                 self.emit("warning", message="--sandbox none: generated code runs WITHOUT isolation on this machine.")
             try:
                 self._body()
-            except Exception as err:  # noqa: BLE001 - the boundary: record, report, then re-raise
+            except Exception as err:
                 stopped = self._stopped(err)
                 if stopped is err:
                     raise
@@ -406,11 +406,11 @@ class Loop:
         """What a step context says about the data files, before and after the split."""
         s, layout = self.journal.split, self.layout
         if s is None:
-            return dict(train_file=harness.input_rel(self.ws, self.journal.task, "train"), validation_file=None,
-                        validation_features=None, n_validation=0)
-        return dict(train_file=layout.run_to_ws(s.train_path), validation_file=layout.run_to_ws(s.validation_path),
-                    validation_features=layout.ws_rel(layout.scoring_features("validation")),
-                    n_validation=s.n_validation)
+            return {"train_file": harness.input_rel(self.ws, self.journal.task, "train"), "validation_file": None,
+                    "validation_features": None, "n_validation": 0}
+        return {"train_file": layout.run_to_ws(s.train_path), "validation_file": layout.run_to_ws(s.validation_path),
+                "validation_features": layout.ws_rel(layout.scoring_features("validation")),
+                "n_validation": s.n_validation}
 
     def context(self, it: IterationRecord, previous: dict | None = None) -> StepContext:
         """The context every step of iteration ``it`` starts from (each attempt gets a copy)."""

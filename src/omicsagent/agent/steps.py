@@ -6,9 +6,10 @@ same validators serve the expert brain and the LLM brain.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 from pydantic import BaseModel, Field
@@ -74,7 +75,7 @@ OUTPUT_TYPES: dict[str, type[BaseModel]] = {
 _FORBIDDEN_NAMES = re.compile(r"\btest(_features)?\.(csv|tsv|parquet)\b|/shared/datasets|\.harness")
 
 
-def check_script_text(path: Path, ctx: "StepContext", *, may_read_validation: bool = False) -> None:
+def check_script_text(path: Path, ctx: StepContext, *, may_read_validation: bool = False) -> None:
     """Static checks: no test files, no paths outside the workspace, no validation labels in train.py."""
     text = path.read_text(errors="replace")
     if _FORBIDDEN_NAMES.search(text):
@@ -89,14 +90,14 @@ def check_script_text(path: Path, ctx: "StepContext", *, may_read_validation: bo
         raise ModelMistake(f"{path.name} reads the validation file; train only on the training split ({ctx.train_file}), the harness scores on validation.")
 
 
-def _rel_file(ctx: "StepContext", rel: str, what: str) -> Path:
+def _rel_file(ctx: StepContext, rel: str, what: str) -> Path:
     path = ctx.workspace.confine(rel)
     if not path.exists():
         raise ModelMistake(f"the {what} {rel!r} does not exist in the workspace; write it first (paths are relative to {ctx.workspace.root}).")
     return path
 
 
-def validate_split(out: SplitOutput, ctx: "StepContext") -> None:
+def validate_split(out: SplitOutput, ctx: StepContext) -> None:
     task = ctx.task
     tr, va = _rel_file(ctx, out.train_file, "training split"), _rel_file(ctx, out.validation_file, "validation split")
     try:
@@ -117,7 +118,7 @@ def validate_split(out: SplitOutput, ctx: "StepContext") -> None:
         raise ModelMistake(f"groups in '{task.group_column}' appear in both splits; split by group (e.g. GroupShuffleSplit).")
 
 
-def validate_training(out: TrainingOutput, ctx: "StepContext") -> None:
+def validate_training(out: TrainingOutput, ctx: StepContext) -> None:
     script = _rel_file(ctx, out.train_script, "training script")
     check_script_text(script, ctx)
     model_dir = _rel_file(ctx, out.model_dir, "model folder")
@@ -125,7 +126,7 @@ def validate_training(out: TrainingOutput, ctx: "StepContext") -> None:
         raise ModelMistake(f"the model folder {out.model_dir!r} is empty; run train.py so it saves the model there.")
 
 
-def validate_inference(out: InferenceOutput, ctx: "StepContext") -> None:
+def validate_inference(out: InferenceOutput, ctx: StepContext) -> None:
     """Dry-run the inference script on validation inputs without labels and check its output."""
     script = _rel_file(ctx, out.inference_script, "inference script")
     check_script_text(script, ctx, may_read_validation=False)
@@ -173,7 +174,7 @@ def check_predictions(path: Path, task, *, n_rows: int) -> pd.DataFrame:
     return pred
 
 
-def validate_reflection(out: ReflectionOutput, ctx: "StepContext") -> None:
+def validate_reflection(out: ReflectionOutput, ctx: StepContext) -> None:
     unknown = [k for k in out.instructions if k not in OUTPUT_TYPES]
     if unknown:
         raise ModelMistake(f"instructions name unknown steps {unknown}; use step names {list(OUTPUT_TYPES)}.")
@@ -183,7 +184,7 @@ def validate_reflection(out: ReflectionOutput, ctx: "StepContext") -> None:
 class StepSpec:
     name: str
     output_type: type[BaseModel]
-    validate: Callable[[Any, "StepContext"], None] | None
+    validate: Callable[[Any, StepContext], None] | None
     purpose: str
 
 

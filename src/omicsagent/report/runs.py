@@ -69,7 +69,7 @@ def summarize(run_dir: Path) -> RunSummary:
     except Exception as err:  # noqa: BLE001 - RunStateError or a pydantic ValidationError: list it as unreadable
         reason = str(err).splitlines()[0] if str(err) else type(err).__name__
         try:
-            mtime = os.path.getmtime(run_dir / JOURNAL_FILE)
+            mtime = os.path.getmtime(RunLayout.at(run_dir).journal)
         except OSError:
             mtime = None
         return RunSummary(path=run_dir, status="unreadable", error=reason, created_at=mtime)

@@ -8,9 +8,16 @@ from string import Template
 from typing import Any
 
 from omicsagent.agent.context import StepContext, StepOutcome, failure_reason
-from omicsagent.agent.steps import (ArchitectureOutput, ExplorationOutput, InferenceOutput,
-                                    PredictionExplorationOutput, ReflectionOutput, RepresentationOutput,
-                                    SplitOutput, TrainingOutput)
+from omicsagent.agent.steps import (
+    ArchitectureOutput,
+    ExplorationOutput,
+    InferenceOutput,
+    PredictionExplorationOutput,
+    ReflectionOutput,
+    RepresentationOutput,
+    SplitOutput,
+    TrainingOutput,
+)
 from omicsagent.brains.expert import explore, policy
 from omicsagent.errors import ModelMistake
 

@@ -74,7 +74,7 @@ class LLMBrain:
 
     name = "llm"
 
-    def __init__(self, config: LLMConfig, *, chat_model: "Model | None" = None) -> None:
+    def __init__(self, config: LLMConfig, *, chat_model: Model | None = None) -> None:
         self.config = config
         self._chat_model = chat_model
         self._models: dict[str, Model] = {}
@@ -139,14 +139,14 @@ class LLMBrain:
         return StepOutcome(output=result.output, usage=usage, notes=[f"model {spec}"])
 
     # ----- helpers -----
-    def _model(self, spec: str) -> "Model":
+    def _model(self, spec: str) -> Model:
         if self._chat_model is not None:
             return self._chat_model
         if spec not in self._models:
             self._models[spec] = make_chat_model(spec, self.config)
         return self._models[spec]
 
-    def _agent(self, ctx: StepContext, model: "Model", output_type: type[BaseModel]) -> Agent:
+    def _agent(self, ctx: StepContext, model: Model, output_type: type[BaseModel]) -> Agent:
         if self._catalogue is None:
             self._catalogue = prompts.ml_catalogue()
         agent: Agent[StepDeps, Any] = Agent(
