@@ -3,15 +3,17 @@ and the retry paths; single steps get the context the real loop built (see conft
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import pandas as pd
 import pytest
 
-from omicsagent.agent.journal import RunSettings
+from omicsagent.agent.journal import RunJournal, RunSettings
 from omicsagent.agent.runner import start_run
+from omicsagent.agent.steps import STEPS
 from omicsagent.brains.llm import LLMBrain, LLMConfig
-from omicsagent.errors import ModelMistake
+from omicsagent.errors import InternalError, ModelMistake
 from omicsagent.tasks.task import load_task
 from omicsagent.testing_llm import Playbook, call, final, playbook_model, raw_call, text
 
@@ -58,6 +60,23 @@ def test_all_steps_through_the_loop_with_corrections(tmp_path, dataset, bwrap, m
     assert '"name": "2-3-mer counts"' in prompt and "balanced classes" in prompt
     assert "inputs/train.csv" not in prompt.split("## Results of the earlier steps")[1]  # no bash output
     assert "omicsagent.ml.pipeline" in first["messages"][0]["instructions"]  # the building blocks are documented
+
+
+def test_a_validator_bug_is_not_sent_to_the_model(tmp_path, dataset, bwrap, monkeypatch):
+    """The LLM brain runs the loop's check inside its agent run; our bug there stops the run, it is not a
+    correction for the model to chase."""
+    def buggy_validator(out, ctx):
+        raise ValueError("our bug, not the model's")
+
+    monkeypatch.setitem(STEPS, "training", replace(STEPS["training"], validate=buggy_validator))
+    monkeypatch.chdir(tmp_path)
+    playbook = full_playbook()
+    with pytest.raises(InternalError, match="ValueError"):
+        start_run(load_task(Path("data")), out_dir="run", brain=brain_for(playbook),
+                  settings=RunSettings(brain="llm", iterations=2, time_budget_s=900, sandbox="bwrap"))
+    assert [turn for step, turn in playbook.seen if step == "training"] == [0, 1, 2]  # no fourth turn
+    assert "our bug" not in (tmp_path / "run" / "trajectory.jsonl").read_text()
+    assert RunJournal.load(tmp_path / "run").status == "failed"
 
 
 def test_reflection_sees_history_and_budget(step_ctx):

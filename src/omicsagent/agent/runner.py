@@ -31,7 +31,7 @@ from omicsagent.agent.lock import RunLock
 from omicsagent.agent.progress import NullProgress, Progress
 from omicsagent.agent.split import split_frame
 from omicsagent.agent.steps import STEPS, StepSpec
-from omicsagent.errors import InternalError, ModelMistake, OmicsAgentError, RunStateError
+from omicsagent.errors import InputError, InternalError, ModelMistake, OmicsAgentError, RunStateError
 from omicsagent.tasks.io import read_table
 from omicsagent.tasks.task import Task
 
@@ -56,7 +56,10 @@ def start_run(task: Task, *, out_dir: Path | str | RunLayout, settings: RunSetti
 
     sandbox = make_sandbox(settings.sandbox)  # fail before creating anything when the sandbox is unusable
     created = not root.exists()
-    root.mkdir(parents=True, exist_ok=True)
+    try:
+        root.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        raise InputError(f"cannot create the run folder {root} ({err.strerror or err}); choose another --out.") from None
     lock = RunLock(layout).acquire()
     try:
         run_id = f"{time.strftime('%Y%m%d-%H%M%S')}-{uuid.uuid4().hex[:6]}"
@@ -68,10 +71,9 @@ def start_run(task: Task, *, out_dir: Path | str | RunLayout, settings: RunSetti
         except BaseException:
             if created:
                 shutil.rmtree(root, ignore_errors=True)
-            else:
+            else:  # the folder was there (empty): leave it empty
                 for child in root.iterdir():
-                    if child != layout.lock_file:
-                        shutil.rmtree(child) if child.is_dir() else child.unlink()
+                    shutil.rmtree(child) if child.is_dir() and not child.is_symlink() else child.unlink()
             raise
         return Loop(layout, journal, brain, sandbox, progress or NullProgress()).run()
     finally:
