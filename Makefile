@@ -4,6 +4,8 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+# Extra options for `make demo`, e.g. make demo DEMO_ARGS="--time-budget 90s --out runs/ci-demo"
+DEMO_ARGS ?=
 
 .PHONY: demo test sysdeps venv clean bench
 
@@ -31,7 +33,7 @@ $(STAMP): requirements.lock pyproject.toml
 venv: $(STAMP)
 
 demo: sysdeps venv
-	$(BIN)/omicsagent demo --out runs/demo
+	$(BIN)/omicsagent demo $(DEMO_ARGS)
 
 test: sysdeps venv
 	$(BIN)/python -m pytest -q

@@ -201,9 +201,10 @@ def _preflight(brain) -> None:
         check()
 
 
-def _summary(journal, run_dir: Path, as_json: bool) -> None:
+def _summary(journal, layout, as_json: bool) -> None:
     best = journal.best_iteration
-    info = {"run_dir": str(run_dir), "status": journal.status, "reason": journal.status_reason,
+    run_dir = Path(layout.display())
+    info = {"run_dir": str(layout.root), "status": journal.status, "reason": journal.status_reason,
             "best_iteration": best.index if best else None, "metric": journal.task.metric,
             "validation": journal.primary(best) if best else None, "test": journal.test_metrics,
             "elapsed_s": round(journal.elapsed_s, 1)}
@@ -211,13 +212,19 @@ def _summary(journal, run_dir: Path, as_json: bool) -> None:
         typer.echo(json.dumps({"event": "summary", **info}, default=str))
         return
     out = Console(stderr=True, highlight=False)
+    if journal.status == "interrupted":
+        out.print(f"[yellow]interrupted[/]: {escape(str(journal.status_reason))}")
     if best is None:
         out.print(f"[bold red]No iteration succeeded[/] ({escape(str(journal.status_reason))}); "
                   f"see {escape(str(run_dir / 'journal.json'))}.")
         return
-    score = f"validation {journal.task.metric} {journal.primary(best):.4f}"
-    out.print(f"best: iteration {best.index} ({best.summary}), {score}", markup=False)
-    out.print(f"model and scripts: {run_dir / 'best'}/   report: {run_dir / 'report.html'}", markup=False)
+    out.print(f"best: iteration {best.index} ({best.summary}), validation {journal.task.metric} "
+              f"{journal.primary(best):.4f}", markup=False)
+    if journal.test_metrics:
+        out.print(f"hidden test {journal.task.metric} {journal.test_metrics.get(journal.task.metric, float('nan')):.4f} "
+                  f"(scored once, with the best model)", markup=False)
+    out.print(f"model and scripts: {run_dir / 'best'}/   report: {run_dir / 'report.html'}   "
+              f"log: {run_dir / 'omicsagent.log'}", markup=False)
     predict = command("omicsagent", "predict", run_dir, "--input", "new.csv", "--output", "predictions.csv")
     out.print(f"predict: {predict}", markup=False)
 
@@ -230,6 +237,14 @@ ConfigOpt = typer.Option(None, "--config", help="TOML config file (models per ro
 QuietOpt = typer.Option(False, "--quiet", "-q", help="No progress output.")
 JsonOpt = typer.Option(False, "--json", help="Progress and summary as JSON lines on stdout.")
 SandboxOpt = typer.Option("bwrap", "--sandbox", help="bwrap (default) or none (NO isolation: prints a warning).")
+
+
+def _exit_for(journal) -> None:
+    """Exit code of a run that ended: 130 after Ctrl-C, 1 when no iteration succeeded, else 0."""
+    if journal.status == "interrupted":
+        raise typer.Exit(130)
+    if journal.best_iteration is None:
+        raise typer.Exit(1)
 
 
 @app.command()
@@ -257,6 +272,7 @@ def run(
     import time as _time
 
     from omicsagent.agent.journal import RunSettings
+    from omicsagent.agent.layout import RunLayout
     from omicsagent.agent.runner import start_run
 
     budget = parse_budget(time_budget)
@@ -265,13 +281,12 @@ def run(
     task = build_task(dataset, train, validation, test, target, task_type, metric, ignore, group, drop_missing_target)
     the_brain = _make_brain(brain, model=model, base_url=base_url, env_file=env_file, config=config, max_cost=max_cost)
     _preflight(the_brain)
-    out = out or Path("runs") / f"{task.name}-{_time.strftime('%Y%m%d-%H%M%S')}"
+    layout = RunLayout.at(out or Path("runs") / f"{task.name}-{_time.strftime('%Y%m%d-%H%M%S')}")
     settings = RunSettings(brain=brain, model=model, iterations=iterations, time_budget_s=budget, seed=seed,
                            sandbox=sandbox, max_cost_usd=max_cost)
-    journal = start_run(task, out_dir=out, settings=settings, brain=the_brain, progress=_progress(quiet, as_json))
-    _summary(journal, out, as_json)
-    if journal.best_iteration is None:
-        raise typer.Exit(1)
+    journal = start_run(task, out_dir=layout, settings=settings, brain=the_brain, progress=_progress(quiet, as_json))
+    _summary(journal, layout, as_json)
+    _exit_for(journal)
 
 
 @app.command()
@@ -279,23 +294,33 @@ def run(
 def resume(
     run_dir: Path = typer.Argument(..., help="The --out folder of a run that was killed or interrupted."),
     iterations: int = typer.Option(0, "--iterations", "-n", min=0, help="Add this many iterations (also to a finished run)."),
+    time_budget: Optional[str] = typer.Option(None, "--time-budget",
+                                              help="Time for this session, e.g. 10m (default: what is left of the run's budget)."),
+    brain: Optional[str] = typer.Option(None, "--brain", help="Continue with another brain: expert or llm (default: the run's)."),
     model: Optional[str] = ModelOpt, base_url: Optional[str] = BaseUrlOpt, env_file: Optional[Path] = EnvFileOpt,
     config: Optional[Path] = ConfigOpt, quiet: bool = QuietOpt, as_json: bool = JsonOpt,
 ) -> None:
     """Continue a run without redoing its finished iterations.
 
-    Example: omicsagent resume runs/tf0
+    Example: omicsagent resume runs/tf0 --iterations 2 --time-budget 10m
     """
     from omicsagent.agent.journal import RunJournal
+    from omicsagent.agent.layout import RunLayout
     from omicsagent.agent.runner import resume_run
 
-    journal = RunJournal.load(run_dir)
+    layout = RunLayout.at(run_dir)
+    budget = parse_budget(time_budget) if time_budget is not None else None
+    journal = RunJournal.load(layout)
     s = journal.settings
-    the_brain = _make_brain(s.brain, model=model or s.model, base_url=base_url, env_file=env_file, config=config,
+    brain_name = brain or s.brain
+    model = model or (s.model if brain_name == s.brain else None)
+    the_brain = _make_brain(brain_name, model=model, base_url=base_url, env_file=env_file, config=config,
                             max_cost=s.max_cost_usd)
     _preflight(the_brain)
-    journal = resume_run(run_dir, brain=the_brain, progress=_progress(quiet, as_json), extra_iterations=iterations)
-    _summary(journal, run_dir, as_json)
+    journal = resume_run(layout, brain=the_brain, progress=_progress(quiet, as_json), extra_iterations=iterations,
+                         time_budget_s=budget, brain_name=brain_name, model=model)
+    _summary(journal, layout, as_json)
+    _exit_for(journal)
 
 
 @app.command()
@@ -312,12 +337,14 @@ def predict(
     """
     from omicsagent.agent.harness import run_inference
     from omicsagent.agent.journal import RunJournal
-    from omicsagent.errors import RunStateError
+    from omicsagent.agent.layout import RunLayout
+    from omicsagent.errors import InputError, RunStateError
     from omicsagent.sandbox import make_sandbox
     from omicsagent.tasks.io import read_table
 
-    journal = RunJournal.load(run_dir)
-    if not (run_dir / "best" / "inference.py").exists():
+    layout = RunLayout.at(run_dir)
+    journal = RunJournal.load(layout)
+    if not (layout.best / "inference.py").exists():
         raise RunStateError(f"{run_dir} has no best model yet (no iteration succeeded); run or resume it first.")
     table = read_table(input)
     missing = [c.name for c in journal.task.feature_columns if c.name not in table.columns]
@@ -327,8 +354,8 @@ def predict(
         raise InputError(f"{output} is a folder; give a file name such as predictions.csv.")
     if not output.parent.exists():
         raise InputError(f"the folder {output.parent} does not exist; create it or choose another --output.")
-    run_inference(run_dir, make_sandbox(sandbox), model_dir=run_dir / "best", input_path=input.resolve(),
-                  output_path=output)
+    run_inference(layout, make_sandbox(sandbox), model_dir=layout.best, input_path=input.expanduser().resolve(),
+                  output_path=output.expanduser().resolve())
     Console(stderr=True).print(f"wrote {len(table)} predictions to {output}", markup=False, highlight=False)
 
 
@@ -347,15 +374,17 @@ def demo(
     import time as _time
 
     from omicsagent.agent.journal import RunSettings
-    from omicsagent.agent.runner import start_run
+    from omicsagent.agent.layout import RunLayout
+    from omicsagent.agent.runner import check_new_run_folder, start_run
     from omicsagent.brains.expert import ExpertBrain
     from omicsagent.tasks import load_task
     from omicsagent.testing import make_motif_task
 
+    layout = RunLayout.at(out or Path("runs") / f"demo-{_time.strftime('%Y%m%d-%H%M%S')}")
     budget = parse_budget(time_budget)
     check_out_dir(out or Path("runs"))
-    out = out or Path("runs") / f"demo-{_time.strftime('%Y%m%d-%H%M%S')}"
-    data = make_motif_task(Path(str(out) + "-data"), n=1200, n_test=400, length=80)
+    check_new_run_folder(layout)  # before the demo data is written beside it
+    data = make_motif_task(layout.root.parent / f"{layout.root.name}-data", n=1200, n_test=400, length=80)
     Console(stderr=True).print(f"demo dataset: {data} (1200 training sequences with a planted TATAAT motif)",
                                markup=False)
     task = load_task(data)
@@ -363,8 +392,9 @@ def demo(
 
     Console(stderr=True).print(task_card(task))
     settings = RunSettings(iterations=iterations, time_budget_s=budget, sandbox=sandbox)
-    journal = start_run(task, out_dir=out, settings=settings, brain=ExpertBrain(), progress=_progress(False, False))
-    _summary(journal, out, False)
+    journal = start_run(task, out_dir=layout, settings=settings, brain=ExpertBrain(), progress=_progress(False, False))
+    _summary(journal, layout, False)
+    _exit_for(journal)
 
 
 @app.command()

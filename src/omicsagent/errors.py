@@ -2,7 +2,8 @@
 
 * ``OmicsAgentError`` and subclasses: problems with the user's input, configuration or machine. The
   message is one sentence saying what is wrong and how to fix it; the CLI prints it and exits with
-  ``exit_code``. Never a traceback.
+  ``exit_code``. Never a traceback. ``InternalError`` is the one for our own bugs: exit code 1, the
+  traceback in the run's log file.
 * ``ModelMistake``: something a brain got wrong (a script that fails, a wrong output). It is recorded
   on the step and shown to the brain so it can correct itself; it never escapes the loop.
 """
@@ -37,6 +38,13 @@ class RunStateError(OmicsAgentError):
     """A run directory is missing, corrupted, or in a state that forbids the action."""
 
     exit_code = 2
+
+
+class InternalError(OmicsAgentError):
+    """A bug in omicsagent itself (harness, validator, loop), never blamed on a brain: the run stops as
+    ``failed``, the traceback goes to the run's log file and the message says where."""
+
+    exit_code = 1
 
 
 class ModelMistake(Exception):

@@ -2,12 +2,8 @@
 from __future__ import annotations
 
 import json
-import os
-import signal
 import subprocess
 import sys
-import time
-from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -19,7 +15,7 @@ EXE = [sys.executable, "-m", "omicsagent"]
 
 
 def cli(*args: str, timeout: float = 400) -> subprocess.CompletedProcess:
-    return subprocess.run([*EXE, *args], capture_output=True, text=True, timeout=timeout)
+    return subprocess.run([*EXE, *args], capture_output=True, text=True, timeout=timeout, check=False)
 
 
 @pytest.fixture(scope="module")
@@ -64,30 +60,4 @@ def test_predict_command(finished_run):
     assert not (out.parent / "p2.csv").exists()
 
 
-def test_kill_9_then_resume(tmp_path):
-    data = make_motif_task(tmp_path / "data", n=300, n_test=100, length=50, seed=3)
-    out = tmp_path / "run"
-    proc = subprocess.Popen([*EXE, "run", str(data), "--out", str(out), "--iterations", "3", "--time-budget", "6m",
-                             "--quiet"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
-    deadline = time.time() + 300
-    first = None
-    while time.time() < deadline:  # kill as soon as one iteration is finished and the next has started
-        try:
-            j = json.loads((out / "journal.json").read_text())
-        except (FileNotFoundError, json.JSONDecodeError):
-            j = {"iterations": []}
-        done = [it for it in j["iterations"] if it["status"] != "running"]
-        if done and len(j["iterations"]) > len(done):
-            first = done[0]
-            break
-        time.sleep(0.2)
-    os.killpg(proc.pid, signal.SIGKILL)
-    proc.wait()
-    assert first is not None, "the run never finished an iteration"
-    res = cli("resume", str(out), "--quiet")
-    assert res.returncode == 0, res.stderr[-2000:]
-    j = json.loads((out / "journal.json").read_text())
-    assert j["status"] == "finished"
-    assert [it["index"] for it in j["iterations"]] == [0, 1, 2]
-    assert j["iterations"][0]["started_at"] == first["started_at"]  # not redone
-    assert (out / "best" / "inference.py").exists() and j["test_metrics"]
+# kill -9 then `runs` (stale) and `resume`: tests/agent/test_front_door.py, through relative paths.

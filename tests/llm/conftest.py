@@ -1,7 +1,7 @@
-"""Fixtures for the LLM brain tests: a tiny DNA task, a workspace, and a StepContext over the real sandbox."""
+"""Fixtures for the LLM brain tests: a tiny DNA task and StepContexts made by the real loop and sandbox."""
 from __future__ import annotations
 
-import time
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -9,10 +9,18 @@ import pandas as pd
 import pytest
 
 from omicsagent.agent.context import StepContext
-from omicsagent.agent.journal import RunJournal, RunSettings
-from omicsagent.errors import SandboxUnavailable
-from omicsagent.sandbox import Workspace, probe_bwrap
+from omicsagent.agent.journal import RunSettings
+from omicsagent.agent.runner import start_run
+from omicsagent.agent.steps import (
+    ArchitectureOutput,
+    ExplorationOutput,
+    ReflectionOutput,
+    RepresentationOutput,
+)
+from omicsagent.errors import ModelMistake, SandboxUnavailable
+from omicsagent.sandbox import probe_bwrap
 from omicsagent.tasks.task import load_task
+from omicsagent.testing import ScriptedBrain
 
 SECRET = "sk-test-DO-NOT-LEAK-0123456789abcdef"
 
@@ -43,26 +51,55 @@ def dataset(tmp_path: Path) -> Path:
     return make_dataset(tmp_path / "data")
 
 
+class LogCapture:
+    """A progress sink that keeps the loop's log lines (what ``ctx.log`` says)."""
+
+    def __init__(self) -> None:
+        self.logs: list[str] = []
+
+    def event(self, kind: str, **data) -> None:
+        if kind == "log":
+            self.logs.append(data["message"])
+
+
 @pytest.fixture
-def step_ctx(tmp_path: Path, dataset: Path, bwrap):
-    """A factory of StepContexts over one run directory with a real workspace and the bwrap sandbox."""
-    task = load_task(dataset)
-    run_dir = tmp_path / "run"
-    ws = Workspace.create(run_dir / "workspace")
-    ws.add_input(dataset / "train.csv", name="train.csv")
-    journal = RunJournal(run_id="test", settings=RunSettings(brain="llm"), task=task)
-    iter_dir = ws.artifacts / "iter_000"
-    iter_dir.mkdir()
-    logs: list[str] = []
+def step_ctx(tmp_path: Path, dataset: Path, bwrap, monkeypatch):
+    """A factory of StepContexts made by the real loop, not by hand.
+
+    A run is started in ``./run`` (a relative --out, from tmp_path) with a scripted brain that records the
+    context the loop gives each step: the harness makes the split, the iteration stops at training. A test
+    then hands ``step_ctx("training")`` (the loop's context for that step) to the LLM brain.
+    """
+    monkeypatch.chdir(tmp_path)
+    contexts: dict[str, StepContext] = {}
+
+    def recorded(answer):
+        def step(ctx: StepContext):
+            contexts[ctx.step] = ctx
+            return answer(ctx)
+        return step
+
+    def stop(message: str):
+        def fail(ctx: StepContext):
+            raise ModelMistake(message)
+        return fail
+
+    scripted = ScriptedBrain({
+        "exploration": recorded(lambda ctx: ExplorationOutput(summary="recorded")),
+        "split": recorded(stop("the harness splits for this fixture")),
+        "representation": recorded(lambda ctx: RepresentationOutput(name="k-mers", description="recorded")),
+        "architecture": recorded(lambda ctx: ArchitectureOutput(name="linear", description="recorded")),
+        "training": recorded(stop("the fixture stops here; the test drives the brain")),
+        "reflection": recorded(lambda ctx: ReflectionOutput(assessment="recorded")),
+    }, max_attempts=1)
+    capture = LogCapture()
+    start_run(load_task(Path("data")), out_dir="run", brain=scripted, progress=capture,
+              settings=RunSettings(brain="llm", iterations=1, time_budget_s=900, sandbox="bwrap"))
 
     def make(step: str, **kw) -> StepContext:
-        base = dict(step=step, iteration=0, task=task, journal=journal, workspace=ws, sandbox=bwrap,
-                    iter_dir=iter_dir, train_file="inputs/train.csv",
-                    validation_features=None, n_validation=0, deadline=time.monotonic() + 600, seed=0,
-                    log=logs.append)
-        base.update(kw)
-        return StepContext(**base)
+        base = contexts.get(step) or replace(contexts["training"], step=step)
+        return replace(base, **kw) if kw else base
 
-    make.logs = logs  # type: ignore[attr-defined]
-    make.run_dir = run_dir  # type: ignore[attr-defined]
+    make.logs = capture.logs  # type: ignore[attr-defined]
+    make.run_dir = tmp_path / "run"  # type: ignore[attr-defined]
     return make

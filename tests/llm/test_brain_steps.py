@@ -1,16 +1,23 @@
-"""The LLM brain over scripted models (pydantic-ai FunctionModel): every step, its validator and the retry paths."""
+"""The LLM brain over scripted models (pydantic-ai FunctionModel): every step through the loop, its validator
+and the retry paths; single steps get the context the real loop built (see conftest.step_ctx)."""
 from __future__ import annotations
 
 import json
+from dataclasses import replace
+from pathlib import Path
 
 import pandas as pd
 import pytest
 
+from omicsagent.agent.journal import RunJournal, RunSettings
+from omicsagent.agent.runner import start_run
 from omicsagent.agent.steps import STEPS
 from omicsagent.brains.llm import LLMBrain, LLMConfig
-from omicsagent.errors import ModelMistake
+from omicsagent.errors import InternalError, ModelMistake
+from omicsagent.tasks.task import load_task
 from omicsagent.testing_llm import Playbook, call, final, playbook_model, raw_call, text
 
+from .conftest import LogCapture
 from .playbooks import full_playbook
 
 
@@ -19,43 +26,32 @@ def brain_for(playbook: Playbook, **cfg) -> LLMBrain:
     return LLMBrain(config, chat_model=playbook_model(playbook, model_name="gpt-4.1"))
 
 
-def prepare_scoring(ctx_factory) -> dict:
-    """What the harness does after the split: validation inputs without the label."""
-    ws_root = ctx_factory.run_dir / "workspace"
-    valid = pd.read_csv(ws_root / "artifacts/split/validation.csv")
-    (ws_root / "scoring").mkdir(exist_ok=True)
-    valid.drop(columns=["label"]).to_csv(ws_root / "scoring/validation_features.csv", index=False)
-    return dict(train_file="artifacts/split/train.csv", validation_features="scoring/validation_features.csv",
-                n_validation=len(valid))
-
-
-def test_all_steps_through_tools_with_corrections(step_ctx):
+def test_all_steps_through_the_loop_with_corrections(tmp_path, dataset, bwrap, monkeypatch):
+    """Every step of one iteration, run by the real loop from a relative --out, over scripted model turns."""
+    monkeypatch.chdir(tmp_path)
     playbook = full_playbook()
     brain = brain_for(playbook)
-    previous: dict = {}
-    files: dict = {}
-    for name in ["exploration", "split", "representation", "architecture", "training", "inference",
-                 "prediction_exploration", "reflection"]:
-        if name == "representation":
-            files = prepare_scoring(step_ctx)
-        ctx = step_ctx(name, previous=dict(previous), **files)
-        outcome = brain.run_step(ctx)
-        assert isinstance(outcome.output, STEPS[name].output_type)
-        if STEPS[name].validate:
-            STEPS[name].validate(outcome.output, ctx)  # what the loop does next: must pass
-        previous[name] = outcome.output.model_dump()
-        assert outcome.usage.requests >= 1 and outcome.usage.input_tokens > 0
-    ws = step_ctx.run_dir / "workspace"
+    capture = LogCapture()
+    journal = start_run(load_task(Path("data")), out_dir="run", brain=brain, progress=capture,
+                        settings=RunSettings(brain="llm", iterations=1, time_budget_s=900, sandbox="bwrap"))
+    it = journal.iterations[0]
+    assert it.status == "succeeded", it.failure
+    assert all(step.usage.requests >= 1 and step.usage.input_tokens > 0 for step in it.steps)
+    ws = tmp_path / "run" / "workspace"
     assert (ws / "artifacts/iter_000/model/model.joblib").exists()
     pred = pd.read_csv(ws / "artifacts/iter_000/validation_predictions.csv")
-    assert len(pred) == files["n_validation"] and {"prediction", "probability_0", "probability_1"} <= set(pred.columns)
+    assert len(pred) == journal.split.n_validation and {"prediction", "probability_0", "probability_1"} <= set(pred.columns)
+    assert (tmp_path / "run" / "best" / "inference.py").exists()
     # the inference step needed two corrections (wrong name, wrong row count) within one agent run
     inference_turns = [turn for step, turn in playbook.seen if step == "inference"]
     assert max(inference_turns) == 4
-    assert any("must be 'artifacts/iter_000/inference.py'" in m for m in step_ctx.logs)
-    assert any("returned 5 rows" in m for m in step_ctx.logs)
+    assert any("must be 'artifacts/iter_000/inference.py'" in m for m in capture.logs)
+    assert any("returned 5 rows" in m for m in capture.logs)
+    # the dry-run ran once per answer the model gave: the failing one and the passing one; the loop did not
+    # repeat the check that passed inside the agent run
+    assert sum(m.startswith("inference dry-run") for m in capture.logs) == 2
     # the trajectory holds every request and response, no tool trajectories leak into later prompts
-    lines = [json.loads(x) for x in (step_ctx.run_dir / "trajectory.jsonl").read_text().splitlines()]
+    lines = [json.loads(x) for x in (tmp_path / "run" / "trajectory.jsonl").read_text().splitlines()]
     assert sum(r["kind"] == "request" for r in lines) == sum(r["kind"] == "response" for r in lines) == len(playbook.seen)
     assert {r["step"] for r in lines} >= {"exploration", "inference", "reflection"}
     # a later step sees earlier structured outputs, never their tool trajectories
@@ -66,9 +62,24 @@ def test_all_steps_through_tools_with_corrections(step_ctx):
     assert "omicsagent.ml.pipeline" in first["messages"][0]["instructions"]  # the building blocks are documented
 
 
-def test_reflection_sees_history_and_budget(step_ctx):
-    seen = {}
+def test_a_validator_bug_is_not_sent_to_the_model(tmp_path, dataset, bwrap, monkeypatch):
+    """The LLM brain runs the loop's check inside its agent run; our bug there stops the run, it is not a
+    correction for the model to chase."""
+    def buggy_validator(out, ctx):
+        raise ValueError("our bug, not the model's")
 
+    monkeypatch.setitem(STEPS, "training", replace(STEPS["training"], validate=buggy_validator))
+    monkeypatch.chdir(tmp_path)
+    playbook = full_playbook()
+    with pytest.raises(InternalError, match="ValueError"):
+        start_run(load_task(Path("data")), out_dir="run", brain=brain_for(playbook),
+                  settings=RunSettings(brain="llm", iterations=2, time_budget_s=900, sandbox="bwrap"))
+    assert [turn for step, turn in playbook.seen if step == "training"] == [0, 1, 2]  # no fourth turn
+    assert "our bug" not in (tmp_path / "run" / "trajectory.jsonl").read_text()
+    assert RunJournal.load(tmp_path / "run").status == "failed"
+
+
+def test_reflection_sees_history_and_budget(step_ctx):
     def reflect(values):
         return final(assessment="ok", instructions={"training": "train longer"})
 

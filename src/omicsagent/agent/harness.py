@@ -4,9 +4,13 @@ scores each iteration by running its inference script in the sandbox, promotes t
 """
 from __future__ import annotations
 
+import ctypes
+import errno
 import json
+import os
 import shutil
 import tempfile
+import uuid
 from importlib import metadata
 from pathlib import Path
 
@@ -14,13 +18,14 @@ import numpy as np
 import pandas as pd
 
 from omicsagent.agent.journal import RunJournal, SplitInfo
+from omicsagent.agent.layout import PRIVATE_DIR, RunLayout
 from omicsagent.agent.steps import check_predictions
 from omicsagent.errors import InputError, ModelMistake
 from omicsagent.ml.io import read_table, to_csv_bytes
 from omicsagent.ml.metrics import evaluate
 from omicsagent.tasks.task import Task
 
-HARNESS_DIR = ".harness"  # in the run directory, never mounted into the sandbox
+HARNESS_DIR = PRIVATE_DIR  # kept for imports; paths come from RunLayout
 MAX_TRAIN_SCORING_ROWS = 20_000
 
 
@@ -29,7 +34,7 @@ VALIDATION_FEATURES = "scoring/validation_features.csv"  # validation inputs wit
 TRAIN_FEATURES = "scoring/train_features.csv"
 
 
-def prepare_workspace(task: Task, run_dir: Path):
+def prepare_workspace(task: Task, layout: RunLayout | Path):
     """Create the workspace with the inputs an agent may read: the training rows, description, task card.
 
     ``inputs/train.csv`` is the task's training table as omicsagent read it (rows with a missing target
@@ -38,8 +43,9 @@ def prepare_workspace(task: Task, run_dir: Path):
     """
     from omicsagent.sandbox import Workspace
 
-    ws = Workspace.create(run_dir / "workspace")
-    (run_dir / HARNESS_DIR).mkdir(exist_ok=True)
+    layout = RunLayout.at(layout)
+    ws = Workspace.create(layout.workspace)
+    layout.private.mkdir(exist_ok=True)
     _write_input(ws, TRAIN_INPUT, task.table("train"))
     if task.description:
         (ws.inputs / "description.md").write_text(task.description)
@@ -57,60 +63,59 @@ def _write_input(ws, rel: str, df: pd.DataFrame) -> None:
     tmp.replace(path)
 
 
-def register_given_split(run_dir: Path, ws, task: Task) -> SplitInfo:
+def register_given_split(layout: RunLayout | Path, ws, task: Task) -> SplitInfo:
     """The task's own validation file is the split: its labels go to the harness only."""
     train, valid = task.table("train"), task.table("validation")
-    return _register(run_dir, ws, task, train, valid, train_rel=TRAIN_INPUT, method="given (validation file)",
+    return _register(layout, ws, task, train, valid, train_rel=TRAIN_INPUT, method="given (validation file)",
                      stratified=False, grouped_by=None)
 
 
-def register_split(run_dir: Path, ws, task: Task, *, train_rel: str, valid_rel: str, method: str,
+def register_split(layout: RunLayout | Path, ws, task: Task, *, train_rel: str, valid_rel: str, method: str,
                    stratified: bool, grouped_by: str | None) -> SplitInfo:
     """Take over a split the brain (or the fallback) wrote in the workspace; the labelled validation rows
     then leave the workspace (see ``_register``)."""
     train = read_table(ws.confine(train_rel))
     valid = read_table(ws.confine(valid_rel))
-    info = _register(run_dir, ws, task, train, valid, train_rel=train_rel, method=method, stratified=stratified,
+    info = _register(layout, ws, task, train, valid, train_rel=train_rel, method=method, stratified=stratified,
                      grouped_by=grouped_by)
     ws.confine(valid_rel).unlink(missing_ok=True)
     return info
 
 
-def _register(run_dir: Path, ws, task: Task, train: pd.DataFrame, valid: pd.DataFrame, *, train_rel: str,
+def _register(layout: RunLayout | Path, ws, task: Task, train: pd.DataFrame, valid: pd.DataFrame, *, train_rel: str,
               method: str, stratified: bool, grouped_by: str | None) -> SplitInfo:
     """Keep the labels privately, write label-free feature files to score on, and leave the agent only the
     training split and the validation features: ``inputs/train.csv`` becomes the training split (so it
     cannot be joined with the validation features to recover their labels) and ``scratch/`` is emptied
     (copies made while exploring or splitting)."""
-    harness = run_dir / HARNESS_DIR
-    harness.mkdir(exist_ok=True)
-    valid.to_csv(harness / "validation_labeled.csv", index=False)
+    layout = RunLayout.at(layout)
+    layout.private.mkdir(exist_ok=True)
+    valid.to_csv(layout.private_labels("validation"), index=False)
     scored = train
     if len(train) > MAX_TRAIN_SCORING_ROWS:  # train metrics on a fixed sample: enough to see over-fitting
         scored = train.sample(MAX_TRAIN_SCORING_ROWS, random_state=0).sort_index()
-    scored.to_csv(harness / "train_labeled.csv", index=False)
-    feats = ws.root / "scoring"
-    feats.mkdir(exist_ok=True)
+    scored.to_csv(layout.private_labels("train"), index=False)
+    layout.scoring.mkdir(exist_ok=True)
     scored.drop(columns=[task.target]).to_csv(ws.root / TRAIN_FEATURES, index=False)
     valid.drop(columns=[task.target]).to_csv(ws.root / VALIDATION_FEATURES, index=False)
     if train_rel != TRAIN_INPUT:
         _write_input(ws, TRAIN_INPUT, train)
     for child in ws.scratch.iterdir():
         shutil.rmtree(child) if child.is_dir() and not child.is_symlink() else child.unlink()
-    return SplitInfo(method=method, train_path=str(Path("workspace") / train_rel),
-                     validation_path=f"{HARNESS_DIR}/validation_labeled.csv", n_train=len(train),
+    return SplitInfo(method=method, train_path=layout.ws_to_run(train_rel),
+                     validation_path=layout.run_rel(layout.private_labels("validation")), n_train=len(train),
                      n_validation=len(valid), grouped_by=grouped_by, stratified=stratified)
 
 
-def labels(run_dir: Path, which: str, task: Task) -> pd.Series:
-    return read_table(run_dir / HARNESS_DIR / f"{which}_labeled.csv")[task.target]
+def labels(layout: RunLayout | Path, which: str, task: Task) -> pd.Series:
+    return read_table(RunLayout.at(layout).private_labels(which))[task.target]
 
 
-def validation_errors(run_dir: Path, task: Task, pred_path: Path) -> dict:
+def validation_errors(layout: RunLayout | Path, task: Task, pred_path: Path) -> dict:
     """Where the validation predictions go wrong (``analysis.validation_errors``), from the private labels."""
     from omicsagent.agent.analysis import validation_errors as analyse
 
-    return analyse(task, read_table(run_dir / HARNESS_DIR / "validation_labeled.csv"), read_table(pred_path))
+    return analyse(task, read_table(RunLayout.at(layout).private_labels("validation")), read_table(pred_path))
 
 
 def metrics_from_predictions(task: Task, y_true: pd.Series, pred: pd.DataFrame) -> dict[str, float]:
@@ -134,9 +139,10 @@ def own_file(path: Path, root: Path) -> Path:
     return path
 
 
-def score_predictions(run_dir: Path, task: Task, which: str, pred_path: Path) -> dict[str, float]:
-    y = labels(run_dir, which, task)
-    pred = check_predictions(own_file(pred_path, run_dir / "workspace"), task, n_rows=len(y))
+def score_predictions(layout: RunLayout | Path, task: Task, which: str, pred_path: Path) -> dict[str, float]:
+    layout = RunLayout.at(layout)
+    y = labels(layout, which, task)
+    pred = check_predictions(own_file(pred_path, layout.workspace), task, n_rows=len(y))
     return metrics_from_predictions(task, y, pred)
 
 
@@ -147,32 +153,85 @@ def environment_lock() -> str:
     return "# The Python packages this model was trained with (pip install -r requirements.txt)\n" + "\n".join(rows) + "\n"
 
 
-def promote(run_dir: Path, journal: RunJournal) -> Path | None:
-    """Copy the best iteration's scripts and model into RUN/best (atomically replaces the previous best)."""
+def promote(layout: RunLayout | Path, journal: RunJournal) -> Path | None:
+    """Copy the best iteration's scripts and model into RUN/best, replacing the previous best in one rename.
+
+    The new folder is built beside ``best/`` and swapped with it atomically (``renameat2`` with
+    ``RENAME_EXCHANGE``), so ``best/`` is always a whole, real folder: the old one until the swap, the new one
+    after it. A failure while building leaves the old ``best/`` untouched.
+    """
+    layout = RunLayout.at(layout)
     best = journal.best_iteration
     if best is None:
         return None
-    src = run_dir / best.dir
-    tmp = Path(tempfile.mkdtemp(prefix=".best-", dir=run_dir))
-    for name in ("train.py", "inference.py"):
-        if (src / name).exists():
-            shutil.copy2(src / name, tmp / name)
-    if (src / "model").exists():
-        shutil.copytree(src / "model", tmp / "model")
-    (tmp / "requirements.txt").write_text(environment_lock())
-    info = {"iteration": best.index, "summary": best.summary, "metric": journal.task.metric,
-            "validation": best.validation_metrics, "train": best.train_metrics,
-            "test": journal.test_metrics if journal.test_iteration == best.index else None}
-    (tmp / "metrics.json").write_text(json.dumps(info, indent=1))
-    (tmp / "README.md").write_text(_best_readme(journal, best.index))
-    final = run_dir / "best"
-    old = run_dir / ".best-old"
-    if final.exists():
+    _recover_promotion(layout)
+    files = layout.files_at(best.dir)
+    tmp = layout.best_staging(uuid.uuid4().hex[:8])
+    tmp.mkdir()
+    try:
+        for script in (files.train_script, files.inference_script):
+            if script.exists():
+                shutil.copy2(script, tmp / script.name)
+        if files.model_dir.exists():
+            shutil.copytree(files.model_dir, tmp / files.model_dir.name)
+        (tmp / "requirements.txt").write_text(environment_lock())
+        info = {"iteration": best.index, "summary": best.summary, "metric": journal.task.metric,
+                "validation": best.validation_metrics, "train": best.train_metrics,
+                "test": journal.test_metrics if journal.test_iteration == best.index else None}
+        (tmp / "metrics.json").write_text(json.dumps(info, indent=1))
+        (tmp / "README.md").write_text(_best_readme(journal, best.index))
+        _publish(tmp, layout)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)  # after a swap it holds the previous best
+    return layout.best
+
+
+_AT_FDCWD = -100
+_RENAME_EXCHANGE = 2
+
+
+def exchange_paths(a: Path, b: Path) -> None:
+    """Swap two existing paths in one atomic step (Linux ``renameat2(RENAME_EXCHANGE)``).
+
+    Raises OSError; ``errno`` is EINVAL or ENOSYS where the kernel, C library or filesystem cannot do it.
+    """
+    libc = ctypes.CDLL(None, use_errno=True)
+    fn = getattr(libc, "renameat2", None)
+    if fn is None:
+        raise OSError(errno.ENOSYS, "renameat2 is not available in this C library")
+    fn.argtypes = [ctypes.c_int, ctypes.c_char_p, ctypes.c_int, ctypes.c_char_p, ctypes.c_uint]
+    if fn(_AT_FDCWD, os.fsencode(a), _AT_FDCWD, os.fsencode(b), _RENAME_EXCHANGE) != 0:
+        code = ctypes.get_errno()
+        raise OSError(code, os.strerror(code), str(a))
+
+
+def _publish(new: Path, layout: RunLayout) -> None:
+    """Make the folder ``new`` become best/ in one rename; afterwards ``new`` holds the old best/."""
+    final = layout.best
+    if not final.exists():
+        os.rename(new, final)
+        return
+    try:
+        exchange_paths(new, final)
+    except OSError as err:
+        if err.errno not in (errno.EINVAL, errno.ENOSYS, errno.ENOTSUP):
+            raise
+        # No atomic exchange on this filesystem (some network filesystems): two renames. Between them
+        # best/ is briefly absent; _recover_promotion puts the old one back if the process dies there.
+        old = layout.best_previous
         shutil.rmtree(old, ignore_errors=True)
-        final.rename(old)
-    tmp.rename(final)
-    shutil.rmtree(old, ignore_errors=True)
-    return final
+        os.rename(final, old)
+        os.rename(new, final)
+        os.rename(old, new)
+
+
+def _recover_promotion(layout: RunLayout) -> None:
+    """Undo what a promotion killed half-way left behind (only the run's lock holder calls this)."""
+    old = layout.best_previous
+    if old.exists() and not layout.best.exists():
+        os.rename(old, layout.best)
+    for leftover in [old, *layout.best_stagings()]:
+        shutil.rmtree(leftover, ignore_errors=True)
 
 
 def _best_readme(journal: RunJournal, index: int) -> str:
@@ -187,7 +246,7 @@ def _best_readme(journal: RunJournal, index: int) -> str:
             "Environment: `pip install -r best/requirements.txt`.\n")
 
 
-def run_inference(run_dir: Path, sandbox, *, model_dir: Path, input_path: Path, output_path: Path,
+def run_inference(layout: RunLayout | Path, sandbox, *, model_dir: Path, input_path: Path, output_path: Path,
                   timeout_s: float = 1800, memory_mb: int = 8192) -> None:
     """Run a promoted model's inference.py on a file, in a throwaway sandbox workspace.
 
@@ -197,7 +256,7 @@ def run_inference(run_dir: Path, sandbox, *, model_dir: Path, input_path: Path, 
     from omicsagent.agent.context import failure_reason
     from omicsagent.sandbox import Limits, Workspace
 
-    tmp = Path(tempfile.mkdtemp(prefix=".infer-", dir=run_dir))
+    tmp = Path(tempfile.mkdtemp(prefix=".infer-", dir=RunLayout.at(layout).root))
     try:
         ws = Workspace.create(tmp / "workspace")
         ws.add_input(input_path, name="input.csv")
@@ -221,18 +280,19 @@ def run_inference(run_dir: Path, sandbox, *, model_dir: Path, input_path: Path, 
         shutil.rmtree(tmp, ignore_errors=True)
 
 
-def score_test(run_dir: Path, journal: RunJournal, sandbox) -> dict[str, float] | None:
+def score_test(layout: RunLayout | Path, journal: RunJournal, sandbox) -> dict[str, float] | None:
     """Score best/inference.py on the hidden test file (labels read here, outside the sandbox)."""
+    layout = RunLayout.at(layout)
     task = journal.task
     best = journal.best_iteration
-    if not task.test_path or best is None or not (run_dir / "best").exists():
+    if not task.test_path or best is None or not layout.best.exists():
         return None
     test = task.table("test")
-    harness = run_dir / HARNESS_DIR
-    features = harness / "test_features.csv"
+    layout.private.mkdir(exist_ok=True)
+    features = layout.test_features
     test.drop(columns=[task.target]).to_csv(features, index=False)
-    preds = harness / "test_predictions.csv"
-    run_inference(run_dir, sandbox, model_dir=run_dir / "best", input_path=features, output_path=preds)
+    preds = layout.test_predictions
+    run_inference(layout, sandbox, model_dir=layout.best, input_path=features, output_path=preds)
     features.unlink(missing_ok=True)
     pred = check_predictions(preds, task, n_rows=len(test))
     return metrics_from_predictions(task, test[task.target], pred)

@@ -12,12 +12,12 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
+from omicsagent.agent.layout import JOURNAL_FILE, RunLayout
 from omicsagent.errors import RunStateError
 from omicsagent.ml.metrics import get_metric
 from omicsagent.tasks.task import Task
 
 JOURNAL_VERSION = 1
-JOURNAL_FILE = "journal.json"
 
 StepName = Literal["exploration", "split", "representation", "architecture", "training", "inference",
                    "prediction_exploration", "reflection"]
@@ -33,7 +33,7 @@ class Usage(BaseModel):
     output_tokens: int = 0
     cost_usd: float | None = 0.0
 
-    def add(self, other: "Usage") -> "Usage":
+    def add(self, other: Usage) -> Usage:
         cost = None if self.cost_usd is None or other.cost_usd is None else self.cost_usd + other.cost_usd
         return Usage(requests=self.requests + other.requests, input_tokens=self.input_tokens + other.input_tokens,
                      output_tokens=self.output_tokens + other.output_tokens, cost_usd=cost)
@@ -66,7 +66,7 @@ class IterationRecord(BaseModel):
     duration_s: float = 0.0
     peak_memory_mb: float | None = None
     usage: Usage = Field(default_factory=Usage)
-    dir: str = ""  # relative to the run directory
+    dir: str = ""  # relative to the run directory (RunLayout.run_rel), e.g. workspace/artifacts/iter_000
 
     def step(self, name: str) -> StepRecord | None:
         return next((s for s in self.steps if s.name == name), None)
@@ -74,8 +74,8 @@ class IterationRecord(BaseModel):
 
 class SplitInfo(BaseModel):
     method: str  # "given" (validation file) or how the loop split train
-    train_path: str  # relative to the run directory
-    validation_path: str
+    train_path: str  # relative to the run directory (RunLayout.run_rel)
+    validation_path: str  # relative to the run directory
     n_train: int
     n_validation: int
     grouped_by: str | None = None
@@ -130,6 +130,11 @@ class RunJournal(BaseModel):
     def finished_iterations(self) -> list[IterationRecord]:
         return [it for it in self.iterations if it.status != "running"]
 
+    @property
+    def brains(self) -> list[str]:
+        """Every brain that has worked on this run (``resume --brain`` can switch)."""
+        return list(self.settings.extra.get("brains") or [self.settings.brain])
+
     def total_usage(self) -> Usage:
         total = Usage()
         for it in self.iterations:
@@ -137,18 +142,20 @@ class RunJournal(BaseModel):
         return total.add(self.usage)
 
     # ----- disk -----
-    def save(self, run_dir: Path) -> None:
+    def save(self, run_dir: Path | RunLayout) -> None:
         self.updated_at = time.time()
-        path = Path(run_dir) / JOURNAL_FILE
-        tmp = path.with_name(f".{JOURNAL_FILE}.tmp")
+        path = RunLayout.at(run_dir).journal
+        tmp = path.with_name(f".{path.name}.tmp")
         tmp.write_text(self.model_dump_json(indent=1))
         tmp.replace(path)  # atomic: a kill -9 leaves the old or the new journal, never half of one
 
     @classmethod
-    def load(cls, run_dir: Path) -> "RunJournal":
-        path = Path(run_dir) / JOURNAL_FILE
+    def load(cls, run_dir: Path | RunLayout) -> RunJournal:
+        layout = RunLayout.at(run_dir)
+        path = layout.journal
         if not path.exists():
-            raise RunStateError(f"{run_dir} is not an omicsagent run (no {JOURNAL_FILE}); give the --out folder of a run.")
+            raise RunStateError(f"{layout.display()} is not an omicsagent run (no {JOURNAL_FILE}); give the --out "
+                                "folder of a run.")
         try:
             data = json.loads(path.read_text())
         except (json.JSONDecodeError, UnicodeDecodeError):

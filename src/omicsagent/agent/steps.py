@@ -138,11 +138,11 @@ def validate_inference(out: InferenceOutput, ctx: StepContext) -> None:
     """Dry-run the inference script on validation inputs without labels and check its output."""
     script = _rel_file(ctx, out.inference_script, "inference script")
     check_script_text(script, ctx, may_read_validation=False)
-    pred_path = ctx.iter_dir / "validation_predictions.csv"
+    pred_path = ctx.files.validation_predictions
     from omicsagent.agent.context import failure_reason
 
-    res = ctx.run(["python", str(script.relative_to(ctx.workspace.root)), "--input", ctx.validation_features,
-                   "--output", str(pred_path.relative_to(ctx.workspace.root))], purpose="inference dry-run")
+    res = ctx.run(["python", ctx.rel(script), "--input", ctx.validation_features, "--output", ctx.rel(pred_path)],
+                  purpose="inference dry-run")
     if not res.ok:
         raise ModelMistake(f"the inference dry-run on validation inputs failed ({failure_reason(res)}); its output ends with:\n{res.output[-1500:]}")
     from omicsagent.agent.harness import own_file

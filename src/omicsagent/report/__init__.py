@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from pathlib import Path
 
+from omicsagent.agent.layout import RunLayout
 from omicsagent.errors import InputError
 from omicsagent.report.runs import RunSummary, list_runs, runs_table, summarize
 
@@ -19,7 +20,7 @@ __all__ = ["FORMATS", "RunSummary", "list_runs", "runs_table", "summarize", "wri
 FORMATS = ("html", "md")
 
 
-def write_report(run_dir: Path, *, formats: Iterable[str] = FORMATS) -> dict[str, Path]:
+def write_report(run_dir: Path | RunLayout, *, formats: Iterable[str] = FORMATS) -> dict[str, Path]:
     """Write the run's reports into ``run_dir`` and return their paths by format.
 
     Partial runs are fine: the report says what is missing. A folder without a readable journal raises
@@ -34,15 +35,15 @@ def write_report(run_dir: Path, *, formats: Iterable[str] = FORMATS) -> dict[str
     unknown = [f for f in wanted if f not in FORMATS]
     if unknown or not wanted:
         raise InputError(f"unknown report format {', '.join(unknown) or '(none)'}; choose html or md.")
-    run_dir = Path(run_dir)
-    data = gather(run_dir)
+    layout = RunLayout.at(run_dir)
+    data = gather(layout)
     written: dict[str, Path] = {}
     if "html" in wanted:
-        written["html"] = _write(run_dir / "report.html", render_html(data, all_plots(data)))
+        written["html"] = _write(layout.report_html, render_html(data, all_plots(data)))
     if "md" in wanted:
-        written["md"] = _write(run_dir / "report.md",
-                               render_markdown(data, figures_in="report.html" if "html" in wanted or
-                                               (run_dir / "report.html").exists() else None))
+        written["md"] = _write(layout.report_md,
+                               render_markdown(data, figures_in=layout.report_html.name if "html" in wanted or
+                                               layout.report_html.exists() else None))
     return written
 
 

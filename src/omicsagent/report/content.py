@@ -17,7 +17,7 @@ def headline(data: RunData) -> list[tuple[str, str]]:
     total = j.total_usage()
     brain = j.settings.brain + (f" ({j.settings.model})" if j.settings.model else "")
     n_ok = sum(it.status == "succeeded" for it in j.iterations)
-    rows = [("run", j.run_id), ("dataset", j.task.name), ("status", j.status + (f": {j.status_reason}" if j.status_reason else "")),
+    rows = [("run", j.run_id), ("dataset", j.task.name), ("status", data.status + (f": {j.status_reason}" if j.status_reason else "")),
             ("brain", brain), ("iterations", f"{len(j.iterations)} run, {n_ok} succeeded (of {j.settings.iterations} planned)"),
             ("elapsed", fmt_duration(j.elapsed_s)), ("cost", cost_text(data))]
     if total.requests:
@@ -68,7 +68,7 @@ def rerun_commands(data: RunData) -> list[tuple[str, str]]:
 def train_arguments(data: RunData) -> str:
     """Arguments for best/train.py that reproduce the best model: its training data, model folder and seed."""
     j = data.journal
-    train = j.split.train_path if j.split is not None and (data.run_dir / j.split.train_path).exists() else j.task.train_path
+    train = j.split.train_path if j.split is not None and data.layout.run_path(j.split.train_path).exists() else j.task.train_path
     args = []
     for flag in data.train_flags:
         if flag in TRAIN_DATA_FLAGS:
@@ -83,4 +83,4 @@ def train_arguments(data: RunData) -> str:
 def best_files(data: RunData) -> list[tuple[str, bool]]:
     """(path relative to the run, exists) for the files that make the best model rerunnable."""
     names = ["best/train.py", "best/inference.py", "best/model", "best/requirements.txt", "best/metrics.json"]
-    return [(n, (data.run_dir / n).exists()) for n in names]
+    return [(n, data.layout.run_path(n).exists()) for n in names]

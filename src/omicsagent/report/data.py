@@ -15,8 +15,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from omicsagent.agent.harness import HARNESS_DIR
 from omicsagent.agent.journal import IterationRecord, RunJournal, Usage
+from omicsagent.agent.layout import RunLayout
+from omicsagent.agent.lock import run_status
 from omicsagent.report.importance import top_features
 from omicsagent.tasks.io import read_table
 
@@ -35,7 +36,7 @@ class BestPredictions:
 
 @dataclass
 class RunData:
-    run_dir: Path
+    run_dir: Path  # absolute (the layout's root)
     journal: RunJournal
     best: IterationRecord | None
     predictions: BestPredictions | None = None
@@ -47,37 +48,47 @@ class RunData:
     def metric(self):
         return self.journal.metric
 
+    @property
+    def layout(self) -> RunLayout:
+        return RunLayout.at(self.run_dir)
 
-def gather(run_dir: Path, *, max_features: int = 20) -> RunData:
-    run_dir = Path(run_dir)
-    journal = RunJournal.load(run_dir)
-    data = RunData(run_dir=run_dir, journal=journal, best=journal.best_iteration)
+    @property
+    def status(self) -> str:
+        """The journal's status, or ``stale`` for a run whose process died."""
+        return run_status(self.layout, self.journal.status)
+
+
+def gather(run_dir: Path | RunLayout, *, max_features: int = 20) -> RunData:
+    layout = RunLayout.at(run_dir)
+    journal = RunJournal.load(layout)
+    data = RunData(run_dir=layout.root, journal=journal, best=journal.best_iteration)
     if not journal.iterations:
         data.missing.append("The run has no iterations yet.")
     elif data.best is None:
         data.missing.append("No iteration has succeeded yet, so there is no best model to describe." if journal.status == "running"
                             else "No iteration succeeded, so there is no best model to describe.")
     if data.best is not None:
-        data.predictions = _best_predictions(run_dir, journal, data.best, data.missing)
-        data.importances = top_features(run_dir / "best" / "model", trusted=journal.settings.brain == "expert",
+        data.predictions = _best_predictions(layout, journal, data.best, data.missing)
+        data.importances = top_features(layout.best / "model", trusted=set(journal.brains) == {"expert"},
                                         max_features=max_features, missing=data.missing)
-        train_py = run_dir / "best" / "train.py"
+        train_py = layout.best / "train.py"
         if train_py.exists():
             data.train_flags = script_flags(train_py.read_text(errors="replace"))
         for name in ("train.py", "inference.py", "requirements.txt"):
-            if not (run_dir / "best" / name).exists():
+            if not (layout.best / name).exists():
                 data.missing.append(f"best/{name} is missing, so the best model cannot be rerun from this folder as is.")
     return data
 
 
-def _best_predictions(run_dir: Path, journal: RunJournal, best: IterationRecord,
+def _best_predictions(layout: RunLayout, journal: RunJournal, best: IterationRecord,
                       missing: list[str]) -> BestPredictions | None:
     task = journal.task
-    valid_path = validation_labels_path(run_dir, journal)
+    run_dir = layout.root
+    valid_path = validation_labels_path(layout, journal)
     if valid_path is None:
         missing.append("The journal records no validation split, so validation plots are skipped.")
         return None
-    pred_path = run_dir / best.dir / "validation_predictions.csv"
+    pred_path = layout.files_at(best.dir).validation_predictions
     for path, what in ((valid_path, "validation file"), (pred_path, "best iteration's validation predictions")):
         if not path.exists():
             missing.append(f"The {what} ({_rel(path, run_dir)}) is missing, so validation plots are skipped.")
@@ -108,12 +119,13 @@ def _best_predictions(run_dir: Path, journal: RunJournal, best: IterationRecord,
                            y_pred=pred["prediction"].astype(str).to_numpy(), proba=proba, classes=classes)
 
 
-def validation_labels_path(run_dir: Path, journal: RunJournal) -> Path | None:
+def validation_labels_path(run_dir: Path | RunLayout, journal: RunJournal) -> Path | None:
     """The labelled validation file: the harness's private copy (what was scored), else the split's file."""
-    private = run_dir / HARNESS_DIR / "validation_labeled.csv"
+    layout = RunLayout.at(run_dir)
+    private = layout.private_labels("validation")
     if private.exists():
         return private
-    return None if journal.split is None else run_dir / journal.split.validation_path
+    return None if journal.split is None else layout.run_path(journal.split.validation_path)
 
 
 def script_flags(text: str) -> list[str]:

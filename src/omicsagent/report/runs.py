@@ -10,17 +10,20 @@ from rich.table import Table
 from rich.text import Text
 
 from omicsagent.agent.journal import JOURNAL_FILE, RunJournal
+from omicsagent.agent.layout import RunLayout
+from omicsagent.agent.lock import run_status
 from omicsagent.errors import InputError
 from omicsagent.report.data import fmt_metric
 
 MAX_DEPTH = 3  # root/run, root/group/run, root/group/sub/run
-STATUS_STYLE = {"finished": "green", "running": "cyan", "interrupted": "yellow", "failed": "red", "unreadable": "bold red"}
+STATUS_STYLE = {"finished": "green", "running": "cyan", "interrupted": "yellow", "failed": "red", "stale": "magenta",
+                "unreadable": "bold red"}
 
 
 @dataclass(frozen=True)
 class RunSummary:
     path: Path
-    status: str  # the journal's status, or "unreadable"
+    status: str  # the journal's status, "stale" (running, but its process died) or "unreadable"
     run_id: str = ""
     dataset: str = ""
     brain: str = ""
@@ -66,7 +69,7 @@ def summarize(run_dir: Path) -> RunSummary:
     except Exception as err:  # noqa: BLE001 - RunStateError or a pydantic ValidationError: list it as unreadable
         reason = str(err).splitlines()[0] if str(err) else type(err).__name__
         try:
-            mtime = os.path.getmtime(run_dir / JOURNAL_FILE)
+            mtime = os.path.getmtime(RunLayout.at(run_dir).journal)
         except OSError:
             mtime = None
         return RunSummary(path=run_dir, status="unreadable", error=reason, created_at=mtime)
@@ -74,7 +77,7 @@ def summarize(run_dir: Path) -> RunSummary:
     total = j.total_usage()
     brain = j.settings.brain + (f" ({j.settings.model})" if j.settings.model else "")
     return RunSummary(
-        path=run_dir, status=j.status, run_id=j.run_id, dataset=j.task.name, brain=brain, metric=j.metric.label,
+        path=run_dir, status=run_status(RunLayout.at(run_dir), j.status), run_id=j.run_id, dataset=j.task.name, brain=brain, metric=j.metric.label,
         best_validation=None if best is None else j.primary(best), best_iteration=None if best is None else best.index,
         test=(j.test_metrics or {}).get(j.task.metric), n_iterations=len(j.iterations), elapsed_s=j.elapsed_s,
         requests=total.requests, cost_usd=total.cost_usd, created_at=j.created_at,

@@ -247,7 +247,8 @@ def load_task(dataset: str | Path | None = None, *, train: str | Path | None = N
     description = ""
     if folder is not None and (folder / "description.md").exists():
         description = (folder / "description.md").read_text(errors="replace").strip()
-    task_name = name or (folder.name if folder is not None else train_p.stem)
+    # resolved first: `run .` or `run ./data/` is named after the real folder
+    task_name = name or (folder.resolve().name if folder is not None else train_p.stem)
 
     train_df = read_table(train_p)
     valid_df = read_table(valid_p) if valid_p else None

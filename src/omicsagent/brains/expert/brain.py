@@ -64,27 +64,28 @@ class ExpertBrain:
 
     # ----- steps -----
     def _exploration(self, ctx: StepContext) -> ExplorationOutput:
-        summary, findings = explore.explore_data(ctx.task, ctx.workspace.root / ctx.train_file)
+        summary, findings = explore.explore_data(ctx.task, ctx.path(ctx.train_file))
         return ExplorationOutput(summary=summary, findings=findings)
 
     def _split(self, ctx: StepContext) -> SplitOutput:
         t = ctx.task
-        out_dir = "artifacts/split"
-        script = ctx.workspace.artifacts / "split" / "split.py"
+        out_dir = ctx.rel(ctx.layout.split_dir)
+        script = ctx.layout.split_dir / "split.py"
         script.parent.mkdir(parents=True, exist_ok=True)
         group = t.group_column
         note = (f"Grouped by '{group}' and stratified by the target." if group and t.task_type != "regression"
                 else f"Grouped by '{group}'." if group else
                 "Stratified by the target." if t.task_type != "regression" else "A random split.")
         script.write_text(_template("split.py.tmpl").substitute(
-            run_id=ctx.journal.run_id, method_note=note, script="artifacts/split/split.py", input_file=ctx.train_file,
+            run_id=ctx.journal.run_id, method_note=note, script=ctx.rel(script), input_file=ctx.train_file,
             out_dir=out_dir, target=repr(t.target), task_type=repr(t.task_type), group=repr(group), fraction=0.2,
             input_file_repr=repr(ctx.train_file), out_dir_repr=repr(out_dir), seed=ctx.seed))
-        res = ctx.run(["python", "artifacts/split/split.py"], purpose="splitting")
+        res = ctx.run(["python", ctx.rel(script)], purpose="splitting")
         if not res.ok:
             raise ModelMistake(f"split.py failed ({failure_reason(res)}): {res.output[-800:]}")
         method = res.output.strip().splitlines()[-1].split("; ", 1)[-1] if res.output.strip() else note
-        return SplitOutput(method=method, train_file=f"{out_dir}/train.csv", validation_file=f"{out_dir}/validation.csv")
+        return SplitOutput(method=method, train_file=ctx.rel(ctx.layout.split_file("train")),
+                           validation_file=ctx.rel(ctx.layout.split_file("validation")))
 
     def _data_profile(self, ctx: StepContext) -> recipes.DataProfile:
         """The recipe book's profile of the training split (read once per run and brain)."""
@@ -118,8 +119,8 @@ class ExpertBrain:
     def _training(self, ctx: StepContext) -> TrainingOutput:
         c = self._decision(ctx).candidate
         assert c is not None
-        script = ctx.iter_dir / "train.py"
-        model_dir = ctx.iter_dir / "model"
+        script = ctx.files.train_script
+        model_dir = ctx.files.model_dir
         script.write_text(_template("train.py.tmpl").substitute(
             iteration=ctx.iteration, run_id=ctx.journal.run_id, summary=c.name, rationale=c.rationale,
             script=ctx.rel(script), train_file=ctx.train_file, model_dir=ctx.rel(model_dir),
@@ -138,7 +139,7 @@ class ExpertBrain:
 
     def _inference(self, ctx: StepContext) -> InferenceOutput:
         c = self._decision(ctx).candidate
-        script = ctx.iter_dir / "inference.py"
+        script = ctx.files.inference_script
         note = "" if ctx.task.task_type == "regression" else " plus probability_<class> for each class"
         script.write_text(_template("inference.py.tmpl").substitute(
             iteration=ctx.iteration, run_id=ctx.journal.run_id, summary=c.name if c else "", proba_note=note))

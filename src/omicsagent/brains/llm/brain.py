@@ -17,6 +17,7 @@ from pydantic_ai.usage import UsageLimits
 
 from omicsagent.agent.context import StepContext, StepOutcome
 from omicsagent.agent.journal import Usage
+from omicsagent.agent.layout import RunLayout
 from omicsagent.agent.steps import STEPS
 from omicsagent.brains.llm import prompts
 from omicsagent.brains.llm.config import LLMConfig, public_url
@@ -30,7 +31,7 @@ from omicsagent.brains.llm.models import (
     model_settings,
 )
 from omicsagent.brains.llm.tools import StepDeps, step_tools
-from omicsagent.brains.llm.trajectory import TRAJECTORY_FILE, Trajectory
+from omicsagent.brains.llm.trajectory import Trajectory
 from omicsagent.errors import ModelMistake, OmicsAgentError
 
 if TYPE_CHECKING:
@@ -38,19 +39,19 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("omicsagent.llm")
 
-# Where the harness expects an iteration's files (it copies these to best/).
-EXPECTED_NAMES = {("training", "train_script"): "train.py", ("training", "model_dir"): "model",
-                  ("inference", "inference_script"): "inference.py"}
+# Where the harness expects an iteration's files (it copies these to best/): IterationFiles attributes.
+EXPECTED_NAMES = {("training", "train_script"): "train_script", ("training", "model_dir"): "model_dir",
+                  ("inference", "inference_script"): "inference_script"}
 
 
 def check_names(output: BaseModel, ctx: StepContext) -> None:
     """The harness promotes ``<iter>/train.py``, ``<iter>/inference.py`` and ``<iter>/model``: insist on them."""
-    for (step, field), name in EXPECTED_NAMES.items():
+    for (step, field), attr in EXPECTED_NAMES.items():
         if step != ctx.step:
             continue
         given = str(getattr(output, field))
-        want = ctx.iter_dir / name
-        if ctx.workspace.confine(given) != want.resolve():
+        want = getattr(ctx.files, attr)
+        if ctx.workspace.confine(given) != want:
             raise ModelMistake(f"{field} is {given!r} but must be {ctx.rel(want)!r} (the harness copies that "
                                f"path to the final model); move or rewrite it there and answer again.")
 
@@ -64,7 +65,7 @@ class LLMBrain:
 
     name = "llm"
 
-    def __init__(self, config: LLMConfig, *, chat_model: "Model | None" = None) -> None:
+    def __init__(self, config: LLMConfig, *, chat_model: Model | None = None) -> None:
         check_cost_limit(config)  # a --max-cost that could not be enforced is refused, never ignored
         self.config = config
         self._chat_model = chat_model
@@ -110,7 +111,7 @@ class LLMBrain:
         step = STEPS[ctx.step]
         spec = self.config.reflection_model if ctx.step == "reflection" and self.config.reflection_model \
             else self.config.model
-        trajectory = Trajectory(ctx.workspace.root.parent / TRAJECTORY_FILE, secrets=self.config.secret_values(),
+        trajectory = Trajectory(ctx.layout.trajectory, secrets=self.config.secret_values(),
                                 context={"iteration": ctx.iteration, "step": ctx.step, "attempt": ctx.attempt})
         recorded = RecordedModel(self._model(spec), spec=spec, config=self.config,
                                  pricing=Pricing.for_model(spec, self.config), trajectory=trajectory,
@@ -137,14 +138,14 @@ class LLMBrain:
         return StepOutcome(output=result.output, usage=usage, notes=[f"model {spec}"])
 
     # ----- helpers -----
-    def _model(self, spec: str) -> "Model":
+    def _model(self, spec: str) -> Model:
         if self._chat_model is not None:
             return self._chat_model
         if spec not in self._models:
             self._models[spec] = make_chat_model(spec, self.config)
         return self._models[spec]
 
-    def _agent(self, ctx: StepContext, model: "Model", output_type: type[BaseModel]) -> Agent:
+    def _agent(self, ctx: StepContext, model: Model, output_type: type[BaseModel]) -> Agent:
         if self._catalogue is None:
             self._catalogue = prompts.ml_catalogue()
         agent: Agent[StepDeps, Any] = Agent(
@@ -153,14 +154,11 @@ class LLMBrain:
             retries={"tools": max(2, self.config.max_retries), "output": self.config.max_retries},
             model_settings=model_settings(self.config), name=f"omicsagent-{ctx.step}",
         )
-        validate = STEPS[ctx.step].validate
-
         @agent.output_validator
         def _check(rctx: RunContext[StepDeps], output: Any) -> Any:
             try:
                 check_names(output, rctx.deps.ctx)
-                if validate is not None:
-                    validate(output, rctx.deps.ctx)
+                rctx.deps.ctx.validate(output)  # the loop's own check, not repeated by the loop once passed
             except ModelMistake as err:
                 rctx.deps.ctx.log(f"correction sent to the model: {str(err)[:200]}")
                 raise ModelRetry(str(err)) from None
@@ -191,4 +189,4 @@ class LLMBrain:
 
 
 def trajectory_path(run_dir: Path) -> Path:
-    return Path(run_dir) / TRAJECTORY_FILE
+    return RunLayout.at(run_dir).trajectory

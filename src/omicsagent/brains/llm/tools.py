@@ -25,7 +25,7 @@ MAX_FILE_BYTES = 2_000_000
 class StepDeps:
     """What the tools and the output validator see."""
 
-    ctx: "StepContext"
+    ctx: StepContext
     tool_timeout_s: float
     max_output: int = MAX_TOOL_OUTPUT
 
@@ -39,7 +39,7 @@ def truncate(text: str, limit: int = MAX_TOOL_OUTPUT) -> str:
     return f"{head}\n[... {cut} characters omitted: showing the first and last {limit // 2} ...]\n{tail}"
 
 
-def _exec_report(res: "ExecResult", deps: StepDeps) -> str:
+def _exec_report(res: ExecResult, deps: StepDeps) -> str:
     status = "ok" if res.ok else "FAILED"
     why = ""
     if res.timed_out:
@@ -84,7 +84,7 @@ def run_python(ctx: RunContext[StepDeps], script: str, args: list[str] | None = 
         return f"error: {err}"
     if not path.is_file():
         return f"error: {script!r} does not exist; write it first with write_file."
-    rel = str(path.relative_to(deps.ctx.workspace.root))
+    rel = deps.ctx.rel(path)
     res = deps.ctx.run(["python", rel, *[str(a) for a in (args or [])]], timeout_s=_timeout(deps, timeout_s),
                        purpose=f"python {rel}")
     return _exec_report(res, deps)

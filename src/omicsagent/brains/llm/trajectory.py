@@ -12,7 +12,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-TRAJECTORY_FILE = "trajectory.jsonl"
+from omicsagent.agent.layout import TRAJECTORY_FILE
+
+__all__ = ["TRAJECTORY_FILE", "Trajectory", "dump_messages", "redact"]
 
 
 def redact(text: str, secrets: list[str]) -> str:
