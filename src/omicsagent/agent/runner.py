@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import logging
+import shlex
 import shutil
 import time
 import traceback
@@ -87,8 +88,8 @@ def check_new_run_folder(layout: RunLayout) -> None:
         raise RunStateError(f"{root} is a file, not a folder; choose another --out folder.")
     if root.exists() and any(root.iterdir()):
         if layout.journal.exists():
-            raise RunStateError(f"{root} already holds a run; continue it with `omicsagent resume {layout.display()}` "
-                                "or choose another --out.")
+            raise RunStateError(f"{root} already holds a run; continue it with "
+                                f"`omicsagent resume {shlex.quote(layout.display())}` or choose another --out.")
         raise RunStateError(f"{root} exists and is not empty; choose another --out folder.")
 
 
@@ -116,7 +117,7 @@ def resume_run(run_dir: Path | str | RunLayout, *, brain: Brain, progress: Progr
             raise RunStateError(
                 f"the run in {where} has used its time budget ({journal.elapsed_s / 60:.1f} of "
                 f"{s.time_budget_s / 60:.1f} min), so no iteration could start; give this session time, e.g. "
-                f"`omicsagent resume {where} --time-budget 10m" + (f" --iterations {extra_iterations}`."
+                f"`omicsagent resume {shlex.quote(where)} --time-budget 10m" + (f" --iterations {extra_iterations}`."
                                                                     if extra_iterations else "`."))
         s.iterations += extra_iterations
         if time_budget_s is not None:
@@ -236,7 +237,8 @@ class Loop:
             j.status = "finished"
         except KeyboardInterrupt:
             j.status = "interrupted"
-            j.status_reason = f"stopped by the user (Ctrl-C); `omicsagent resume {self.layout.display()}` continues"
+            j.status_reason = (f"stopped by the user (Ctrl-C); `omicsagent resume {shlex.quote(self.layout.display())}` "
+                               "continues")
             if self.current is not None and self.current.status == "running":
                 self.current.status, self.current.failure = "failed", INTERRUPTED
             self.save()
