@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from omicsagent.report import write_report
+from omicsagent.testing import tool_unusable
 
 # Appended to a copy of the report: after load, write what the page loaded into the DOM for --dump-dom.
 PROBE = """<script>window.addEventListener("load", () => {
@@ -32,7 +33,8 @@ FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-
 def _chromium() -> str:
     path = shutil.which("chromium") or shutil.which("chromium-browser") or shutil.which("google-chrome")
     if path is None:
-        pytest.skip("chromium is not installed; run `make sysdeps` (or `apt-get install -y chromium`) to enable this test")
+        tool_unusable("chromium is not installed; run `make sysdeps` (or `apt-get install -y chromium`) to enable "
+                      "this test")
     return path
 
 

@@ -7,16 +7,17 @@ from __future__ import annotations
 import json
 import shutil
 import tempfile
-from importlib import metadata
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
+from omicsagent.agent.bundle import write_environment
 from omicsagent.agent.journal import RunJournal, SplitInfo
 from omicsagent.agent.steps import check_predictions
 from omicsagent.errors import InputError, ModelMistake
 from omicsagent.ml.metrics import evaluate
+from omicsagent.permissions import results_temp_dir
 from omicsagent.tasks.io import read_table
 from omicsagent.tasks.task import Task
 
@@ -98,26 +99,19 @@ def score_predictions(run_dir: Path, task: Task, which: str, pred_path: Path) ->
     return metrics_from_predictions(task, y, pred)
 
 
-def environment_lock() -> str:
-    """Pinned versions of every package in the running environment: the environment to rerun the scripts."""
-    rows = sorted({f"{d.metadata['Name']}=={d.version}" for d in metadata.distributions() if d.metadata["Name"]},
-                  key=str.lower)
-    return "# The Python packages this model was trained with (pip install -r requirements.txt)\n" + "\n".join(rows) + "\n"
-
-
 def promote(run_dir: Path, journal: RunJournal) -> Path | None:
     """Copy the best iteration's scripts and model into RUN/best (atomically replaces the previous best)."""
     best = journal.best_iteration
     if best is None:
         return None
     src = run_dir / best.dir
-    tmp = Path(tempfile.mkdtemp(prefix=".best-", dir=run_dir))
+    tmp = results_temp_dir(prefix=".best-", dir=run_dir)  # becomes best/: readable like any result
     for name in ("train.py", "inference.py"):
         if (src / name).exists():
             shutil.copy2(src / name, tmp / name)
     if (src / "model").exists():
         shutil.copytree(src / "model", tmp / "model")
-    (tmp / "requirements.txt").write_text(environment_lock())
+    write_environment(tmp, run_dir / HARNESS_DIR)  # requirements.txt and wheels/omicsagent-*.whl
     info = {"iteration": best.index, "summary": best.summary, "metric": journal.task.metric,
             "validation": best.validation_metrics, "train": best.train_metrics,
             "test": journal.test_metrics if journal.test_iteration == best.index else None}
@@ -142,7 +136,8 @@ def _best_readme(journal: RunJournal, index: int) -> str:
             "    python best/inference.py --input new.csv --output predictions.csv\n\n"
             "Retrain from scratch:\n\n"
             "    python best/train.py --train train.csv --out best/model\n\n"
-            "Environment: `pip install -r best/requirements.txt`.\n")
+            "Environment (what these scripts import, pinned; omicsagent itself is the wheel in best/wheels/):\n\n"
+            "    python -m venv .venv && .venv/bin/pip install -r best/requirements.txt\n")
 
 
 def run_inference(run_dir: Path, sandbox, *, model_dir: Path, input_path: Path, output_path: Path,

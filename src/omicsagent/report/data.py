@@ -17,7 +17,7 @@ import pandas as pd
 
 from omicsagent.agent.harness import HARNESS_DIR
 from omicsagent.agent.journal import IterationRecord, RunJournal, Usage
-from omicsagent.report.importance import top_features
+from omicsagent.report.importance import importance_meaning, top_features
 from omicsagent.tasks.io import read_table
 
 MAX_HYPERPARAMETERS = 4
@@ -40,6 +40,7 @@ class RunData:
     best: IterationRecord | None
     predictions: BestPredictions | None = None
     importances: list[tuple[str, float]] | None = None  # top features, largest first
+    importance_meaning: str = ""  # what the importance values are, as the model recorded it
     train_flags: list[str] = field(default_factory=list)  # the options best/train.py accepts
     missing: list[str] = field(default_factory=list)  # one sentence per missing piece
 
@@ -61,6 +62,8 @@ def gather(run_dir: Path, *, max_features: int = 20) -> RunData:
         data.predictions = _best_predictions(run_dir, journal, data.best, data.missing)
         data.importances = top_features(run_dir / "best" / "model", trusted=journal.settings.brain == "expert",
                                         max_features=max_features, missing=data.missing)
+        if data.importances:
+            data.importance_meaning = importance_meaning(run_dir / "best" / "model")
         train_py = run_dir / "best" / "train.py"
         if train_py.exists():
             data.train_flags = script_flags(train_py.read_text(errors="replace"))

@@ -28,6 +28,7 @@ class Model:
     """
 
     kind: ClassVar[str] = ""
+    importance_kind: ClassVar[str] = ""  # what ``feature_importances()`` values mean
     task_type: str = field(default="binary", kw_only=True)
     seed: int = field(default=0, kw_only=True)
     classes_: np.ndarray | None = field(default=None, init=False, repr=False)
@@ -54,6 +55,11 @@ class Model:
         if self.task_type == "regression":
             raise InputError("predict_proba() is for classification; call predict() for regression.")
         return self._predict_raw(X)
+
+    def feature_importances(self) -> np.ndarray | None:
+        """One number per flat feature column (``importance_kind`` says what it means), or ``None``
+        when this kind of model does not report importances (the neural networks)."""
+        return None
 
     def predict(self, X: FeatureSet) -> np.ndarray:
         raw = self._predict_raw(X)

@@ -111,6 +111,16 @@ class LightGBM(Model):
             self._best_iter = self._booster.current_iteration()
             log(f"lgbm: refitted on all {len(y)} training rows for {self._best_iter} rounds")
 
+    importance_kind = "share of the total split gain (LightGBM gain importance)"
+
+    def feature_importances(self) -> np.ndarray | None:
+        if self._booster is None:
+            return None
+        gain = np.asarray(self._booster.feature_importance(importance_type="gain", iteration=self._best_iter),
+                          dtype=float)
+        total = gain.sum()
+        return gain / total if total > 0 else gain
+
     def _predict_raw(self, X: FeatureSet) -> np.ndarray:
         raw = self._booster.predict(need_flat(X, self.kind), num_iteration=self._best_iter)
         if self.task_type == "binary":
