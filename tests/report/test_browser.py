@@ -10,6 +10,8 @@ import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
+import pytest
+
 from omicsagent.report import write_report
 from omicsagent.testing import tool_unusable
 
@@ -28,7 +30,9 @@ FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-
          "--host-resolver-rules=MAP * ~NOTFOUND", "--virtual-time-budget=5000"]
 
 
-def _chromium() -> str:
+@pytest.fixture(scope="session")
+def chromium() -> str:
+    """The browser, checked before the run is made (a missing browser fails under CI=true)."""
     path = shutil.which("chromium") or shutil.which("chromium-browser") or shutil.which("google-chrome")
     if path is None:
         tool_unusable("chromium is not installed; run `make sysdeps` (or `apt-get install -y chromium`) to enable "
@@ -50,8 +54,7 @@ def _with_probe(src: str, dest: Path) -> Path:
     return dest
 
 
-def test_report_renders_offline_in_chromium(tmp_path: Path, run_copy: Callable[..., Path]) -> None:
-    chromium = _chromium()
+def test_report_renders_offline_in_chromium(chromium: str, tmp_path: Path, run_copy: Callable[..., Path]) -> None:
     run = run_copy("motif")  # a report of a run the real CLI wrote
     report = write_report(run, formats=("html",))["html"]
     got = _probe(chromium, _with_probe(report.read_text(), tmp_path / "probed.html"))
