@@ -136,12 +136,14 @@ def _kinds_in_spec(value) -> set[str]:
 
 
 def _string_constants(source: str) -> set[str]:
-    return {n.value for n in ast.walk(ast.parse(source)) if isinstance(n, ast.Constant) and isinstance(n.value, str)}
+    return {n.value for n in ast.walk(ast.parse(source))
+            if isinstance(n, ast.Constant) and isinstance(n.value, str)}
 
 
 def imported_top_level(best_dir: Path) -> set[str]:
     """Top-level module names that the scripts in ``best_dir`` need (stdlib and local modules included)."""
-    sources = {name: (best_dir / name).read_text(errors="replace") for name in SCRIPTS if (best_dir / name).is_file()}
+    sources = {name: (best_dir / name).read_text(errors="replace")
+               for name in SCRIPTS if (best_dir / name).is_file()}
     direct: set[str] = set()
     for text in sources.values():
         try:
@@ -161,7 +163,8 @@ def imported_top_level(best_dir: Path) -> set[str]:
             except (json.JSONDecodeError, UnicodeDecodeError):
                 saved = {}
             if isinstance(saved, dict) and "representation" in saved:
-                needed |= third_party_imports({"omicsagent.ml.pipeline"}, everywhere=True)  # TrainedModel.load
+                # TrainedModel.load
+                needed |= third_party_imports({"omicsagent.ml.pipeline"}, everywhere=True)
                 kinds |= _kinds_in_spec(saved.get("representation")) | _kinds_in_spec(saved.get("model"))
         for text in sources.values():
             try:
@@ -215,7 +218,8 @@ def requirements_text(best_dir: Path, *, wheel: Path | None, modules: set[str] |
              "#   python -m venv .venv && .venv/bin/pip install -r best/requirements.txt",
              f"# Made with Python {platform.python_version()}."]
     if "omicsagent" in modules and wheel is not None:
-        lines.append(f"# omicsagent is the wheel in best/{WHEELS_DIR}/ (pip finds the folder beside this file).")
+        lines.append(f"# omicsagent is the wheel in best/{WHEELS_DIR}/ "
+                     "(pip finds the folder beside this file).")
         options.insert(0, f"--find-links {WHEELS_DIR}")
         pins.insert(0, f"omicsagent=={_wheel_version(wheel)}")
     lines += options + pins
@@ -238,8 +242,8 @@ def omicsagent_wheel(cache_dir: Path) -> Path:
     import omicsagent
 
     pkg = Path(omicsagent.__file__).resolve().parent
-    files = sorted(p for p in pkg.rglob("*")
-                   if p.is_file() and "__pycache__" not in p.relative_to(pkg).parts and p.suffix not in (".pyc", ".pyo"))
+    files = sorted(p for p in pkg.rglob("*") if p.is_file() and "__pycache__" not in p.relative_to(pkg).parts
+                   and p.suffix not in (".pyc", ".pyo"))
     try:
         version = metadata.version("omicsagent")
         requires_python = metadata.metadata("omicsagent").get("Requires-Python") or ""
@@ -252,15 +256,18 @@ def omicsagent_wheel(cache_dir: Path) -> Path:
     if target.is_file():
         return target
     info = f"omicsagent-{version}.dist-info"
-    members: list[tuple[str, bytes]] = [(f"omicsagent/{p.relative_to(pkg).as_posix()}", p.read_bytes()) for p in files]
+    members: list[tuple[str, bytes]] = [(f"omicsagent/{p.relative_to(pkg).as_posix()}", p.read_bytes())
+                                        for p in files]
     meta = ["Metadata-Version: 2.1", "Name: omicsagent", f"Version: {version}",
             "Summary: omicsagent runtime packed with a saved model (dependencies: see requirements.txt)"]
     if requires_python:
         meta.append(f"Requires-Python: {requires_python}")
     members.append((f"{info}/METADATA", ("\n".join(meta) + "\n").encode()))
-    wheel_file = b"Wheel-Version: 1.0\nGenerator: omicsagent.agent.bundle\nRoot-Is-Purelib: true\nTag: py3-none-any\n"
+    wheel_file = (b"Wheel-Version: 1.0\nGenerator: omicsagent.agent.bundle\nRoot-Is-Purelib: true\n"
+                  b"Tag: py3-none-any\n")
     members.append((f"{info}/WHEEL", wheel_file))
-    record = "".join(f"{name},{_record_hash(data)},{len(data)}\n" for name, data in members) + f"{info}/RECORD,,\n"
+    record = "".join(f"{name},{_record_hash(data)},{len(data)}\n" for name, data in members)
+    record += f"{info}/RECORD,,\n"
     members.append((f"{info}/RECORD", record.encode()))
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w", compression=zipfile.ZIP_DEFLATED) as zf:

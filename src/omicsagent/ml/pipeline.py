@@ -16,12 +16,19 @@ import numpy as np
 import pandas as pd
 
 from omicsagent.errors import InputError
-from omicsagent.ml.features import Featurizer, FeatureSet, build_featurizer
+from omicsagent.ml.features import FeatureSet, Featurizer, build_featurizer
 from omicsagent.ml.io import read_table
 from omicsagent.ml.models.base import Model, build_model
 
-__all__ = ["read_table", "build_featurizer", "build_model", "TrainedModel",
-           "FeatureSet", "Featurizer", "Model"]
+__all__ = [
+    "FeatureSet",
+    "Featurizer",
+    "Model",
+    "TrainedModel",
+    "build_featurizer",
+    "build_model",
+    "read_table",
+]
 
 FORMAT_VERSION = 1
 MODEL_FILE = "model.joblib"

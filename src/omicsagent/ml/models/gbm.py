@@ -103,7 +103,7 @@ class LightGBM(Model):
             f"{curve[self._best_iter - 1]:.4f} ({took:.1f}s, {len(fit_idx)} fit rows)")
         self._booster = booster
         refit = (len(y) < 20000) if self.refit == "auto" else bool(self.refit)
-        rounds = max(1, int(round(self._best_iter * (1.0 + self.val_fraction))))
+        rounds = max(1, round(self._best_iter * (1.0 + self.val_fraction)))
         remaining = None if deadline is None else deadline - time.monotonic()
         if refit and (remaining is None or remaining > 1.5 * took * rounds / max(len(curve), 1)):
             full = lgb.Dataset(flat, y, weight=w)
