@@ -435,7 +435,8 @@ def runs(
     if not summaries:
         typer.echo(f"no runs under {root}")
         return
-    Console().print(runs_table(summaries, root=root))
+    console = Console()
+    console.print(runs_table(summaries, root=root, width=console.width))
 
 
 @app.command()

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -9,7 +11,7 @@ from omicsagent.errors import InputError
 from omicsagent.ml.models.base import quiet
 from omicsagent.ml.pipeline import TrainedModel, build_featurizer, build_model
 
-from .conftest import planted_motif_frame
+from .conftest import MOTIF, planted_motif_frame
 
 KMER = {"blocks": [{"kind": "kmer", "column": "sequence", "k": [3, 4, 5], "both_strands": True}]}
 ONEHOT = {"blocks": [{"kind": "onehot", "column": "sequence"}]}
@@ -36,6 +38,37 @@ def holdout() -> pd.DataFrame:
 @pytest.mark.parametrize("spec", [{"kind": "linear", "C": 1.0}, {"kind": "lgbm"}])
 def test_kmer_models_learn_a_planted_motif(motif_df, holdout, spec):
     assert auroc(fit(KMER, spec, motif_df, "label", "binary"), holdout) > 0.9
+
+
+@pytest.mark.parametrize("spec", [{"kind": "linear", "C": 1.0}, {"kind": "lgbm"},
+                                  {"kind": "ensemble", "members": [{"kind": "linear"}, {"kind": "lgbm"}]}])
+def test_feature_importances_name_the_planted_motif_and_are_saved_as_plain_data(motif_df, tmp_path, spec):
+    trained = fit(KMER, spec, motif_df, "label", "binary")
+    imp = trained.feature_importances()
+    names, values = list(imp), np.abs(list(imp.values()))
+    assert all(n.startswith("sequence:") for n in names) and np.all(values[:-1] >= values[1:]) and values.min() > 0
+    top = [n.split(":", 1)[1] for n in names[:2]]
+    assert all(len(k) >= 4 and k in MOTIF for k in top), top  # the motif is its own reverse complement
+    trained.save(tmp_path / "m")
+    assert json.loads((tmp_path / "m" / "feature_importances.json").read_text()) == imp
+    meta = json.loads((tmp_path / "m" / "model.json").read_text())
+    assert meta["importance"] == {"file": "feature_importances.json", "meaning": trained.model.importance_kind}
+    assert TrainedModel.load(tmp_path / "m").feature_importances() == imp
+
+
+def test_feature_importances_of_tabular_columns_and_of_a_network(tabular_df, motif_df, tmp_path):
+    rep = {"blocks": [{"kind": "tabular", "columns": ["x1", "x2", "colour"]}]}
+    imp = fit(rep, {"kind": "linear", "C": 1.0}, tabular_df, "class", "binary").feature_importances()
+    assert set(imp) <= {"x1", "x2", "x2:missing", "colour=red", "colour=green", "colour=blue", "colour=<other>"}
+    assert next(iter(imp)) in ("x1", "colour=red")  # the target is x1 + 1.5 * (colour == red)
+    assert imp["x1"] > 0  # positive: towards the second class, "M"
+
+    spec = {"kind": "cnn1d", "channels": 4, "n_blocks": 1, "epochs": 1}
+    cnn = fit(ONEHOT, spec, motif_df.head(60), "label", "binary")
+    assert cnn.feature_importances() == {}
+    cnn.save(tmp_path / "cnn")
+    assert not (tmp_path / "cnn" / "feature_importances.json").exists()
+    assert "importance" not in json.loads((tmp_path / "cnn" / "model.json").read_text())
 
 
 def test_rc_cnn_learns_a_planted_motif_and_round_trips(motif_df, holdout, tmp_path):

@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from omicsagent.report import write_report
+from omicsagent.testing import tool_unusable
 
 # Appended to a copy of the report: after load, write what the page loaded into the DOM for --dump-dom.
 PROBE = """<script>window.addEventListener("load", () => {
@@ -29,18 +30,21 @@ FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-
          "--host-resolver-rules=MAP * ~NOTFOUND", "--virtual-time-budget=5000"]
 
 
-def _chromium() -> str:
+@pytest.fixture(scope="session")
+def chromium() -> str:
+    """The browser, checked before the run is made (a missing browser fails under CI=true)."""
     path = shutil.which("chromium") or shutil.which("chromium-browser") or shutil.which("google-chrome")
     if path is None:
-        pytest.skip("chromium is not installed; run `make sysdeps` (or `apt-get install -y chromium`) to enable this test")
+        tool_unusable("chromium is not installed; run `make sysdeps` (or `apt-get install -y chromium`) to enable "
+                      "this test")
     return path
 
 
 def _probe(chromium: str, page: Path) -> dict:
     with tempfile.TemporaryDirectory() as profile:
         res = subprocess.run([chromium, *FLAGS, f"--user-data-dir={profile}", "--dump-dom", page.as_uri()],
-                             capture_output=True, text=True, timeout=90)
-    m = re.search(r'<pre id="probe">(.*?)</pre>', res.stdout, re.S)
+                             capture_output=True, text=True, timeout=90, check=False)
+    m = re.search(r'<pre id="probe">(.*?)</pre>', res.stdout, re.DOTALL)
     assert m, f"chromium did not render the page (exit {res.returncode}): {res.stderr[-800:]}"
     return json.loads(html.unescape(m.group(1)))
 
@@ -50,12 +54,11 @@ def _with_probe(src: str, dest: Path) -> Path:
     return dest
 
 
-def test_report_renders_offline_in_chromium(tmp_path: Path, build_run: Callable[..., Path]) -> None:
-    chromium = _chromium()
-    run = build_run(tmp_path, kind="binary")
+def test_report_renders_offline_in_chromium(chromium: str, tmp_path: Path, run_copy: Callable[..., Path]) -> None:
+    run = run_copy("motif")  # a report of a run the real CLI wrote
     report = write_report(run, formats=("html",))["html"]
     got = _probe(chromium, _with_probe(report.read_text(), tmp_path / "probed.html"))
-    assert len(got["images"]) == 4  # metric history, ROC/PR, confusion, calibration
+    assert len(got["images"]) == 5  # metric history, ROC/PR, confusion, calibration, feature importance
     assert all(w > 100 and h > 100 for w, h in got["images"]), got["images"]
     assert all(w > 0 and h > 0 for w, h in got["svgs"])
     assert got["resources"] == [], f"the report loaded {got['resources']}"

@@ -11,12 +11,12 @@ import os
 import shutil
 import tempfile
 import uuid
-from importlib import metadata
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
+from omicsagent.agent.bundle import write_environment
 from omicsagent.agent.journal import RunJournal, SplitInfo
 from omicsagent.agent.layout import PRIVATE_DIR, RunLayout
 from omicsagent.agent.steps import check_predictions
@@ -146,13 +146,6 @@ def score_predictions(layout: RunLayout | Path, task: Task, which: str, pred_pat
     return metrics_from_predictions(task, y, pred)
 
 
-def environment_lock() -> str:
-    """Pinned versions of every package in the running environment: the environment to rerun the scripts."""
-    rows = sorted({f"{d.metadata['Name']}=={d.version}" for d in metadata.distributions() if d.metadata["Name"]},
-                  key=str.lower)
-    return "# The Python packages this model was trained with (pip install -r requirements.txt)\n" + "\n".join(rows) + "\n"
-
-
 def promote(layout: RunLayout | Path, journal: RunJournal) -> Path | None:
     """Copy the best iteration's scripts and model into RUN/best, replacing the previous best in one rename.
 
@@ -174,7 +167,7 @@ def promote(layout: RunLayout | Path, journal: RunJournal) -> Path | None:
                 shutil.copy2(script, tmp / script.name)
         if files.model_dir.exists():
             shutil.copytree(files.model_dir, tmp / files.model_dir.name)
-        (tmp / "requirements.txt").write_text(environment_lock())
+        write_environment(tmp, layout.private)  # requirements.txt and wheels/omicsagent-*.whl
         info = {"iteration": best.index, "summary": best.summary, "metric": journal.task.metric,
                 "validation": best.validation_metrics, "train": best.train_metrics,
                 "test": journal.test_metrics if journal.test_iteration == best.index else None}
@@ -243,7 +236,8 @@ def _best_readme(journal: RunJournal, index: int) -> str:
             "    python best/inference.py --input new.csv --output predictions.csv\n\n"
             "Retrain from scratch:\n\n"
             "    python best/train.py --train train.csv --out best/model\n\n"
-            "Environment: `pip install -r best/requirements.txt`.\n")
+            "Environment (what these scripts import, pinned; omicsagent itself is the wheel in best/wheels/):\n\n"
+            "    python -m venv .venv && .venv/bin/pip install -r best/requirements.txt\n")
 
 
 def run_inference(layout: RunLayout | Path, sandbox, *, model_dir: Path, input_path: Path, output_path: Path,

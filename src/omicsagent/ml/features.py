@@ -117,6 +117,10 @@ class Featurizer:
             cols.extend(c for c in b.input_columns if c not in cols)
         return cols
 
+    def flat_feature_names(self) -> list[str]:
+        """Names of the flat feature columns, in the order ``transform`` writes them (after fitting)."""
+        return [name for b in self.blocks if b.output == "flat" for name in b.feature_names()]
+
     def check_columns(self, df: pd.DataFrame) -> None:
         missing = [c for c in self.input_columns if c not in df.columns]
         if missing:

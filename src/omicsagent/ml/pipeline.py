@@ -16,16 +16,24 @@ import numpy as np
 import pandas as pd
 
 from omicsagent.errors import InputError
-from omicsagent.ml.features import Featurizer, FeatureSet, build_featurizer
+from omicsagent.ml.features import FeatureSet, Featurizer, build_featurizer
 from omicsagent.ml.io import read_table
 from omicsagent.ml.models.base import Model, build_model
 
-__all__ = ["read_table", "build_featurizer", "build_model", "TrainedModel",
-           "FeatureSet", "Featurizer", "Model"]
+__all__ = [
+    "FeatureSet",
+    "Featurizer",
+    "Model",
+    "TrainedModel",
+    "build_featurizer",
+    "build_model",
+    "read_table",
+]
 
 FORMAT_VERSION = 1
 MODEL_FILE = "model.joblib"
 META_FILE = "model.json"
+IMPORTANCES_FILE = "feature_importances.json"  # plain data: the report reads it without unpickling
 
 
 @dataclass
@@ -69,6 +77,20 @@ class TrainedModel:
             out[f"probability_{c}"] = proba[:, i]
         return pd.DataFrame(out)
 
+    def feature_importances(self) -> dict[str, float]:
+        """``{feature name: importance}`` for the flat features (k-mers such as ``sequence:TATA``,
+        descriptor or column names), largest absolute value first, zeros left out; empty for models
+        that report none (the neural networks). ``model.importance_kind`` says what the values mean."""
+        values = self.model.feature_importances()
+        if values is None:
+            return {}
+        values = np.asarray(values, dtype=float).ravel()
+        names = self.featurizer.flat_feature_names()
+        if len(names) != len(values):
+            names = [f"feature_{i}" for i in range(len(values))]
+        order = np.argsort(-np.abs(values), kind="stable")
+        return {names[i]: float(f"{values[i]:.6g}") for i in order if np.isfinite(values[i]) and values[i] != 0}
+
     # --- persistence ------------------------------------------------------------------------
     def save(self, path: str | Path) -> Path:
         """Write ``path`` (a ``.joblib`` file) or ``path/model.joblib`` + readable ``model.json``."""
@@ -82,6 +104,10 @@ class TrainedModel:
                 "input_columns": self.input_columns, "classes": [_jsonable(c) for c in self.classes],
                 "representation": self.representation, "model": self.model_spec,
                 "fit_seconds": round(self.model.fit_seconds_, 2), "extra": self.extra}
+        importances = self.feature_importances()
+        if importances:
+            meta["importance"] = {"file": IMPORTANCES_FILE, "meaning": self.model.importance_kind}
+            file.with_name(IMPORTANCES_FILE).write_text(json.dumps(importances, indent=0))
         file.with_name(file.stem + ".json").write_text(json.dumps(meta, indent=2, default=str))
         return file
 

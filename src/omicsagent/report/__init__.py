@@ -4,7 +4,7 @@ Public API::
 
     write_report(run_dir, *, formats=("html", "md")) -> {"html": RUN/report.html, "md": RUN/report.md}
     list_runs(root) -> list[RunSummary]
-    runs_table(summaries, *, root=None) -> rich.table.Table
+    runs_table(summaries, *, root=None, width=None) -> rich.table.Table
 """
 from __future__ import annotations
 

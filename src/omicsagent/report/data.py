@@ -18,7 +18,7 @@ import pandas as pd
 from omicsagent.agent.journal import IterationRecord, RunJournal, Usage
 from omicsagent.agent.layout import RunLayout
 from omicsagent.agent.lock import run_status
-from omicsagent.report.importance import top_features
+from omicsagent.report.importance import importance_meaning, top_features
 from omicsagent.tasks.io import read_table
 
 MAX_HYPERPARAMETERS = 4
@@ -41,6 +41,7 @@ class RunData:
     best: IterationRecord | None
     predictions: BestPredictions | None = None
     importances: list[tuple[str, float]] | None = None  # top features, largest first
+    importance_meaning: str = ""  # what the importance values are, as the model recorded it
     train_flags: list[str] = field(default_factory=list)  # the options best/train.py accepts
     missing: list[str] = field(default_factory=list)  # one sentence per missing piece
 
@@ -71,6 +72,8 @@ def gather(run_dir: Path | RunLayout, *, max_features: int = 20) -> RunData:
         data.predictions = _best_predictions(layout, journal, data.best, data.missing)
         data.importances = top_features(layout.best / "model", trusted=set(journal.brains) == {"expert"},
                                         max_features=max_features, missing=data.missing)
+        if data.importances:
+            data.importance_meaning = importance_meaning(layout.best / "model")
         train_py = layout.best / "train.py"
         if train_py.exists():
             data.train_flags = script_flags(train_py.read_text(errors="replace"))

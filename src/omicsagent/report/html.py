@@ -122,6 +122,13 @@ def render_html(data: RunData, plots: list[Plot]) -> str:
             if key in by_key:
                 out.append(f"<h3>{escape(by_key[key].title)}</h3>")
                 out.append(_figure(by_key[key]))
+        if data.importances:
+            if "importance" not in by_key:
+                out.append(f"<h3>Top {len(data.importances)} features</h3>")
+            if data.importance_meaning:
+                out.append(f'<p class="muted">Importance: {escape(data.importance_meaning)}.</p>')
+            out.append(_table(["feature", "importance"], [[n, f"{v:.4g}"] for n, v in data.importances],
+                              cls="importances"))
 
     out.append("<h2>Test set (held out)</h2>")
     if j.test_metrics:

@@ -3,9 +3,11 @@
 A model folder is written by code running in the sandbox. Unpickling it in the host process would run
 whatever that code chose to put in the pickle, so the report prefers plain data:
 
-1. ``feature_importances.json`` in the model folder (``{"name": value}`` or ``[[name, value], ...]``), or a
-   ``feature_importances`` entry in ``model.json`` (written by ``TrainedModel.save``);
-2. only for runs of the offline expert brain, whose scripts are omicsagent's own templates:
+1. ``feature_importances.json`` in the model folder (``{"name": value}`` or ``[[name, value], ...]``; written
+   by ``TrainedModel.save``, which also records what the values mean under ``importance.meaning`` in
+   ``model.json``), or a ``feature_importances`` entry in ``model.json``;
+2. only for runs of the offline expert brain, whose scripts are omicsagent's own templates, when the model
+   folder has no such file (a model saved by an older omicsagent):
    ``TrainedModel.load(model_dir).feature_importances()``.
 """
 from __future__ import annotations
@@ -47,6 +49,17 @@ def top_features(model_dir: Path, *, trusted: bool, max_features: int = 20,
         return None
     items.sort(key=lambda kv: abs(kv[1]), reverse=True)
     return items[:max_features]
+
+
+def importance_meaning(model_dir: Path) -> str:
+    """What the importance values mean, as ``TrainedModel.save`` recorded it in model.json ("" if unknown)."""
+    try:
+        meta = json.loads((model_dir / "model.json").read_text())
+    except (OSError, json.JSONDecodeError, UnicodeDecodeError):
+        return ""
+    info = meta.get("importance") if isinstance(meta, dict) else None
+    meaning = info.get("meaning") if isinstance(info, dict) else None
+    return meaning if isinstance(meaning, str) else ""
 
 
 def _pairs(value: Any) -> list[tuple[Any, Any]] | None:

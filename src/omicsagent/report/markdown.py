@@ -57,8 +57,10 @@ def render_markdown(data: RunData, *, figures_in: str | None = "report.html") ->
         else:
             out.append("The best iteration recorded no validation metrics.")
         if data.importances:
-            out += ["", "### Top features", ""]
-            out.append(_table(["feature", "importance"], [[n, f"{v:.4g}"] for n, v in data.importances[:10]]))
+            out += ["", f"### Top {len(data.importances)} features", ""]
+            if data.importance_meaning:
+                out += [f"Importance: {data.importance_meaning}.", ""]
+            out.append(_table(["feature", "importance"], [[n, f"{v:.4g}"] for n, v in data.importances]))
 
     out += ["", "## Test set (held out)", ""]
     if j.test_metrics:

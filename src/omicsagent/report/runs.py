@@ -6,6 +6,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from rich import box
+from rich.console import Console
+from rich.measure import Measurement
 from rich.table import Table
 from rich.text import Text
 
@@ -93,18 +95,22 @@ def list_runs(root: Path, *, max_depth: int = MAX_DEPTH) -> list[RunSummary]:
     return sorted(summaries, key=lambda s: (-(s.created_at or 0.0), str(s.path)))
 
 
-def runs_table(summaries: list[RunSummary], *, root: Path | None = None) -> Table:
-    """A rich table of runs; paths are shown relative to ``root`` when given."""
-    table = Table(title=f"{len(summaries)} run(s)" + (f" under {root}" if root else ""), header_style="bold",
-                  box=box.SIMPLE_HEAD, pad_edge=False, collapse_padding=True)
-    table.add_column("run (dataset)", overflow="fold", min_width=12)
-    table.add_column("brain", no_wrap=True)
-    table.add_column("status", no_wrap=True)
-    table.add_column("metric", no_wrap=True)
-    table.add_column("valid. (it)", justify="right", no_wrap=True)
-    table.add_column("test", justify="right", no_wrap=True)
-    table.add_column("time", justify="right", no_wrap=True)
-    table.add_column("cost", justify="right", no_wrap=True)
+# Columns after the run name, in the order shown; OPTIONAL ones are dropped (first listed first) when the
+# table would not fit the terminal with every run name on one line.
+COLUMNS = (("brain", "left"), ("status", "left"), ("metric", "left"), ("valid. (it)", "right"), ("test", "right"),
+           ("time", "right"), ("cost", "right"))
+OPTIONAL = ("cost", "brain", "time", "metric")
+
+
+def runs_table(summaries: list[RunSummary], *, root: Path | None = None, width: int | None = None) -> Table:
+    """A rich table of runs; paths are shown relative to ``root`` when given.
+
+    With ``width`` (the terminal's), the run name is never wrapped: the cost, brain, time and metric columns
+    are left out, in that order, until the table fits, and the caption says so. Only a name too long for
+    the terminal even then is folded.
+    """
+    names: list[Text] = []
+    cells: list[dict[str, Text | str]] = []
     unreadable: list[str] = []
     for s in summaries:
         shown = str(s.path)
@@ -114,26 +120,65 @@ def runs_table(summaries: list[RunSummary], *, root: Path | None = None) -> Tabl
             except ValueError:
                 pass
         status = Text(s.status, style=STATUS_STYLE.get(s.status, ""))
+        name = Text(shown)
         if s.status == "unreadable":
-            table.add_row(shown, "", status, "", "", "", "", "")
+            names.append(name)
+            cells.append({"status": status})
             unreadable.append(f"{shown}: {s.error}")
             continue
-        name = Text(shown)
         if s.dataset and s.dataset not in s.path.name:  # run folders are usually named after their dataset
             name.append(f"\n({s.dataset})", style="dim")
         best = "-" if s.best_validation is None else fmt_metric(s.best_validation)
         best += f" ({s.best_iteration}/{s.n_iterations})" if s.best_iteration is not None else f" (-/{s.n_iterations})"
-        table.add_row(name, s.brain, status, s.metric, best, fmt_metric(s.test), short_duration(s.elapsed_s), s.cost_text)
+        names.append(name)
+        cells.append({"brain": s.brain, "status": status, "metric": s.metric, "valid. (it)": best,
+                      "test": fmt_metric(s.test), "time": short_duration(s.elapsed_s), "cost": s.cost_text})
+    shown_columns = [c for c, _ in COLUMNS]
+    hidden: list[str] = []
+    table = _table(summaries, root, names, cells, shown_columns, fold=False)
+    if width is not None:
+        for column in OPTIONAL:
+            if _natural_width(table) <= width:
+                break
+            shown_columns.remove(column)
+            hidden.append(column)
+            table = _table(summaries, root, names, cells, shown_columns, fold=False)
+        if _natural_width(table) > width:
+            table = _table(summaries, root, names, cells, shown_columns, fold=True)
+    caption = []
+    if hidden:
+        caption.append(f"{', '.join(hidden)} left out to fit {width} columns (widen the terminal or use --json)")
     if unreadable:
-        table.caption = "unreadable journals:\n" + "\n".join(unreadable)
+        caption.append("unreadable journals:\n" + "\n".join(unreadable))
+    if caption:
+        table.caption = "\n".join(caption)
         table.caption_justify = "left"
     return table
+
+
+def _table(summaries: list[RunSummary], root: Path | None, names: list[Text], cells: list[dict], columns: list[str],
+           *, fold: bool) -> Table:
+    table = Table(title=f"{len(summaries)} run(s)" + (f" under {root}" if root else ""), header_style="bold",
+                  box=box.SIMPLE_HEAD, pad_edge=False, collapse_padding=True)
+    table.add_column("run (dataset)", no_wrap=not fold, overflow="fold" if fold else "ellipsis", min_width=12)
+    for column, justify in COLUMNS:
+        if column in columns:
+            table.add_column(column, justify=justify, no_wrap=True)
+    for name, row in zip(names, cells):
+        table.add_row(name, *(row.get(c, "") for c in columns))
+    return table
+
+
+def _natural_width(table: Table) -> int:
+    """The width ``table`` takes when nothing is wrapped."""
+    console = Console(width=10_000, color_system=None)
+    return Measurement.get(console, console.options, table).maximum
 
 
 def short_duration(seconds: float | None) -> str:
     if seconds is None:
         return "-"
-    seconds = int(round(seconds))
+    seconds = round(seconds)
     if seconds < 60:
         return f"{seconds}s"
     if seconds < 3600:

@@ -11,6 +11,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from omicsagent.permissions import make_normal
+
 COVARIATES = ("Age", "Gender")
 
 
@@ -148,6 +150,7 @@ def write_json_atomic(path: Path, data: object) -> None:
     fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
     with os.fdopen(fd, "w") as fh:
         json.dump(data, fh, indent=2)
+    make_normal(Path(tmp))  # mkstemp makes it 0600; results are readable like any new file
     os.replace(tmp, path)
 
 

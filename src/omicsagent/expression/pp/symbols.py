@@ -22,6 +22,7 @@ import pandas as pd
 
 from omicsagent.errors import InputError
 from omicsagent.expression._files import read_text
+from omicsagent.permissions import make_normal
 
 FORMAT_VERSION = 1
 VARIANTS = ("official-first", "reference")
@@ -93,6 +94,7 @@ def _atomic_write(path: Path, text: str) -> None:
     fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
     with os.fdopen(fd, "w") as fh:
         fh.write(text)
+    make_normal(Path(tmp))  # mkstemp makes it 0600; results are readable like any new file
     os.replace(tmp, path)
 
 

@@ -2,8 +2,9 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field, fields
-from typing import Any, Callable, ClassVar
+from typing import Any, ClassVar
 
 import numpy as np
 from scipy import sparse
@@ -28,6 +29,7 @@ class Model:
     """
 
     kind: ClassVar[str] = ""
+    importance_kind: ClassVar[str] = ""  # what ``feature_importances()`` values mean
     task_type: str = field(default="binary", kw_only=True)
     seed: int = field(default=0, kw_only=True)
     classes_: np.ndarray | None = field(default=None, init=False, repr=False)
@@ -54,6 +56,11 @@ class Model:
         if self.task_type == "regression":
             raise InputError("predict_proba() is for classification; call predict() for regression.")
         return self._predict_raw(X)
+
+    def feature_importances(self) -> np.ndarray | None:
+        """One number per flat feature column (``importance_kind`` says what it means), or ``None``
+        when this kind of model does not report importances (the neural networks)."""
+        return None
 
     def predict(self, X: FeatureSet) -> np.ndarray:
         raw = self._predict_raw(X)
@@ -108,7 +115,7 @@ def model_classes() -> dict[str, type[Model]]:
     from omicsagent.ml.models.ensemble import Ensemble
     from omicsagent.ml.models.gbm import LightGBM
     from omicsagent.ml.models.linear import Linear
-    from omicsagent.ml.models.torchfit import GridCNN, MLP, SeqCNN
+    from omicsagent.ml.models.torchfit import MLP, GridCNN, SeqCNN
 
     return {c.kind: c for c in (Linear, LightGBM, SeqCNN, GridCNN, MLP, Ensemble)}
 
@@ -138,14 +145,14 @@ def inner_split(y: np.ndarray, *, task_type: str, fraction: float, seed: int) ->
     """Indices (fit, early-stopping) inside the training data; stratified when every class allows."""
     n = len(y)
     rng = np.random.default_rng(seed)
-    n_val = max(1, int(round(n * fraction)))
+    n_val = max(1, round(n * fraction))
     if task_type != "regression":
         classes, counts = np.unique(y, return_counts=True)
         if counts.min() >= 2:
             val = []
             for c, cnt in zip(classes, counts):
                 members = rng.permutation(np.flatnonzero(y == c))
-                take = min(cnt - 1, max(1, int(round(cnt * fraction))))
+                take = min(cnt - 1, max(1, round(cnt * fraction)))
                 val.append(members[:take])
             val_idx = np.sort(np.concatenate(val))
             return np.setdiff1d(np.arange(n), val_idx), val_idx

@@ -49,6 +49,21 @@ class Ensemble(Model):
                 + (f" (time limit {limit:.0f}s)" if limit else ""))
             m.fit(X, labels, time_limit_s=limit, log=log)
 
+    importance_kind = ("weighted mean over the members that report importances of each member's absolute "
+                       "importances scaled to sum to 1")
+
+    def feature_importances(self) -> np.ndarray | None:
+        w = np.asarray(self.weights or [1.0] * len(self._models), dtype=float)
+        total, weight = None, 0.0
+        for wi, m in zip(w, self._models):
+            imp = m.feature_importances()
+            if imp is None or wi <= 0 or not np.abs(imp).sum() > 0:
+                continue
+            share = np.abs(imp) / np.abs(imp).sum()
+            total = wi * share if total is None else total + wi * share
+            weight += wi
+        return None if total is None else total / weight
+
     def _predict_raw(self, X: FeatureSet) -> np.ndarray:
         w = np.asarray(self.weights or [1.0] * len(self._models), dtype=float)
         w = w / w.sum()

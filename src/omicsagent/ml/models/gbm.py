@@ -103,13 +103,23 @@ class LightGBM(Model):
             f"{curve[self._best_iter - 1]:.4f} ({took:.1f}s, {len(fit_idx)} fit rows)")
         self._booster = booster
         refit = (len(y) < 20000) if self.refit == "auto" else bool(self.refit)
-        rounds = max(1, int(round(self._best_iter * (1.0 + self.val_fraction))))
+        rounds = max(1, round(self._best_iter * (1.0 + self.val_fraction)))
         remaining = None if deadline is None else deadline - time.monotonic()
         if refit and (remaining is None or remaining > 1.5 * took * rounds / max(len(curve), 1)):
             full = lgb.Dataset(flat, y, weight=w)
             self._booster = lgb.train(params, full, num_boost_round=rounds, callbacks=[_deadline_callback(deadline)])
             self._best_iter = self._booster.current_iteration()
             log(f"lgbm: refitted on all {len(y)} training rows for {self._best_iter} rounds")
+
+    importance_kind = "share of the total split gain (LightGBM gain importance)"
+
+    def feature_importances(self) -> np.ndarray | None:
+        if self._booster is None:
+            return None
+        gain = np.asarray(self._booster.feature_importance(importance_type="gain", iteration=self._best_iter),
+                          dtype=float)
+        total = gain.sum()
+        return gain / total if total > 0 else gain
 
     def _predict_raw(self, X: FeatureSet) -> np.ndarray:
         raw = self._booster.predict(need_flat(X, self.kind), num_iteration=self._best_iter)

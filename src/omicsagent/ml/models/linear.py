@@ -85,6 +85,25 @@ class Linear(Model):
                 break
         return best
 
+    @property
+    def importance_kind(self) -> str:  # type: ignore[override]
+        if self.task_type == "binary" and self.classes_ is not None:
+            return (f"coefficient on the standardised feature (positive: towards class {self.classes_[1]!s}, "
+                    f"negative: towards {self.classes_[0]!s})")
+        if self.task_type == "multiclass":
+            return "mean absolute coefficient over the classes, on the standardised feature"
+        return "coefficient on the standardised feature (change in the prediction per standard deviation)"
+
+    def feature_importances(self) -> np.ndarray | None:
+        if self._est is None:
+            return None
+        coef = np.asarray(self._est.coef_, dtype=float)
+        if coef.ndim == 1:
+            return coef
+        if coef.shape[0] == 1:  # binary logistic regression
+            return coef[0]
+        return np.abs(coef).mean(axis=0)
+
     def _predict_raw(self, X: FeatureSet) -> np.ndarray:
         Z = self._scaler.transform(need_flat(X, self.kind))
         if self.task_type == "regression":
