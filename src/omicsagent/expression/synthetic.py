@@ -655,9 +655,10 @@ class SyntheticProblem:
     ``metadata/task_info.json``) and ``gene_info`` (NCBI format covering every gene).
 
     Known answer: with ``condition`` controlled for by two-step regression, the trait genes are
-    ``planted``; ``instruments`` are the condition's known genes shared by both cohorts, which
-    follow the condition only; ``confounder`` follows the condition only and is not a known gene of
-    either; the pair chosen by sample-size product is (``trait_cohorts[0]``, ``condition_cohorts[0]``).
+    ``planted``; ``instruments`` are the condition's known genes measured in both cohorts (what
+    instrument selection must return: the ones in ``follows_condition`` plus one known gene that does
+    not move); ``confounder`` follows the condition only and is known for neither trait; the pair
+    chosen by sample-size product is (``trait_cohorts[0]``, ``condition_cohorts[0]``).
     """
 
     root: Path
@@ -669,6 +670,7 @@ class SyntheticProblem:
     condition_cohorts: tuple[SyntheticCohort, ...]
     planted: tuple[str, ...]
     instruments: tuple[str, ...]
+    follows_condition: tuple[str, ...]
     confounder: str
     related: dict[str, tuple[str, ...]]
 
@@ -686,12 +688,12 @@ def write_two_step_problem(
     c. In the condition cohort the instruments (and the confounder) follow the condition."""
     root = Path(root)
     rng = np.random.default_rng(seed)
-    instruments = ("GENE41", "GENE42", "GENE43", "GENE44")
     confounder = "GENE45"
-    cond_genes = (*instruments, confounder)
+    cond_genes = ("GENE41", "GENE42", "GENE43", "GENE44", confounder)
+    instruments = ("GENE41", "GENE42", "GENE43", "GENE44", "GENE50")
     related = {
         trait: ("GENE1", "GENE2", "GENE3", "GENE10"),
-        condition: (*instruments, "GENE50", "NOTMEASURED1"),
+        condition: (*instruments, "NOTMEASURED1"),
     }
 
     def cohort(folder: Path, name: str, accession: str, n: int, *, is_condition: bool) -> SyntheticCohort:
@@ -784,6 +786,7 @@ def write_two_step_problem(
         condition_cohorts=condition_cohorts,
         planted=PLANTED,
         instruments=instruments,
+        follows_condition=cond_genes,
         confounder=confounder,
         related=related,
     )
