@@ -65,6 +65,14 @@ def test_names_and_abbreviations_of_a_trait():
     assert not unknown.resolved and unknown.how == "not in the table" and unknown.names == ("Blood Type",)
 
 
+def test_partial_resolutions_do_not_match_other_diseases():
+    pkd = kn.trait_terms("Polycystic_Kidney_Disease")
+    assert pkd.how == "contains a name" and "kidney disease" in pkd.partial and pkd.notes
+    assert [m.text for m in kn.match_text(pkd, "chronic kidney disease") if m.is_trait] == []
+    assert kn.classify_text(pkd, "autosomal polycystic kidney disease") == 1.0
+    assert not kn.trait_terms("Mesothelioma").resolved  # one word is not stretched to "benign mesothelioma"
+
+
 def test_acronym_rule():
     assert acronym_fits("CRC", "colorectal cancer") and acronym_fits("HCC", "hepatocellular carcinoma")
     assert acronym_fits("AD", "Alzheimer's disease") and acronym_fits("T2DM", "type 2 diabetes mellitus")

@@ -32,9 +32,13 @@ class TraitTerms:
 
     ``how``: ``name``, ``exact synonym``, ``related synonym``, ``narrow synonym`` (the trait phrase
     equals one of these of a term), ``abbreviation`` (the trait is an abbreviation in the table),
-    ``words of a longer name`` (every word of the trait is in a name with at most one more word),
-    ``contains a name`` (the trait holds a whole name of two or more words, e.g. "Type 1 Diabetes
-    Risk"), or ``not in the table`` (then only the trait's own words are used).
+    ``words of a longer name`` (a trait of three or more words whose words are all in a name with
+    one more word, e.g. "Large B-cell Lymphoma" in "diffuse large B-cell lymphoma"; shorter traits
+    are not extended, "Mesothelioma" is not "benign mesothelioma"),
+    ``contains a name`` (the trait holds a whole name of two or more words of another term, e.g.
+    "Polycystic Kidney Disease" holds "kidney disease": that term's names go to ``partial`` and are
+    not matched, since they would call other diseases cases), or ``not in the table`` (then only the trait's own words are used).
+    ``canonical`` is the term's name, or the trait phrase when no term fits exactly enough.
     """
 
     trait: str
@@ -46,6 +50,7 @@ class TraitTerms:
     names: tuple[str, ...]
     abbreviations: tuple[str, ...]
     narrower: tuple[str, ...] = ()
+    partial: tuple[str, ...] = ()
     notes: tuple[str, ...] = ()
 
     @property
@@ -126,7 +131,7 @@ def _resolve(table: DiseaseTable, query: str, hint: str | None) -> tuple[list[st
     longer = [
         (len(k) - len(wanted), KIND_ORDER.index(kind), d, k)
         for k, hits in table.by_words.items()
-        if len(k) <= len(key) + 1 and wanted <= set(k)
+        if len(wanted) >= 3 and len(k) <= len(key) + 1 and wanted <= set(k)
         for d, kind in hits
     ]
     if longer:
@@ -155,6 +160,16 @@ def _build_terms(trait: str, table: DiseaseTable) -> TraitTerms:
     query, hint = _query(trait)
     doids, how, matched = _resolve(table, query, hint)
     terms = [table.terms[d] for d in doids]
+    partial: list[str] = []
+    notes = []
+    if how == "contains a name":  # a wider term: its names would call other diseases cases
+        partial = [n for t in terms for n in t.names()]
+        notes.append(
+            f"the trait contains the name {matched!r} of a wider term; only the trait's own words are matched"
+        )
+        terms = []
+    elif how == "words of a longer name":
+        notes.append(f"no term is named {query!r}; the closest name has one more word: {matched!r}")
     names = [t.name for t in terms] + [n for t in terms for n in t.names()[1:]]
     abbreviations = [a for t in terms for a, _ in t.abbreviations]
     for extra in (hint, query if _ABBR_LIKE.match(query) else None):
@@ -163,11 +178,10 @@ def _build_terms(trait: str, table: DiseaseTable) -> TraitTerms:
     if query and not _ABBR_LIKE.match(query) and table.words(query) not in {table.words(n) for n in names}:
         names.append(query)
     narrower = []
-    for d in doids:
-        for child in table.descendants(d):
+    for t in terms:
+        for child in table.descendants(t.id):
             narrower.extend(table.terms[child].names())
     sources = [t.name for t in terms] + [n for t in terms for n in t.exact] + [query]
-    notes = []
     if len(doids) > 1:
         notes.append(f"{len(doids)} terms share {matched!r}: {', '.join(doids)}")
     return TraitTerms(
@@ -180,6 +194,7 @@ def _build_terms(trait: str, table: DiseaseTable) -> TraitTerms:
         names=tuple(dict.fromkeys(names)),
         abbreviations=tuple(dict.fromkeys(abbreviations)),
         narrower=tuple(n for n in dict.fromkeys(narrower) if n not in names),
+        partial=tuple(dict.fromkeys(partial)),
         notes=tuple(notes),
         _sources=tuple(dict.fromkeys(s for s in sources if s)),
     )
@@ -355,7 +370,7 @@ _YES_NO = TraitConverter(
 def text_converter(trait: str | TraitTerms, *, table: DiseaseTable | None = None):
     """A converter for ``pp.select_geo_features``: one cell (``"key: value"`` or free text) -> 1.0 / 0.0
     / None. The value is read with ``classify_text`` (then the whole cell); when the key names the
-    trait (``"AD: yes"``, ``"diabetes: no"``) the value is read as yes/no."""
+    trait (``"AD: yes"``, ``"T2D: no"``) the value is read as yes/no."""
     terms = trait if isinstance(trait, TraitTerms) else trait_terms(trait, table=table)
 
     def convert(cell: object) -> float | None:
