@@ -156,6 +156,8 @@ def test_text_converter_and_scan_rows():
     assert clinical.loc["Alzheimers_Disease"].tolist() == [1.0, 0.0, 1.0, 0.0]
     scans = kn.scan_rows("Alzheimers_Disease", rows)
     assert scans[0].key == 1 and scans[0].two_classes and scans[0].coverage == 1.0
+    assert scans[0].case_terms == ("AD",) and scans[0].control_terms == ("no",)
+    assert convert("AD: negative") == 0.0 and convert("Alzheimer disease: present") == 1.0
     title = next(s for s in scans if s.key == "title")
     assert (title.n_case, title.n_control, title.n_unknown) == (2, 1, 1) and title.case_terms == ("AD",)
     tissue = next(s for s in scans if s.key == 0)

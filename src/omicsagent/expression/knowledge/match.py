@@ -249,24 +249,25 @@ def _patterns(terms: TraitTerms, table: DiseaseTable) -> _Patterns:
     return pats
 
 
+def _cue_pattern(cue: str) -> re.Pattern:
+    c = cue.strip()
+    if cue.endswith(("-", " ")):  # a prefix such as "non-"
+        return re.compile(rf"(?<![a-z0-9]){re.escape(c.rstrip('-'))}[\-\s]")
+    if c in ("no", "none"):  # "no" but not "No. 3"
+        return re.compile(rf"(?<![a-z0-9]){c}(?![a-z0-9.])(?!\s*\d)")
+    if len(c) <= 4:
+        return re.compile(rf"(?<![a-z0-9]){re.escape(c)}(?![a-z0-9])")
+    return re.compile(rf"(?<![a-z0-9]){re.escape(c)}")
+
+
+_CUES = tuple((cue, _cue_pattern(cue)) for cue in CONTROL_TERMS)
+
+
 def _control_cues(folded: str) -> list[tuple[int, int, str]]:
-    out = []
-    for cue in CONTROL_TERMS:
-        c = cue.strip()
-        if cue.endswith(("-", " ")):  # a prefix such as "non-"
-            pattern = rf"(?<![a-z0-9]){re.escape(c.rstrip('-'))}[\-\s]"
-        elif c in ("no", "none"):  # "no" but not "No. 3"
-            pattern = rf"(?<![a-z0-9]){c}(?![a-z0-9.])(?!\s*\d)"
-        else:
-            pattern = (
-                rf"(?<![a-z0-9]){re.escape(c)}(?![a-z0-9])"
-                if len(c) <= 4
-                else rf"(?<![a-z0-9]){re.escape(c)}"
-            )
-        out.extend((m.start(), m.end(), cue) for m in re.finditer(pattern, folded))
-    unique = {}
-    for start, end, cue in out:
-        unique.setdefault((start, end), cue)
+    unique: dict[tuple[int, int], str] = {}
+    for cue, pattern in _CUES:
+        for m in pattern.finditer(folded):
+            unique.setdefault(m.span(), cue)
     return [(s, e, c) for (s, e), c in unique.items()]
 
 
@@ -288,8 +289,8 @@ def match_text(trait: str | TraitTerms, text: object, *, table: DiseaseTable | N
     if text is None or (isinstance(text, float) and math.isnan(text)):
         return []
     text = str(text)
-    table = table or load_table()
     terms = trait if isinstance(trait, TraitTerms) else trait_terms(trait, table=table)
+    table = table or load_table()
     pats = _patterns(terms, table)
     folded = fold(text)
     all_caps = not any(ch.islower() for ch in text)
@@ -353,18 +354,47 @@ def classify_text(
 ) -> float | None:
     """0.0 when the text has a control cue or a negated mention (checked first, as the toolkit's
     converters do), 1.0 when it mentions the trait, None otherwise."""
-    matches = match_text(trait, text, table=table)
-    if any(m.is_control for m in matches):
-        return 0.0
-    if any(m.is_trait for m in matches):
-        return 1.0
-    return None
+    return _label(match_text(trait, text, table=table))
 
 
 _YES_NO = TraitConverter(
     case=("yes", "positive", "present", "affected", "diagnosed", "true"),
     control=("no", "negative", "absent", "unaffected", "none", "false"),
 )
+
+
+def _label(hits: list[Match]) -> float | None:
+    if any(m.is_control for m in hits):
+        return 0.0
+    if any(m.is_trait for m in hits):
+        return 1.0
+    return None
+
+
+def _read_cell(
+    terms: TraitTerms, cell: object, table: DiseaseTable | None
+) -> tuple[float | None, tuple[str, ...], tuple[str, ...]]:
+    """(label, trait words, control words) of one cell; see ``text_converter``."""
+    key, value = split_cell(cell)
+    if value is None:
+        return None, (), ()
+    if key:  # split_cell lower-cases the key; abbreviations need its original case
+        raw_key = str(cell).split(":", 1)[0]
+        key_hits = [m for m in match_text(terms, raw_key, table=table) if m.is_trait]
+        answer = _YES_NO(value) if key_hits else None
+        if answer is not None:
+            named = tuple(m.text for m in key_hits)
+            return answer, named if answer else (), () if answer else (value,)
+    hits = match_text(terms, value, table=table)
+    answer = _label(hits)
+    if answer is None and key is not None:
+        hits = match_text(terms, str(cell), table=table)
+        answer = _label(hits)
+    return (
+        answer,
+        tuple(m.text for m in hits if m.is_trait) if answer == 1.0 else (),
+        tuple(m.text for m in hits if m.is_control) if answer == 0.0 else (),
+    )
 
 
 def text_converter(trait: str | TraitTerms, *, table: DiseaseTable | None = None):
@@ -374,17 +404,7 @@ def text_converter(trait: str | TraitTerms, *, table: DiseaseTable | None = None
     terms = trait if isinstance(trait, TraitTerms) else trait_terms(trait, table=table)
 
     def convert(cell: object) -> float | None:
-        key, value = split_cell(cell)
-        if value is None:
-            return None
-        if key and any(m.is_trait for m in match_text(terms, key, table=table)):
-            answer = _YES_NO(value)
-            if answer is not None:
-                return answer
-        answer = classify_text(terms, value, table=table)
-        if answer is None and key is not None:
-            answer = classify_text(terms, str(cell), table=table)
-        return answer
+        return _read_cell(terms, cell, table)[0]
 
     return convert
 
@@ -419,34 +439,29 @@ def scan_rows(
     source_name_ch1, description) with ``text_converter``; rows with both classes first, then by
     coverage. Use it to choose ``--trait-row`` and the words for ``--trait-case``/``--trait-control``."""
     terms = trait if isinstance(trait, TraitTerms) else trait_terms(trait, table=table)
-    convert = text_converter(terms, table=table)
+    seen: dict[str, tuple[float | None, tuple[str, ...], tuple[str, ...]]] = {}
     out = []
     for key, row in rows.iterrows():
-        cells = [c for c in row.tolist() if not pd.isna(c) and str(c).strip()]
-        case = control = unknown = 0
+        cells = [str(c) for c in row.tolist() if not pd.isna(c) and str(c).strip()]
+        counts = {1.0: 0, 0.0: 0, None: 0}
         case_terms: dict[str, None] = {}
         control_terms: dict[str, None] = {}
         for cell in cells:
-            value = convert(cell)
-            if value is None:
-                unknown += 1
-                continue
-            hits = match_text(terms, cell, table=table)
-            if value == 1.0:
-                case += 1
-                case_terms.update({m.text: None for m in hits if m.is_trait})
-            else:
-                control += 1
-                control_terms.update({m.text: None for m in hits if m.is_control})
+            if cell not in seen:
+                seen[cell] = _read_cell(terms, cell, table)
+            label, trait_words, control_words = seen[cell]
+            counts[label] += 1
+            case_terms.update(dict.fromkeys(trait_words))
+            control_terms.update(dict.fromkeys(control_words))
         out.append(
             RowScan(
                 key,
-                case,
-                control,
-                unknown,
+                counts[1.0],
+                counts[0.0],
+                counts[None],
                 tuple(case_terms)[:10],
                 tuple(control_terms)[:10],
-                tuple(dict.fromkeys(map(str, cells)))[:5],
+                tuple(dict.fromkeys(cells))[:5],
             )
         )
     return sorted(out, key=lambda s: (not s.two_classes, -s.coverage))

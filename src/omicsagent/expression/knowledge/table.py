@@ -51,6 +51,7 @@ class DiseaseTable:
     by_words: dict[tuple[str, ...], list[tuple[str, str]]] = field(default_factory=dict)
     by_abbr: dict[str, list[str]] = field(default_factory=dict)
     children: dict[str, list[str]] = field(default_factory=dict)
+    _canonical: dict[str, str] = field(default_factory=dict, repr=False)
 
     @classmethod
     def from_dict(cls, data: dict) -> DiseaseTable:
@@ -106,6 +107,14 @@ class DiseaseTable:
         self.by_words, self.by_abbr, self.children = dict(by_words), dict(by_abbr), dict(children)
 
     def canonical(self, word: str) -> str:
+        cached = self._canonical.get(word)
+        if cached is None:
+            if len(self._canonical) > 200_000:
+                self._canonical.clear()
+            cached = self._canonical[word] = self._canonical_form(word)
+        return cached
+
+    def _canonical_form(self, word: str) -> str:
         """A folded word in the form names are indexed by: no apostrophe or possessive
         (``alzheimers`` -> ``alzheimer`` because the ontology writes "Alzheimer's"), American spelling,
         a plural ``s`` dropped when the singular is an ontology word (``tumors`` -> ``tumor``)."""
@@ -152,6 +161,11 @@ def _cached(path: str) -> DiseaseTable:
     return read_table(path)
 
 
+@lru_cache(maxsize=1)
+def _shipped() -> DiseaseTable:
+    return _cached(str(table_path()))
+
+
 def load_table(path: str | Path | None = None) -> DiseaseTable:
     """The shipped table (or the one at ``path``), read once per process."""
-    return _cached(str(Path(path) if path is not None else table_path()))
+    return _shipped() if path is None else _cached(str(Path(path)))
