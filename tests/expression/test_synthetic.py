@@ -129,6 +129,9 @@ def test_title_only_the_rules_read_a_decoy_and_the_knowledge_table_finds_the_tit
     assert agreement < 0.75  # a silent miss: labels no better than chance
     best, labels = _knowledge_labels(c)
     assert best.key == "title" and best.two_classes and labels == c.labels()
+    titles = read_series_matrix(c.matrix).sample_fields.loc["title"]
+    named = [s for s, t in titles.items() if any(m.is_trait for m in kn.match_text(c.trait, t))]
+    assert named == [s for s in c.samples if s in c.cases]
 
 
 def test_abbreviation_the_rules_fail_the_record_says_why_and_the_options_settle_it(tmp_path):
@@ -155,6 +158,10 @@ def test_abbreviation_the_rules_fail_the_record_says_why_and_the_options_settle_
     assert "--trait-row ROW" in note and "--trait-case" in note
     best, labels = _knowledge_labels(c)
     assert best.key == 3 and best.case_terms == ("AD",) and labels == c.labels()
+    row = read_series_matrix(c.matrix).characteristics.loc[3]
+    hits = {s: [m.kind for m in kn.match_text(c.trait, v)] for s, v in row.items()}
+    assert {s for s, kinds in hits.items() if "acronym" in kinds} == set(c.cases)
+    assert {s for s, kinds in hits.items() if "control" in kinds} == set(c.controls)
     res = _cli([*args, "--trait-row", "3", "--trait-case", "AD", "--trait-control", "control"], tmp_path)
     assert res.returncode == 0 and "usable, 22 samples" in res.stdout
     got = _labels(tmp_path / "output" / "preprocess", c.trait, c.accession)

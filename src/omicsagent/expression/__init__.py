@@ -15,7 +15,7 @@ import importlib
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from omicsagent.expression import io, knowledge, metrics, pp, synthetic, tl
+    from omicsagent.expression import io, knowledge, metrics, pipeline, pp, synthetic, tl
     from omicsagent.expression.pipeline import (
         AnalyzeOptions,
         PreprocessOptions,
@@ -25,7 +25,7 @@ if TYPE_CHECKING:
     )
     from omicsagent.expression.pp.symbols import load_alias_table
 
-_SUBMODULES = ("io", "knowledge", "metrics", "pp", "synthetic", "tl")
+_SUBMODULES = ("io", "knowledge", "metrics", "pipeline", "pp", "synthetic", "tl")
 _ATTRIBUTES = {
     "AnalyzeOptions": "omicsagent.expression.pipeline",
     "PreprocessOptions": "omicsagent.expression.pipeline",
@@ -53,6 +53,7 @@ __all__ = [
     "knowledge",
     "load_alias_table",
     "metrics",
+    "pipeline",
     "pp",
     "preprocess_cohort",
     "synthetic",
