@@ -68,6 +68,7 @@ def test_names_and_abbreviations_of_a_trait():
 def test_partial_resolutions_do_not_match_other_diseases():
     pkd = kn.trait_terms("Polycystic_Kidney_Disease")
     assert pkd.how == "contains a name" and "kidney disease" in pkd.partial and pkd.notes
+    assert pkd.doids == ("DOID:557",) and not pkd.resolved and pkd.canonical == "Polycystic Kidney Disease"
     assert [m.text for m in kn.match_text(pkd, "chronic kidney disease") if m.is_trait] == []
     assert kn.classify_text(pkd, "autosomal polycystic kidney disease") == 1.0
     assert not kn.trait_terms("Mesothelioma").resolved  # one word is not stretched to "benign mesothelioma"

@@ -55,7 +55,7 @@ def test_cohorts_read_with_the_toolkit_and_truth_is_consistent(tmp_path, name):
         assert any(says) == expected, (key, row.tolist()[:3])
         if expected and c.trait_field != "mixed":
             assert [s for s, hit in zip(m.samples, says) if hit] == [s for s in m.samples if s in c.cases]
-    # the platform: the toolkit finds the symbol column the truth names, and the planted genes follow the trait
+    # the platform: the toolkit finds the truth's symbol column, and the planted genes follow the trait
     annotation = read_platform_table(c.annotation)
     choice = mp.guess_annotation_columns(annotation, m.expression.index, ALIASES)
     assert (choice.id_column, choice.gene_column) == ("ID", c.gene_column)

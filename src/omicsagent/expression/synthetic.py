@@ -399,7 +399,7 @@ def write_label_cohort(
         probe_ids=ids,
         values=values,
         annotation=annotation,
-        summary=f"Synthetic {tissue} expression. Cases and controls for a study of {trait.replace('_', ' ')}.",
+        summary=f"Synthetic {tissue} expression. Cases and controls in {trait.replace('_', ' ')}.",
         design=f"{n_cases} cases and {n_controls} controls.",
     )
     return SyntheticCohort(

@@ -38,7 +38,8 @@ def build_cmd(
 ) -> None:
     """Build the disease table (deterministic .json.gz) from the ontology files, read in place.
 
-    Example: python -m omicsagent.expression.knowledge build --source ../shared/datasets/ontology/disease_ontology
+    Example (from the repository):
+    python -m omicsagent.expression.knowledge build --source ../shared/datasets/ontology/disease_ontology
     """
     from omicsagent.expression.knowledge.build import build_table, write_table
     from omicsagent.expression.knowledge.table import table_path
@@ -100,7 +101,7 @@ def match_cmd(
 ) -> None:
     """Show what the trait matches in each text and how each text classifies (1 case, 0 control).
 
-    Example: python -m omicsagent.expression.knowledge match Colorectal_Cancer "CRC patient 3" "healthy control 2"
+    Example: python -m omicsagent.expression.knowledge match Colorectal_Cancer "CRC patient 3" "control 2"
     """
     from omicsagent.expression.knowledge import classify_text, match_text
 

@@ -37,8 +37,9 @@ class TraitTerms:
     are not extended, "Mesothelioma" is not "benign mesothelioma"),
     ``contains a name`` (the trait holds a whole name of two or more words of another term, e.g.
     "Polycystic Kidney Disease" holds "kidney disease": that term's names go to ``partial`` and are
-    not matched, since they would call other diseases cases), or ``not in the table`` (then only the trait's own words are used).
-    ``canonical`` is the term's name, or the trait phrase when no term fits exactly enough.
+    not matched, since they would call other diseases cases), or ``not in the table`` (then only
+    the trait's own words are used). ``canonical`` is the term's name, or the trait phrase when no
+    term fits well enough; ``resolved`` is true when a term's names are matched.
     """
 
     trait: str
@@ -55,7 +56,7 @@ class TraitTerms:
 
     @property
     def resolved(self) -> bool:
-        return bool(self.doids)
+        return bool(self.doids) and self.how != "contains a name"
 
     def fits_abbreviation(self, token: str) -> bool:
         """``token`` is a listed abbreviation, or fits a multi-word name by the acronym rule."""

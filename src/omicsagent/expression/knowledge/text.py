@@ -69,7 +69,7 @@ def respell(word: str) -> str:
 
 
 def plain_word(word: str) -> str:
-    """A folded word without apostrophes: a possessive ``'s`` is dropped (``alzheimer's`` -> ``alzheimer``)."""
+    """A folded word without apostrophes; a possessive ``'s`` is dropped (``alzheimer's`` -> alzheimer)."""
     word = word.removesuffix("'s")
     return respell(word.replace("'", ""))
 

@@ -58,7 +58,7 @@ def unique_values_by_row(rows: pd.DataFrame, *, max_values: int = 30, most_frequ
 
 def describe_rows(preview: dict, *, max_values: int = 4, max_rows: int = 12, width: int = 40) -> str:
     """One line listing each row's first distinct values, for a cohort record that must say what it saw:
-    ``0: 'tissue: colon' | 1: 'gender: F', 'gender: M' | title: 'AD brain 1', 'control 2', ... (22 values)``."""
+    ``0: 'tissue: colon' | 1: 'gender: F', 'gender: M' | title: 'AD 1', 'control 2', ... (22 values)``."""
 
     def cut(value: object) -> str:
         if value is None or _is_nan(value):
