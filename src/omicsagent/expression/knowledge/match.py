@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from functools import lru_cache
 
@@ -398,7 +398,9 @@ def _read_cell(
     )
 
 
-def text_converter(trait: str | TraitTerms, *, table: DiseaseTable | None = None):
+def text_converter(
+    trait: str | TraitTerms, *, table: DiseaseTable | None = None
+) -> Callable[[object], float | None]:
     """A converter for ``pp.select_geo_features``: one cell (``"key: value"`` or free text) -> 1.0 / 0.0
     / None. The value is read with ``classify_text`` (then the whole cell); when the key names the
     trait (``"AD: yes"``, ``"T2D: no"``) the value is read as yes/no."""
