@@ -6,6 +6,7 @@ import pandas as pd
 from omicsagent.expression import synthetic
 from omicsagent.expression.io import read_series_matrix
 from omicsagent.expression.pp.clinical import (
+    describe_rows,
     detect_clinical_rows,
     guess_tcga_columns,
     select_geo_features,
@@ -83,3 +84,18 @@ def test_tcga_age_and_columns(tmp_path):
     assert (
         out["T"].tolist() == [1.0, 0.0] and out["Gender"].iloc[0] == 0.0 and np.isnan(out["Gender"].iloc[1])
     )
+
+
+def test_describe_rows_lists_rows_and_values_compactly():
+    preview = {
+        0: ["tissue: colon"],
+        1: ["gender: F", "gender: M", float("nan")],
+        "title": [f"t{i}" for i in range(9)],
+    }
+    text = describe_rows(preview, max_values=3)
+    assert text == (
+        "0: 'tissue: colon' | 1: 'gender: F', 'gender: M', NA | title: 't0', 't1', 't2', ... (9 values)"
+    )
+    many = {i: [f"k{i}: v"] for i in range(15)}
+    assert describe_rows(many).endswith("| and 3 more rows")
+    assert "x" * 37 + "..." in describe_rows({0: ["x" * 80]})

@@ -29,7 +29,7 @@ from omicsagent.expression.pp.cohort import TraitLayout, link_geo, write_csv
 from omicsagent.expression.pp.converters import convert_age, convert_gender, trait_converter
 from omicsagent.expression.pp.symbols import AliasTable
 
-NOT_EXPRESSION = re.compile(r"methylation|snp|genotyping|genome variation", re.I)
+NOT_EXPRESSION = re.compile(r"methylation|snp|genotyping|genome variation", re.IGNORECASE)
 ANNOTATION_SUFFIX = re.compile(r"\.(tsv|txt|csv|annot)(\.gz)?$")
 
 
@@ -146,7 +146,7 @@ def preprocess_geo(
                 trait_note = mine[0].removeprefix("trait: ")
     # Step 3: the initial filter.
     if not gene_ok or chosen["trait"] is None:
-        note = gene_why if not gene_ok else trait_note
+        note = gene_why if not gene_ok else _undecided(trait_note, result.row_preview)
         return fail(result, layout, gene=gene_ok, trait=chosen["trait"] is not None, note=note)
     try:
         clinical = clin.select_geo_features(
@@ -163,7 +163,7 @@ def preprocess_geo(
         return fail(result, layout, gene=gene_ok, trait=False, note=str(err))
     if clinical.loc[trait].dropna().empty:
         note = f"the trait row {chosen['trait']!r} never matched the converter (every value unknown)"
-        return fail(result, layout, gene=gene_ok, trait=False, note=note)
+        return fail(result, layout, gene=gene_ok, trait=False, note=_undecided(note, result.row_preview))
     write_csv(clinical, layout.clinical(result.cohort_id))
     result.files["clinical"] = str(layout.clinical(result.cohort_id))
 
@@ -183,6 +183,16 @@ def preprocess_geo(
     # Step 7: normalise, link, clean, judge, save.
     genes = write_gene_table(result, layout, genes, aliases, options, progress)
     return finish(result, layout, link_geo(clinical, genes), progress)
+
+
+def _undecided(note: str, preview: dict) -> str:
+    """The reason, the rows and values seen, and the options that settle it (for the cohort record)."""
+    note = re.sub(r"; pass --trait-row.*$", "", note)
+    return (
+        f"{note}; rows seen: {clin.describe_rows(preview)}; to settle it pass --trait-row ROW "
+        "(an index above, title, source_name_ch1 or description) with --trait-case WORDS and "
+        "--trait-control WORDS"
+    )
 
 
 def read_matrix(path: Path, options: PreprocessOptions) -> geo_io.SeriesMatrix:

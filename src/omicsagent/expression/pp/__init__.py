@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from omicsagent.expression.pp.clinical import (
     RowChoice,
+    characteristics_by_key,
+    describe_rows,
     detect_clinical_rows,
     guess_tcga_columns,
     select_geo_features,
@@ -42,8 +44,10 @@ __all__ = [
     "TraitConverter",
     "TraitLayout",
     "apply_gene_mapping",
+    "characteristics_by_key",
     "convert_age",
     "convert_gender",
+    "describe_rows",
     "detect_clinical_rows",
     "extract_gene_symbols",
     "guess_annotation_columns",

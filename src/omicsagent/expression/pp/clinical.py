@@ -6,6 +6,7 @@ extra sample fields (``title``, ``source_name_ch1``, ``description``) that somet
 
 from __future__ import annotations
 
+import math
 import re
 from collections import Counter
 from dataclasses import dataclass, field
@@ -30,6 +31,10 @@ _TRAIT_KEYS = re.compile(
 )
 
 
+def _is_nan(value: object) -> bool:
+    return isinstance(value, (float, np.floating)) and math.isnan(value)
+
+
 def parse_row_key(text: str | int | None) -> RowKey | None:
     """``"3"`` -> 3; ``"title"`` stays a name; None stays None."""
     if text is None or isinstance(text, int):
@@ -44,11 +49,50 @@ def unique_values_by_row(rows: pd.DataFrame, *, max_values: int = 30, most_frequ
     for key, row in rows.iterrows():
         cells = [c for c in row.tolist()]
         if most_frequent:
-            counts = Counter("nan" if c != c else c for c in cells)
+            counts = Counter("nan" if _is_nan(c) else c for c in cells)
             out[key] = [c for c, _ in counts.most_common(max_values)]
         else:
             out[key] = list(dict.fromkeys(cells))[:max_values]
     return out
+
+
+def describe_rows(preview: dict, *, max_values: int = 4, max_rows: int = 12, width: int = 40) -> str:
+    """One line listing each row's first distinct values, for a cohort record that must say what it saw:
+    ``0: 'tissue: colon' | 1: 'gender: F', 'gender: M' | title: 'AD 1', 'control 2', ... (22 values)``."""
+
+    def cut(value: object) -> str:
+        if value is None or _is_nan(value):
+            return "NA"
+        text = str(value)
+        return repr(text if len(text) <= width else text[: width - 3] + "...")
+
+    parts = []
+    for key, values in list(preview.items())[:max_rows]:
+        shown = ", ".join(cut(v) for v in values[:max_values])
+        more = f", ... ({len(values)} values)" if len(values) > max_values else ""
+        parts.append(f"{key}: {shown}{more}")
+    if len(preview) > max_rows:
+        parts.append(f"and {len(preview) - max_rows} more rows")
+    return " | ".join(parts)
+
+
+def characteristics_by_key(characteristics: pd.DataFrame) -> pd.DataFrame:
+    """Characteristics realigned by key: one row per key (``"disease state"``, ``"age"``, ...) in order
+    of first appearance, cells kept as ``"key: value"``, NaN where a sample lacks the key.
+
+    GEO lines characteristics up by position, so when samples list different fields one integer row
+    mixes keys (``treatment: ...`` next to ``disease state: ...``); reading by key undoes that. Cells
+    without a key stay under ``row <i>``; when a sample repeats a key, its first cell is kept.
+    """
+    rows: dict[str, dict[str, object]] = {}
+    for index, row in characteristics.iterrows():
+        for sample, cell in row.items():
+            if cell is None or _is_nan(cell) or not str(cell).strip():
+                continue
+            key, _ = split_cell(cell)
+            rows.setdefault(key or f"row {index}", {}).setdefault(sample, cell)
+    frame = pd.DataFrame.from_dict(rows, orient="index", dtype=object)
+    return frame.reindex(columns=characteristics.columns)
 
 
 @dataclass
@@ -59,7 +103,7 @@ class RowScore:
 
 
 def score_row(row: pd.Series, convert: Converter) -> RowScore:
-    cells = [c for c in row.tolist() if c == c and c is not None]
+    cells = [c for c in row.tolist() if not _is_nan(c) and c is not None]
     if not cells:
         return RowScore(row.name, 0.0, 0)
     values = [convert(c) for c in cells]
@@ -68,7 +112,7 @@ def score_row(row: pd.Series, convert: Converter) -> RowScore:
 
 
 def _key_share(row: pd.Series, pattern: str) -> float:
-    keys = [split_cell(c)[0] for c in row.tolist() if c == c and c is not None]
+    keys = [split_cell(c)[0] for c in row.tolist() if not _is_nan(c) and c is not None]
     return sum(bool(k and re.search(pattern, k)) for k in keys) / len(keys) if keys else 0.0
 
 
@@ -193,7 +237,7 @@ def tcga_trait(sample_id: str, *, reference_compatible: bool = False) -> float:
 
 def tcga_age(cell: object, *, days: bool = False) -> float | None:
     """First integer in the cell (reference); ``days=True`` reads ``days_to_birth`` as years."""
-    if cell is None or cell != cell:
+    if cell is None or _is_nan(cell):
         return None
     if days:
         m = re.search(r"-?\d+(?:\.\d+)?", str(cell))
