@@ -76,7 +76,7 @@ def prepare(
 @_handle
 def run(
     suite: Annotated[Path, typer.Argument(help="A suite TOML file (e.g. benchmarks/suites/omics-mini.toml) or one task folder.")],
-    data: Annotated[Path, typer.Option("--data", help="The folder the suite's task paths are relative to.")] = Path("."),
+    data: Annotated[Path | None, typer.Option("--data", help="The folder the suite's task paths are relative to (required with a suite file).")] = None,
     agents: Annotated[str, typer.Option("--agents", help="Comma-separated: expert, llm:PROVIDER:MODEL, baseline:floor, baseline:autogluon, or names defined with --agent.")] = "expert,baseline:floor",
     agent_defs: Annotated[list[str] | None, typer.Option("--agent", help="An external agent: \"NAME=COMMAND {public} {out} {time_limit} {seed}\" (repeatable).")] = None,
     seeds: Annotated[int, typer.Option("--seeds", min=1, max=1000, help="Seeds 0..N-1 per (agent, task).")] = 1,
@@ -99,7 +99,7 @@ def run(
     Example: omicsagent bench run benchmarks/suites/omics-mini.toml --data ../shared/datasets --agents expert,baseline:floor --seeds 2
     """
     from omicsagent.bench.agents import autogluon_available, parse_agents, parse_external
-    from omicsagent.bench.agents.run import RunOptions
+    from omicsagent.bench.agents.run import RunOptions, resolve_external
     from omicsagent.bench.executors import EXECUTORS, ray_available
     from omicsagent.bench.suite import load_suite, resolve_suite
     from omicsagent.bench.sweep import Sweep, SweepProgress, run_sweep
@@ -112,10 +112,11 @@ def run(
                           "--executor serial.")
     if ray_address and executor != "ray":
         raise ConfigError("--ray-address is for --executor ray; add --executor ray or drop --ray-address.")
-    if not data.is_dir():
+    if data is not None and not data.is_dir():
         raise InputError(f"--data {data} is not a folder; give the folder the suite's task paths are relative to.")
     if env_file is not None and not env_file.is_file():
         raise InputError(f"--env-file {env_file} does not exist; give an existing .env file.")
+    memory_mb, limit = parse_memory(memory_per_job), _duration(time_limit)
     specs = parse_agents([a for a in agents.split(",")], parse_external(agent_defs or []))
     if any(s.kind == "autogluon" for s in specs) and not autogluon_available():
         _err().print("[yellow]skipping baseline:autogluon: AutoGluon is not installed "
@@ -123,15 +124,19 @@ def run(
         specs = [s for s in specs if s.kind != "autogluon"]
         if not specs:
             raise ConfigError("no agent left to run (AutoGluon is not installed); add another agent to --agents.")
-    make_sandbox(sandbox)  # fail now, with the fix, if the sandbox cannot work here
     the_suite = load_suite(suite)
+    if the_suite.source is not None and data is None:
+        raise InputError(f"pass --data ROOT, the folder the task paths in {suite} are relative to "
+                         "(for omics-mini: --data ../shared/datasets).")
+    data_root = (data or suite).resolve()  # a task folder given as the suite is its own data
     results = (out or Path("bench-results") / the_suite.name).resolve()
-    limit = _duration(time_limit)
+    forbidden = tuple(str(p) for p in {data_root, results})
+    specs = [resolve_external(s, [Path(f) for f in forbidden]) for s in specs]
+    make_sandbox(sandbox)  # fail now, with the fix, if the sandbox cannot work here
     only = [t.strip() for t in tasks.split(",") if t.strip()] if tasks else None
-    bench_tasks = resolve_suite(the_suite, data_root=data.resolve(), work=results / "tasks", only=only,
+    bench_tasks = resolve_suite(the_suite, data_root=data_root, work=results / "tasks", only=only,
                                 time_limit_s=limit)
-    forbidden = tuple(str(p) for p in {data.resolve(), results})
-    options = RunOptions(sandbox=sandbox, memory_mb=parse_memory(memory_per_job), base_url=base_url,
+    options = RunOptions(sandbox=sandbox, memory_mb=memory_mb, base_url=base_url,
                          env_file=str(env_file.resolve()) if env_file else None, forbidden=forbidden)
     sweep = Sweep(suite=the_suite.name, tasks=bench_tasks, agents=specs, seeds=list(range(seeds)),
                   results_root=results, options=options, cpus=cpus_per_job)
