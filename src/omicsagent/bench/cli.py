@@ -119,8 +119,8 @@ def run(
     memory_mb, limit = parse_memory(memory_per_job), _duration(time_limit)
     specs = parse_agents([a for a in agents.split(",")], parse_external(agent_defs or []))
     if any(s.kind == "autogluon" for s in specs) and not autogluon_available():
-        _err().print("[yellow]skipping baseline:autogluon: AutoGluon is not installed "
-                     "(pip install 'omicsagent[autogluon]').[/]")
+        _err().print("[yellow]skipping baseline:autogluon: AutoGluon is not installed in this environment "
+                     "(autogluon.tabular 1.6.3 needs pyarrow<25; omicsagent pins 26.0.1, see docs/bench.md).[/]")
         specs = [s for s in specs if s.kind != "autogluon"]
         if not specs:
             raise ConfigError("no agent left to run (AutoGluon is not installed); add another agent to --agents.")

@@ -7,6 +7,7 @@ file exists, so a killed sweep resumes where it stopped.
 from __future__ import annotations
 
 import json
+import os
 import platform
 import re
 import shutil
@@ -92,7 +93,7 @@ def run_job(job: Job) -> dict:
         "llm": run.usage, "cost_usd": (run.usage or {}).get("cost_usd"),
         "artifacts": {"submission": _rel([str(run.submission)], root)[0] if run.submission.exists() else None,
                       **{k: _rel(v, root) for k, v in run.artifacts.items()}},
-        "started_at": started, "finished_at": time.time(), "host": platform.node(),
+        "started_at": started, "finished_at": time.time(), "host": platform.node(), "worker_pid": os.getpid(),
         "omicsagent_version": __version__,
     }
 
