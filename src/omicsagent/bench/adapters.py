@@ -42,15 +42,11 @@ def known_metric(name: str | None) -> str | None:
 
 
 def import_roots(code: Path) -> list[str]:
-    """Folders to put on the task code's import path: the parent of its outermost enclosing package
-    (so BioXArena's ``from tasks.utils import ...`` and MLE-bench's ``from mlebench... import`` resolve)."""
-    top = None
-    for parent in Path(code).resolve().parents:
-        if (parent / "__init__.py").is_file():
-            top = parent
-        else:
-            break
-    return [str(top.parent)] if top is not None else []
+    """Folders to put on the task code's import path: the parent of the outermost package folder (one with
+    ``__init__.py``) among its six nearest ancestors, so BioXArena's ``from tasks.utils import ...`` and
+    MLE-bench's ``from mlebench.grade_helpers import ...`` resolve."""
+    packages = [p for p in list(Path(code).resolve().parents)[:6] if (p / "__init__.py").is_file()]
+    return [str(packages[-1].parent)] if packages else []
 
 
 def declaration(entry: dict, metric_hint: str | None) -> dict:
