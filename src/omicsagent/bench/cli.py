@@ -166,3 +166,23 @@ def grade(
         raise InputError(f"{submission} does not exist; give the submission CSV to grade.")
     result = grade_submission(load_task_dir(task_dir), submission)
     typer.echo(json.dumps(result.to_dict()))
+
+
+@bench_app.command()
+@_handle
+def leaderboard(
+    results: Annotated[Path, typer.Argument(help="The --out folder of `omicsagent bench run`.")],
+    fmt: Annotated[str, typer.Option("--format", "-f", help="md (default), csv or html.")] = "md",
+    out: Annotated[Path | None, typer.Option("--out", "-o", help="File to write (html default: RESULTS/leaderboard.html; md and csv print to stdout).")] = None,
+) -> None:
+    """Per task, per domain and overall: mean and standard error of the normalised score, success, time, cost.
+
+    Example: omicsagent bench leaderboard bench-results/omics-mini --format html
+    """
+    from omicsagent.bench.leaderboard import write_leaderboard
+
+    text, written = write_leaderboard(results, fmt, out)
+    if written is None:
+        typer.echo(text, nl=False)
+    else:
+        _err().print(f"wrote {written}")
