@@ -91,6 +91,7 @@ def run(
     sandbox: Annotated[str, typer.Option("--sandbox", help="bwrap (default) or none (NO isolation).")] = "bwrap",
     base_url: Annotated[str | None, typer.Option("--base-url", help="OpenAI-compatible server for llm: agents.")] = None,
     env_file: Annotated[Path | None, typer.Option("--env-file", help="A .env file with API keys for llm: agents.")] = None,
+    llm_config: Annotated[Path | None, typer.Option("--llm-config", help="The loop's TOML config for llm: agents (see docs/llm.md).")] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress output.")] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Progress as JSON lines on stdout.")] = False,
 ) -> None:
@@ -114,8 +115,9 @@ def run(
         raise ConfigError("--ray-address is for --executor ray; add --executor ray or drop --ray-address.")
     if data is not None and not data.is_dir():
         raise InputError(f"--data {data} is not a folder; give the folder the suite's task paths are relative to.")
-    if env_file is not None and not env_file.is_file():
-        raise InputError(f"--env-file {env_file} does not exist; give an existing .env file.")
+    for flag, f in (("--env-file", env_file), ("--llm-config", llm_config)):
+        if f is not None and not f.is_file():
+            raise InputError(f"{flag} {f} does not exist; give an existing file.")
     memory_mb, limit = parse_memory(memory_per_job), _duration(time_limit)
     specs = parse_agents([a for a in agents.split(",")], parse_external(agent_defs or []))
     if any(s.kind == "autogluon" for s in specs) and not autogluon_available():
@@ -137,7 +139,8 @@ def run(
     bench_tasks = resolve_suite(the_suite, data_root=data_root, work=results / "tasks", only=only,
                                 time_limit_s=limit)
     options = RunOptions(sandbox=sandbox, memory_mb=memory_mb, base_url=base_url,
-                         env_file=str(env_file.resolve()) if env_file else None, forbidden=forbidden)
+                         env_file=str(env_file.resolve()) if env_file else None,
+                         llm_config=str(llm_config.resolve()) if llm_config else None, forbidden=forbidden)
     sweep = Sweep(suite=the_suite.name, tasks=bench_tasks, agents=specs, seeds=list(range(seeds)),
                   results_root=results, options=options, cpus=cpus_per_job)
     counts = run_sweep(sweep, executor=executor, workers=workers, ray_address=ray_address,

@@ -32,6 +32,7 @@ class RunOptions:
     memory_mb: int = 8192
     base_url: str | None = None
     env_file: str | None = None
+    llm_config: str | None = None  # the loop's --config TOML for llm: agents
     forbidden: tuple[str, ...] = ()  # host folders an external command may not name (data, results)
 
 
@@ -219,6 +220,7 @@ def _run_loop(agent: AgentSpec, task: BenchTask, job_dir: Path, *, seed: int, ti
         argv += ["--brain", "llm", "--model", agent.model or ""]
         argv += ["--base-url", options.base_url] if options.base_url else []
         argv += ["--env-file", options.env_file] if options.env_file else []
+        argv += ["--config", options.llm_config] if options.llm_config else []
     res = _host_run(argv, cwd=job_dir, wall_s=deadline - time.monotonic(), memory_mb=options.memory_mb,
                     log=job_dir / "agent.log")
     run.peak_memory_mb, run.timed_out = res.peak_memory_mb, res.timed_out
