@@ -46,7 +46,7 @@ def test_llm_agent_through_the_arena(tmp_path: Path, monkeypatch) -> None:
     (tmp_path / "llm.toml").write_text('[llm]\nprice_model = "openai:gpt-4.1"\n')  # a local server has no price
     with FakeOpenAIServer(_playbook(), usage=(1000, 100)) as server:
         res = cli("bench", "run", "tasks/gc", "--agents", "llm:openai:gpt-4.1", "--base-url", server.url,
-                  "--llm-config", "llm.toml", "--time-limit", "90s", "--out", "results", cwd=tmp_path, timeout=400)
+                  "--llm-config", "llm.toml", "--time-limit", "60s", "--out", "results", cwd=tmp_path, timeout=400)
         assert res.returncode == 0, res.stderr
         assert server.requests, "the brain never called the server"
     rec = json.loads((tmp_path / "results" / "results" / "llm_openai_gpt-4.1__gc__seed0.json").read_text())
