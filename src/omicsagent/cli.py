@@ -468,6 +468,15 @@ def _mount_expression() -> None:
 _mount_expression()
 
 
+def _mount_bench() -> None:
+    from omicsagent.bench.cli import bench_app
+
+    app.add_typer(bench_app, name="bench", help="Benchmark arena: hidden-label tasks, graders, agents x tasks x seeds, leaderboards.")
+
+
+_mount_bench()
+
+
 def main() -> None:
     app()
 

@@ -1,0 +1,92 @@
+"""``baseline:floor``: the seconds-long model every agent must beat.
+
+k-mer frequencies (k = 1..4 for DNA/RNA, 1..2 for protein) for sequence columns, a Morgan fingerprint for
+SMILES, the numeric and categorical columns as they are, and a regularised linear model (logistic or ridge,
+strength tuned on an inner split) from ``omicsagent.ml``. Column roles come from the loop's own detection
+(``omicsagent.tasks.load_task``). Runs inside the sandbox, reading only ``public/``:
+
+    python -m omicsagent.bench.agents.floor PUBLIC OUT [--seed 0]
+
+writes ``OUT/submission.csv`` and ``OUT/solution.json`` (the representation and model it used).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+from omicsagent.bench.agents.public import labelled_training, read_public, test_inputs, write_submission
+
+
+def floor_spec(task) -> tuple[dict, dict]:
+    """(representation, model) for an ``omicsagent.tasks.Task``."""
+    blocks: list[dict] = []
+    for c in task.feature_columns:
+        if c.role in ("dna", "rna"):
+            blocks.append({"kind": "kmer", "column": c.name, "k": [1, 2, 3, 4] if (c.median_len or 0) >= 12 else [1, 2],
+                           "alphabet": "dna", "normalize": "freq"})
+        elif c.role == "protein":
+            blocks.append({"kind": "kmer", "column": c.name, "k": [1, 2], "alphabet": "protein", "normalize": "freq"})
+        elif c.role == "smiles":
+            blocks.append({"kind": "smiles", "column": c.name, "radius": 2, "n_bits": 1024, "counts": False,
+                           "descriptors": "none"})
+    tabular = [c.name for c in task.feature_columns if c.role in ("numeric", "categorical")]
+    if tabular:
+        blocks.append({"kind": "tabular", "columns": tabular})
+    model = {"kind": "linear", "C": "auto", "alpha": "auto"}
+    if task.task_type == "multiclass":
+        model["class_weight"] = "balanced"
+    return {"blocks": blocks}, model
+
+
+def fit_predict(public: Path, *, seed: int = 0, log=print):
+    """Train the floor on the public labelled rows; return (predictions for test, representation, model)."""
+    import tempfile
+
+    from omicsagent.ml.models.linear import Linear
+    from omicsagent.ml.pipeline import TrainedModel, build_featurizer
+    from omicsagent.tasks import Overrides, load_task
+
+    pub = read_public(public)
+    train = labelled_training(pub)
+    with tempfile.TemporaryDirectory() as tmp:  # detection reads a file; the sandbox gives a private /tmp
+        path = Path(tmp) / "train.csv"
+        train.to_csv(path, index=False)
+        declared = pub.declared
+        ov = Overrides(target=pub.target, task_type=declared.get("task_type"),
+                       id_columns=[pub.id_column] if pub.id_column in train.columns else [])
+        task = load_task(train=path, overrides=ov)
+    representation, model_spec = floor_spec(task)
+    if not representation["blocks"]:
+        raise SystemExit("the floor found no sequence, SMILES, numeric or categorical column to learn from")
+    featurizer = build_featurizer(representation)
+    t = time.monotonic()
+    X = featurizer.fit_transform(train)
+    # the linear model directly, not build_model: that would import torch for every model kind (seconds)
+    model = Linear(**{k: v for k, v in model_spec.items() if k != "kind"}, task_type=task.task_type, seed=seed)
+    model.check()
+    model.fit(X, train[task.target].to_numpy(), log=log)
+    log(f"floor: {X.describe()}, fitted in {time.monotonic() - t:.1f} s")
+    trained = TrainedModel(featurizer=featurizer, model=model, task_type=task.task_type, target=task.target)
+    return pub, trained.predict_frame(test_inputs(pub)), representation, model_spec
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description="The floor baseline of omicsagent bench.")
+    parser.add_argument("public")
+    parser.add_argument("out")
+    parser.add_argument("--seed", type=int, default=0)
+    args = parser.parse_args(argv)
+    out = Path(args.out)
+    pub, predictions, representation, model = fit_predict(Path(args.public), seed=args.seed)
+    (out / "solution.json").write_text(json.dumps({"agent": "baseline:floor", "representation": representation,
+                                                   "model": model, "seed": args.seed}, indent=1))
+    write_submission(pub, predictions, out)
+    print(f"wrote {len(predictions)} predictions to {out / 'submission.csv'}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
