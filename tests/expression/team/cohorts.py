@@ -55,7 +55,7 @@ def write_geo(
     text_values = [[f"{v:.4f}" for v in row] for row in values]
     for g, share in (nan_genes or {}).items():
         i = genes.index(g)
-        for j in range(int(round(share * n))):
+        for j in range(round(share * n)):
             text_values[i][j] = ""
     lines = [
         f'!Series_title\t"Synthetic {accession}"',
@@ -99,11 +99,16 @@ def geo_plain(folder: Path, accession: str, *, trait_name: str = "colorectal can
     return write_geo(folder, accession=accession, trait=t, rows=rows, seed=seed, **kw)
 
 
-def geo_title_only(folder: Path, accession: str, *, seed: int = 0, n_cases: int = 12, n_controls: int = 10) -> Path:
-    """No characteristics row names the trait: it is only in the sample titles."""
+def geo_title_only(folder: Path, accession: str, *, case_label: str = "Crohn's disease patient",
+                   control_label: str = "healthy control", decoy: bool = True, seed: int = 0, n_cases: int = 12,
+                   n_controls: int = 10) -> Path:
+    """No characteristics row names the trait: it is only in the sample titles. With ``decoy``, a
+    ``smoking status: yes/no`` row reads as case/control to word rules."""
     t = labels(n_cases, n_controls)
-    rows = demographic_rows(len(t), seed) + [["tissue: colon mucosa"] * len(t)]
-    titles = [f"colon biopsy {i}, {'tumor' if v else 'normal'}" for i, v in enumerate(t)]
+    rows = demographic_rows(len(t), seed) + [["tissue: ileal mucosa"] * len(t)]
+    if decoy:
+        rows.append([f"smoking status: {'yes' if i % 3 == 0 else 'no'}" for i in range(len(t))])
+    titles = [f"{case_label if v else control_label} {i}" for i, v in enumerate(t)]
     return write_geo(folder, accession=accession, trait=t, rows=rows, titles=titles, seed=seed)
 
 

@@ -72,7 +72,7 @@ def run_checks(names: list[str], ctx: CheckContext) -> list[str]:
     """Problems of every named check, each prefixed with the check's name."""
     problems = []
     if ctx.output.get("stop") is True:
-        names = [n for n in names if n in STOP_CHECKS] + ["record_if_stopped"]
+        names = [n for n in names if n in STOP_CHECKS] + (["record_if_stopped"] if ctx.role in ("geo", "tcga") else [])
     for name in dict.fromkeys(names):
         try:
             found = CHECKS[name](ctx)

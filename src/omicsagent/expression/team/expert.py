@@ -35,12 +35,15 @@ from omicsagent.expression.team.brain import (
 )
 from omicsagent.expression.team.guideline import Guideline
 from omicsagent.expression.team.terms import (
+    TermSet,
     case_words,
     find_trait_rows,
     match_cohorts,
     readable,
+    row_names_trait,
     trait_terms,
 )
+from omicsagent.expression.team.unitlib import converters
 
 DEFAULT_PARAMS: dict[tuple[str, str], dict[str, Any]] = {
     ("geo", "load"): {"include_sample_fields": False},
@@ -173,41 +176,56 @@ class ExpertBrain:
             return self._domain_review(ctx)
         return Review(approved=True)
 
-    def _terms(self, ctx: ReviewContext) -> list[str]:
+    def _terms(self, ctx: ReviewContext) -> TermSet:
         guide = ctx.reviewer_guideline
         settings = guide.settings if guide else {}
-        found = trait_terms(ctx.task.trait, synonyms=guide.synonyms if guide else {},
-                            use_knowledge=bool(settings.get("use_knowledge_table", True)))
-        return found.terms
+        return trait_terms(ctx.task.trait, synonyms=guide.synonyms if guide else {},
+                           use_knowledge=bool(settings.get("use_knowledge_table", True)))
 
     def _domain_review(self, ctx: ReviewContext) -> Review:
         out, trait = ctx.output, ctx.task.trait
         guide = ctx.reviewer_guideline
         min_len = int(guide.settings.get("min_term_length", 2)) if guide else 2
-        if ctx.author_role == "geo" and ctx.unit.name == "clinical_features" and out.get("trait_row") is None:
-            terms = self._terms(ctx)
-            rows = ctx.outputs.get("load", {}).get("rows", {})
-            tried = (out.get("converters") or {}).get("trait", {}).get("case") or []
-            for hit in find_trait_rows(rows, trait, terms, min_length=min_len):
-                if hit.classes < 2:
-                    continue
-                words = case_words(trait, hit.terms)
-                if set(words) <= set(tried):
-                    continue
-                return Review(approved=False, patch={"trait_row": hit.key, "trait_case": words},
-                              suggestions=[(f"row {hit.key} names {readable(trait)} as {', '.join(hit.terms)} "
-                                           f"(e.g. {'; '.join(hit.examples[:2])}): read that row with these "
-                                           f"terms as case words")])
-            shown = ", ".join(terms[:8]) + (" ..." if len(terms) > 8 else "")
-            return Review(approved=True, suggestions=[(f"no row listed names {readable(trait)} or a synonym "
-                                                      f"({shown}); the trait is unavailable in these rows")])
+        if ctx.author_role == "geo" and ctx.unit.name == "clinical_features":
+            return self._review_trait_row(ctx, out, trait, min_len)
         if ctx.author_role == "tcga" and ctx.unit.name == "select_cohort" and out.get("cohort_dir") is None:
             terms = self._terms(ctx)
-            matches = match_cohorts([str(c) for c in out.get("candidates", [])], terms)
+            matches = match_cohorts([str(c) for c in out.get("candidates", [])], terms.terms)
             if matches:
                 m = matches[0]
                 return Review(approved=False, patch={"extra_terms": [m.term]},
                               suggestions=[f"{m.name} fits {readable(trait)}: {m.how}"])
-            return Review(approved=True, suggestions=[(f"no TCGA cohort is named after {readable(trait)} or a "
-                                                      f"synonym ({', '.join(terms[:8])})")])
+            return Review(approved=True, suggestions=[
+                f"no TCGA cohort is named after {readable(trait)} or a synonym ({_shown(terms)})", *terms.notes])
         return Review(approved=True)
+
+    def _review_trait_row(self, ctx: ReviewContext, out: dict, trait: str, min_len: int) -> Review:
+        terms = self._terms(ctx)
+        rows = ctx.outputs.get("load", {}).get("rows", {})
+        chosen = out.get("trait_row")
+        tried = (out.get("converters") or {}).get("trait", {}).get("case") or []
+        if chosen is not None:
+            t_conv, _, _ = converters(out, trait)
+            ok, why = row_names_trait(rows.get(str(chosen), []), t_conv, trait, terms, min_length=min_len)
+            if ok:
+                return Review(approved=True, suggestions=[f"row {chosen} is about {readable(trait)}: {why}"])
+        for hit in find_trait_rows(rows, trait, terms, min_length=min_len):
+            words = case_words(trait, hit.terms)
+            if hit.classes < 2 or (hit.key == str(chosen) and set(words) <= set(tried)):
+                continue
+            return Review(approved=False, patch={"trait_row": hit.key, "trait_case": words},
+                          suggestions=[(f"row {hit.key} names {readable(trait)} as {', '.join(hit.terms)} "
+                                        f"(e.g. {'; '.join(hit.examples[:2])}): read that row with these terms "
+                                        "as case words")])
+        if chosen is not None:
+            return Review(approved=False, patch={"trait_row": "none"}, suggestions=[
+                (f"row {chosen} is not about {readable(trait)}: {why}; no other row listed names it, so report "
+                "the trait as not found in these rows")])
+        return Review(approved=True, suggestions=[
+            f"no row listed names {readable(trait)} or a synonym ({_shown(terms)}); the trait is not in these rows",
+            *terms.notes])
+
+
+def _shown(terms: TermSet, n: int = 8) -> str:
+    items = terms.terms
+    return ", ".join(items[:n]) + (" ..." if len(items) > n else "")
