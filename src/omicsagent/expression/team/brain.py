@@ -16,6 +16,7 @@ Every role is a brain with its own configuration: the offline expert brain (``ex
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Literal, Protocol
 
 from pydantic import BaseModel, Field
@@ -61,6 +62,7 @@ class TaskInfo:
     trait: str
     subject: str  # cohort folder name, or the condition of a problem
     condition: str | None = None
+    folder: Path | None = None  # the task's folder (journal, trajectory of LLM calls)
 
 
 @dataclass

@@ -156,7 +156,7 @@ def cohort_worker(item: tuple[TeamSettings, CohortJob], emit: Emit) -> dict[str,
     ws = _fresh_workspace(task_dir)
     base = {"alias_table": str(alias_file)}
     base["cohort_dir" if job.kind == "GEO" else "cohort_root"] = str(job.path)
-    task = TaskInfo(kind="cohort", trait=job.trait, subject=job.folder)
+    task = TaskInfo(kind="cohort", trait=job.trait, subject=job.folder, folder=task_dir)
     emit("task_start", trait=job.trait, subject=job.folder, role=role)
     loop = UnitLoop(TaskSetup(
         role=role, task=task, guides=ctx.guides, brains=ctx.brains, workspace=ws, task_dir=task_dir,
@@ -174,7 +174,7 @@ def problem_worker(item: tuple[TeamSettings, Problem], emit: Emit) -> dict[str, 
     task_dir = paths.problem(problem.trait, problem.condition)
     ws = _fresh_workspace(task_dir)
     task = TaskInfo(kind="problem", trait=problem.trait, subject=str(problem.condition),
-                    condition=problem.condition)
+                    condition=problem.condition, folder=task_dir)
     emit("task_start", trait=problem.trait, subject=str(problem.condition), role="statistician")
     loop = UnitLoop(TaskSetup(
         role="statistician", task=task, guides=ctx.guides, brains=ctx.brains, workspace=ws, task_dir=task_dir,
