@@ -35,7 +35,8 @@ def test_approved_code_is_reused_on_the_next_cohorts_and_in_the_next_run(tmp_pat
     assert "as is" in (tmp_path / "run1" / "team" / "report.html").read_text()
 
     res = cli("expr", "memory", "list", cwd=tmp_path, env=team_env)
-    assert res.returncode == 0 and "geo/clinical_features" in res.stdout and "Colorectal_Cancer/GSE51" in res.stdout
+    assert res.returncode == 0 and "geo/clinical_features" in res.stdout and "Colorectal_Cancer/GSE54" in res.stdout
+    assert "approved 4x" in res.stdout
     res = cli("expr", "memory", "show", "geo/load", cwd=tmp_path, env=team_env)
     assert res.returncode == 0 and "from omicsagent.expression" in res.stdout and "GSE51" in res.stdout
 

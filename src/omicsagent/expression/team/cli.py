@@ -168,13 +168,12 @@ def memory_list(memory: MemoryOpt = None,
     if not entries:
         console.print(f"The code memory {mem.root} is empty.", highlight=False, markup=False)
         return
-    table = Table("role/unit", "id", "approved", "cohorts", "lines", title=f"code memory {mem.root}")
-    for e in entries:
+    console.print(f"code memory {mem.root}: {len(entries)} approved script(s)", highlight=False, markup=False)
+    for e in entries:  # plain lines: they stay whole when piped
         cohorts = e.cohorts
-        table.add_row(f"{e.role}/{e.unit}", e.sha, str(len(e.approved)),
-                      ", ".join(cohorts[:3]) + (f" +{len(cohorts) - 3}" if len(cohorts) > 3 else ""),
-                      str(e.code.count("\n") + 1))
-    console.print(table)
+        shown = ", ".join(cohorts[-3:]) + (f" (+{len(cohorts) - 3} more)" if len(cohorts) > 3 else "")
+        console.print(f"{e.role}/{e.unit}  {e.sha}  approved {len(e.approved)}x, {e.code.count(chr(10)) + 1} lines, "
+                      f"on {shown}", highlight=False, markup=False)
 
 
 @memory_app.command("show")
