@@ -20,13 +20,16 @@ ADVICE = "count how many of the first IDs are known gene symbols and print it be
 
 def _reply(values: dict[str, str]):
     """A scripted team: advance until done; write the unit from the expert's templates; the code reviewer
-    rejects the first round of gene_identifiers, and the engineer revises."""
+    rejects the first round of gene_identifiers, and the engineer revises. The first load script leaves a
+    symbolic link to a host file, which the reviewer approves: the harness does not."""
     role, _, kind = values.get("step", "").partition("/")
     if kind == "decide":
         if values.get("next") == "none" or values.get("stop") == "true":
             return final(action="finish", reason="every unit is done or the task stopped")
         return final(action="advance", reason="next unit of the guideline")
     if kind == "write":
+        if values["unit"] == "load" and values["round"] == "1":  # a script that tries to smuggle a host file out
+            return final(script="import os\nos.symlink('/etc/passwd', 'artifacts/passwd')\n", notes="")
         script = render(role, values["unit"])
         if values["unit"] == "gene_identifiers" and values["round"] != "1":
             script = "# revised after the review: the share of known symbols is printed by the unit\n" + script
@@ -79,6 +82,9 @@ brain = "expert"
     assert second.approved and second.author == "geo (llm)"
     script = (out / "team" / "cohorts" / "Colorectal_Cancer" / "GSE40" / "workspace" / second.script).read_text()
     assert script.startswith("# revised after the review")
+    load = next(u for u in j.units if u.unit == "load")
+    assert [r.approved for r in load.rounds] == [False, True] and "symbolic links" in load.rounds[0].checks[0]
+    assert not list((out / "preprocess").rglob("passwd"))
     clinical = next(u for u in j.units if u.unit == "clinical_features")
     assert clinical.rounds[0].reviewer == "domain_expert (expert)"  # this role stayed offline
     assert j.total_usage().requests > 10 and j.total_usage().cost_usd is None  # a local server: cost unknown

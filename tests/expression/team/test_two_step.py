@@ -48,3 +48,8 @@ def test_two_step_problem_with_instruments(tmp_path, team_env):
     assert pipe["significant_genes"] == data["significant_genes"]
     report = (tmp_path / "out" / "team" / "report" / "Colorectal_Cancer__Obesity.html").read_text()
     assert "Cohorts of Obesity" in report and "GSE71" in report
+    assert report.count("data:image/png;base64,") == 2  # the gene plot and the CV figure with its spread
+    assert "Cross-validation (chosen penalty)" in report and "SD (folds)" in report and "GENE1" in report
+    assert "the largest pair by product of sample sizes" in report  # why these cohorts
+    index = (tmp_path / "out" / "team" / "report.html").read_text()
+    assert 'href="report/Colorectal_Cancer__Obesity.html"' in index and "<script" not in index

@@ -192,3 +192,14 @@ def test_serial_executor_reports_each_item_and_forwards_progress():
     # (test_two_step.py, test_shared_cohorts.py), since a spawned worker cannot import a test module
     assert _collect(SerialExecutor()) == ({1: 1, 2: 4, 3: 9}, ["squared 1", "squared 2", "squared 3"])
     assert ProcessExecutor(0).jobs == 1
+
+
+def test_links_left_in_a_workspace_are_found(tmp_path):
+    from omicsagent.expression.team.loop import workspace_links
+
+    (tmp_path / "artifacts" / "preprocess").mkdir(parents=True)
+    (tmp_path / "scratch").mkdir()
+    (tmp_path / "artifacts" / "preprocess" / "ok.csv").write_text("a\n")
+    assert workspace_links(tmp_path) == []
+    (tmp_path / "artifacts" / "preprocess" / "x.csv").symlink_to("/etc/hostname")
+    assert workspace_links(tmp_path) == ["artifacts/preprocess/x.csv"]

@@ -47,6 +47,17 @@ MAX_DECISIONS = 200  # a safety stop: a task never needs this many decisions
 SNAPSHOT_PARTS = (STATE, Path("artifacts"))
 
 
+def workspace_links(root: Path) -> list[str]:
+    """Symbolic links a script left under scratch/ or artifacts/: the host never reads through them
+    (a link could point at a file outside the workspace)."""
+    found = []
+    for sub in ("scratch", "artifacts"):
+        base = root / sub
+        if base.is_dir():
+            found += [str(p.relative_to(root)) for p in base.rglob("*") if p.is_symlink()]
+    return found
+
+
 def conventions() -> str:
     return resources.files("omicsagent.expression.team").joinpath("prompts", "conventions.md").read_text()
 
@@ -343,12 +354,15 @@ class UnitLoop:
                                   str((folder / "input.json").relative_to(self.ws.root))],
                                  workspace=self.ws, limits=self.limits, extra_ro_mounts=self.s.mounts,
                                  log_path=folder / f"{stem}.log")
-        output, problem = self._read_output(out_path)
+        links = workspace_links(self.ws.root)
+        output, problem = ({}, None) if links else self._read_output(out_path)
         rr = RoundRecord(round=rnd, author=self._label(self.s.role), reuse=reuse, based_on=based,
                          script=str(script.relative_to(self.ws.root)), run=res.status, run_ok=res.ok,
                          peak_memory_mb=res.peak_memory_mb)
         checks: list[str] = []
-        if not res.ok:
+        if links:
+            checks.append(f"the script left symbolic links ({', '.join(links[:5])}); write regular files only")
+        elif not res.ok:
             checks.append(f"the script failed ({res.status}): {res.output[-1500:]}")
         elif problem:
             checks.append(problem)

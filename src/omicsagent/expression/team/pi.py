@@ -38,7 +38,7 @@ from omicsagent.expression.team.journal import (
     problem_key,
 )
 from omicsagent.expression.team.layout import PREPROCESS, REGRESS, RunPaths
-from omicsagent.expression.team.loop import TaskSetup, UnitLoop
+from omicsagent.expression.team.loop import TaskSetup, UnitLoop, workspace_links
 from omicsagent.expression.team.memory import CodeMemory
 from omicsagent.expression.team.problems import (
     CohortJob,
@@ -302,6 +302,10 @@ class PI:
                             usage=summary["usage"], reuse=summary["reuse"], backtracks=summary["backtracks"])
         entry.guideline = digest
         records = {}
+        links = workspace_links(task_dir / "workspace")
+        if links:  # never copy through a link a script left (it could point outside the workspace)
+            summary = {**summary, "status": "failed", "note": f"the workspace holds symbolic links ({links[0]})"}
+            entry.status, entry.note = "failed", summary["note"]
         if summary["status"] == "done" and (src / "cohort_info.json").is_file():
             records = json.loads((src / "cohort_info.json").read_text())
         elif summary["status"] != "done":
@@ -341,6 +345,10 @@ class PI:
                              journal=summary["journal"], duration_s=summary["duration_s"], usage=summary["usage"],
                              reuse=summary["reuse"], backtracks=summary["backtracks"], note=summary["note"])
         entry.guideline = digest
+        links = workspace_links(paths.problem(problem.trait, problem.condition) / "workspace")
+        if links:
+            summary = {**summary, "status": "failed"}
+            entry.status, entry.note = "failed", f"the workspace holds symbolic links ({links[0]})"
         if summary["status"] == "done" and src.is_file():
             dst.parent.mkdir(parents=True, exist_ok=True)
             shutil.copyfile(src, dst)
