@@ -134,13 +134,13 @@ def main() -> int:
                                                            for r in rows]}, indent=1))
     print(f"\n{meta['machine']}, {meta['date']}, load average after the run {meta['load_after']}\n")
     print("| workload | jobs | cohorts (usable) | problems (answered) | wall time | problems / min | code reuse "
-          "(as is / adapted / new) | peak RSS |")
-    print("|---|---|---|---|---|---|---|---|")
+          "(as is / adapted / new) | peak RSS, largest process | peak, one sandboxed unit |")
+    print("|---|---|---|---|---|---|---|---|---|")
     for r in rows:
         ppm = r["problems"] / (r["wall_s"] / 60)
         print(f"| {r['workload']} | {r['jobs']} | {r['cohorts']} ({r['usable']}) | {r['problems']} ({r['answered']}) | "
               f"{r['wall_s']:.0f} s | {ppm:.1f} | {r['reuse']['as_is']} / {r['reuse']['adapted']} / "
-              f"{r['reuse']['new']} | {r['peak_mb']:.0f} MB |")
+              f"{r['reuse']['new']} | {r['peak_mb']:.0f} MB | {r['unit_peak_mb']:.0f} MB |")
     return 0
 
 
