@@ -64,6 +64,9 @@ def test_show_prints_the_shipped_file_and_a_bad_one_is_refused(tmp_path, team_en
     assert res.returncode == 2, res.stderr
     assert "max_sample_missing" in res.stderr and len(res.stderr.strip().splitlines()) == 1
     assert "Traceback" not in res.stderr and not (tmp_path / "out").exists()  # nothing written
+    res = cli("expr", "run", "--problems", "tasks.json", "--cohorts", "input", "--out", "out", cwd=tmp_path,
+              env=team_env)
+    assert res.returncode == 2 and "--problems" in res.stderr and not (tmp_path / "out").exists()
     res = cli("expr", "guideline", "show", "chemist", cwd=tmp_path, env=team_env)
     assert res.returncode == 2 and "roles are" in res.stderr
 

@@ -44,6 +44,8 @@ class ProblemSet:
 
 
 def load_problems(path: Path, traits: list[str] | None = None) -> ProblemSet:
+    if not Path(path).is_file():
+        raise InputError(f"{path} does not exist; pass a GenoTEX task_info.json to --problems.")
     raw = load_task_info(path)
     tasks: dict[str, dict] = {}
     for key, value in raw.items():
