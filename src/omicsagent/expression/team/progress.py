@@ -38,8 +38,8 @@ class TeamConsoleProgress:
             action = d["action"]
             if action in ("back", "skip", "finish") or not d.get("valid", True):
                 colour = "yellow" if action == "back" or not d.get("valid", True) else "dim"
-                self._p(f"  {who} {role}: [{colour}]{action}[/] {escape(str(d.get('unit') or ''))} "
-                        f"- {escape(str(d.get('reason', ''))[:200])}")
+                unit = f" {escape(str(d.get('unit') or ''))}" if action in ("back", "skip") else ""
+                self._p(f"  {who} {role}: [{colour}]{action}[/]{unit} - {escape(str(d.get('reason', ''))[:200])}")
         elif kind == "round":
             verdict = "[green]approved[/]" if d["approved"] else "[red]rejected[/]"
             reuse = f" ({d['reuse'].replace('_', ' ')})" if d.get("reuse") else ""
