@@ -299,3 +299,12 @@ def evaluate_cmd(
         json_out.parent.mkdir(parents=True, exist_ok=True)
         json_out.write_text(json.dumps(result.to_dict(), indent=2, default=str))
         console.print(f"wrote {json_out}", highlight=False, markup=False)
+
+
+def _mount_team() -> None:
+    from omicsagent.expression.team.cli import register
+
+    register(expr_app)
+
+
+_mount_team()

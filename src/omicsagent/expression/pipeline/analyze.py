@@ -14,8 +14,6 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from sklearn.exceptions import ConvergenceWarning
-from sklearn.linear_model import Lasso, LinearRegression, LogisticRegression
 
 from omicsagent.errors import InputError, command
 from omicsagent.expression._files import normalize_trait_name
@@ -60,6 +58,7 @@ class AnalyzeResult:
     notes: list[str] = field(default_factory=list)
     reason: str = ""  # why this cohort (pair) was chosen
     warnings: list[str] = field(default_factory=list)  # the chosen cohort records' warnings, repeated
+    cv_grid: list[dict] = field(default_factory=list)  # per penalty: mean and per-fold CV scores
 
 
 def load_task_info(path: str | Path | None) -> dict[str, dict]:
@@ -105,6 +104,9 @@ def predict_condition(
 ) -> np.ndarray:
     """Step one of two: learn the condition from the instruments in its own cohort, then predict it in
     the trait cohort (each cohort standardised with its own statistics)."""
+    from sklearn.exceptions import ConvergenceWarning
+    from sklearn.linear_model import Lasso, LinearRegression, LogisticRegression
+
     Xc, _ = rg.standardize(cond_df[instruments].to_numpy())
     yc = cond_df[condition].to_numpy()
     wide = Xc.shape[1] > Xc.shape[0]
@@ -277,6 +279,18 @@ def _fit_and_save(
     table["Absolute Coefficient"] = table["Coefficient"].abs()
     table = table.sort_values("Absolute Coefficient", ascending=False, kind="mergesort")
     cv = {"prediction": tuned.prediction, "selection": tuned.selection}
+    cv_grid = _plain(
+        [
+            {
+                "penalty": r.penalty,
+                "prediction": r.prediction,
+                "selection": r.selection,
+                "fold_prediction": r.fold_prediction,
+                "fold_selection": r.fold_selection,
+            }
+            for r in tuned.grid
+        ]
+    )
     payload = {
         "significant_genes": {
             k: [v.item() if hasattr(v, "item") else v for v in table[k]] for k in table.columns
@@ -294,6 +308,7 @@ def _fit_and_save(
             "selection": reason,
             "warnings": warnings or [],
             "notes": notes,
+            "cv_grid": cv_grid,
         },
     }
     path = out_dir / trait / f"significant_genes_condition_{condition}.json"
@@ -314,12 +329,15 @@ def _fit_and_save(
         notes=notes,
         reason=reason,
         warnings=warnings or [],
+        cv_grid=cv_grid,
     )
 
 
 def _plain(obj):
     if isinstance(obj, dict):
         return {k: _plain(v) for k, v in obj.items()}
+    if isinstance(obj, list):
+        return [_plain(v) for v in obj]
     if isinstance(obj, (np.floating, float)):
         v = float(obj)
         return None if np.isnan(v) else v

@@ -44,6 +44,8 @@ class PreprocessOptions:
     platform: str | None = None
     age_column: str | None = None
     gender_column: str | None = None
+    max_gene_missing: float = 0.2  # missing-value thresholds of the method (genes, then samples)
+    max_sample_missing: float = 0.05
 
 
 @dataclass
@@ -105,9 +107,14 @@ def write_gene_table(
 
 
 def finish(
-    result: PreprocessResult, layout: TraitLayout, linked: pd.DataFrame, progress: Progress
+    result: PreprocessResult,
+    layout: TraitLayout,
+    linked: pd.DataFrame,
+    progress: Progress,
+    options: PreprocessOptions | None = None,
 ) -> PreprocessResult:
     """Missing values, bias judgement, final record; the linked table is written only if usable."""
+    options = options or PreprocessOptions()
     trait, cid = result.trait, result.cohort_id
     counts = linked[trait].value_counts(dropna=False).to_dict()
     result.notes.append(
@@ -115,7 +122,9 @@ def finish(
         + ", ".join(f"{k:g}: {v}" for k, v in sorted(counts.items(), key=lambda kv: str(kv[0])))
     )
     progress("handling missing values")
-    cleaned = handle_missing_values(linked, trait)
+    cleaned = handle_missing_values(
+        linked, trait, max_gene_missing=options.max_gene_missing, max_sample_missing=options.max_sample_missing
+    )
     result.notes.append(f"missing values: {linked.shape} -> {cleaned.shape}")
     judgement, cleaned = judge_bias(cleaned, trait)
     verdict = "biased" if judgement.trait_biased else "fine"

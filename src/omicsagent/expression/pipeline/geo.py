@@ -182,7 +182,7 @@ def preprocess_geo(
             return fail(result, layout, gene=False, trait=True, note=str(err))
     # Step 7: normalise, link, clean, judge, save.
     genes = write_gene_table(result, layout, genes, aliases, options, progress)
-    return finish(result, layout, link_geo(clinical, genes), progress)
+    return finish(result, layout, link_geo(clinical, genes), progress, options)
 
 
 def _undecided(note: str, preview: dict) -> str:

@@ -66,4 +66,4 @@ def preprocess_tcga(
     write_csv(clinical, layout.clinical(result.cohort_id))
     result.files["clinical"] = str(layout.clinical(result.cohort_id))
     genes = write_gene_table(result, layout, genes, aliases, options, progress)
-    return finish(result, layout, link_tcga(clinical, genes), progress)
+    return finish(result, layout, link_tcga(clinical, genes), progress, options)

@@ -31,16 +31,19 @@ def link_tcga(clinical: pd.DataFrame, genes: pd.DataFrame) -> pd.DataFrame:
     return _numeric_frame(clinical.join(genes.T, how="inner"))
 
 
-def handle_missing_values(df: pd.DataFrame, trait: str) -> pd.DataFrame:
-    """Drop samples without trait, genes >20% NaN, samples >5% NaN genes; then impute (mean / mode)."""
+def handle_missing_values(
+    df: pd.DataFrame, trait: str, *, max_gene_missing: float = 0.2, max_sample_missing: float = 0.05
+) -> pd.DataFrame:
+    """Drop samples without trait, genes with more than ``max_gene_missing`` NaN (20%), samples with more
+    than ``max_sample_missing`` NaN genes (5%); then impute (mean / mode)."""
     df = df.dropna(subset=[trait])
     clin_cols = [c for c in df.columns if c in (trait, *COVARIATES)]
     gene_cols = [c for c in df.columns if c not in (trait, *COVARIATES)]
     genes = df[gene_cols].to_numpy(dtype=float)
-    keep_genes = np.isnan(genes).mean(axis=0) <= 0.2 if len(df) else np.zeros(len(gene_cols), bool)
+    keep_genes = np.isnan(genes).mean(axis=0) <= max_gene_missing if len(df) else np.zeros(len(gene_cols), bool)
     genes = genes[:, keep_genes]
     gene_cols = [c for c, k in zip(gene_cols, keep_genes) if k]
-    keep_rows = np.isnan(genes).mean(axis=1) <= 0.05 if genes.shape[1] else np.ones(len(df), bool)
+    keep_rows = np.isnan(genes).mean(axis=1) <= max_sample_missing if genes.shape[1] else np.ones(len(df), bool)
     genes, clin = genes[keep_rows], df[clin_cols][keep_rows].copy()
     if "Age" in clin.columns:
         clin["Age"] = clin["Age"].fillna(clin["Age"].mean())
