@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 import json
-import sys
-import types
-from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
@@ -89,7 +86,9 @@ def test_abbreviation_resolved_by_the_domain_expert_or_reported_undecided(tmp_pa
     info = json.loads((tmp_path / "with" / "preprocess" / "Renal_Cell_Carcinoma" / "cohort_info.json").read_text())
     assert info["GSE32"]["is_usable"] and info["GSE32"]["sample_size"] == 22
 
-    res = cli("expr", "run", *common, "--out", "without", cwd=tmp_path, env=team_env)
+    # without the synonym and with the knowledge table switched off in the guideline, nothing names RCC
+    (tmp_path / "bare.toml").write_text(expert.replace("use_knowledge_table = true", "use_knowledge_table = false"))
+    res = cli("expr", "run", *common, "--out", "without", "--guideline", "bare.toml", cwd=tmp_path, env=team_env)
     assert res.returncode == 0, res.stderr
     j = _journal(tmp_path / "without", "Renal_Cell_Carcinoma", "GSE32")
     assert j.backtracks == 1  # it also looked at titles, source names and descriptions
@@ -100,34 +99,12 @@ def test_abbreviation_resolved_by_the_domain_expert_or_reported_undecided(tmp_pa
     assert "--trait-row" in rec["note"] and "--trait-case" in rec["note"]  # what would settle it
 
 
-@dataclass(frozen=True)
-class _Terms:
-    """What ``omicsagent.expression.knowledge.trait_terms`` returns (stand-in until it is merged)."""
-
-    canonical: str
-    names: tuple[str, ...]
-    abbreviations: tuple[str, ...]
-    narrower: tuple[str, ...] = ()
-    doids: tuple[str, ...] = ("DOID:4450",)
-    how: str = "name"
-
-
-def test_abbreviation_resolved_from_the_knowledge_table(tmp_path, team_env, monkeypatch):
-    """The knowledge table's interface, served by a stand-in module (the real table lands separately)."""
-    calls = []
-
-    def trait_terms(trait):
-        calls.append(trait)
-        return _Terms("renal cell carcinoma", ("renal cell carcinoma", "renal cell cancer"), ("RCC",))
-
-    stand_in = types.ModuleType("omicsagent.expression.knowledge")
-    stand_in.trait_terms = trait_terms
-    monkeypatch.setitem(sys.modules, "omicsagent.expression.knowledge", stand_in)
+def test_abbreviation_resolved_from_the_knowledge_table(tmp_path, team_env):
+    """With the shipped Disease Ontology table (no synonym in the guideline), 'RCC' is read as the trait."""
     _setup(tmp_path, "Renal_Cell_Carcinoma")
     cohorts.geo_abbreviation(tmp_path / "input" / "GEO" / "Renal_Cell_Carcinoma" / "GSE33", "GSE33")
     result = run_team(TeamSettings(problems=tmp_path / "task_info.json", cohorts=tmp_path / "input",
                                    out=tmp_path / "out", gene_info=tmp_path / "gene_info.gz", report=False))
-    assert calls and calls[0] == "Renal_Cell_Carcinoma"
     j = _journal(tmp_path / "out", "Renal_Cell_Carcinoma", "GSE33")
     unit = next(e for e in j.units if e.unit == "clinical_features")
     assert unit.rounds[0].patch["trait_row"] == "2" and unit.status == "approved"
