@@ -23,22 +23,24 @@ from omicsagent.ml.pipeline import TrainedModel, build_featurizer, build_model, 
 
 ROOT = Path(__file__).resolve().parents[1] / ".." / "shared" / "datasets" / "ml"
 DATASETS = ["ago2_clash_hejret", "gue_prom_core_notata", "gue_tf0", "breast_cancer", "heart_disease", "esol",
-            "bbbp", "sirbench"]
+            "bbbp", "sirbench", "proteingym_blat_firnberg"]
 # metric(s) reported per dataset (the brief's targets), first one is the headline
 REPORT = {"ago2_clash_hejret": ["auprc", "auroc"], "gue_prom_core_notata": ["auroc"], "gue_tf0": ["auroc"],
           "breast_cancer": ["accuracy", "auroc"], "heart_disease": ["macro_f1", "accuracy"], "esol": ["rmse", "r2"],
-          "bbbp": ["auroc"], "sirbench": ["pearson", "spearman"]}
+          "bbbp": ["auroc"], "sirbench": ["pearson", "spearman"], "proteingym_blat_firnberg": ["spearman", "rmse"]}
 
 
 def profile_for(task, train: pd.DataFrame, *, budget: float) -> recipes.DataProfile:
     """The DataProfile the expert brain would build from a loaded task."""
-    seqs, smiles, num, cat = [], [], [], []
+    seqs, smiles, num, cat, muts = [], [], [], [], []
     for c in task.columns:
         if not c.is_feature:
             continue
         if c.role in recipes.ALPHABETS:
             lens = train[c.name].dropna().astype(str).str.len()
-            seqs.append(recipes.SeqColumn(c.name, c.role, int(lens.median()), int(lens.max())))
+            seqs.append(recipes.SeqColumn(c.name, c.role, int(lens.median()), int(lens.max()), variants=c.variants))
+        elif c.role == "mutation":
+            muts.append(c.name)
         elif c.role == "smiles":
             smiles.append(c.name)
         elif c.role == "numeric":
@@ -48,7 +50,7 @@ def profile_for(task, train: pd.DataFrame, *, budget: float) -> recipes.DataProf
     return recipes.DataProfile(
         task_type=task.task_type, n_rows=len(train), n_classes=len(task.classes) if task.classes else None,
         sequence_columns=seqs, pair=recipes.find_pair(train, seqs), smiles_columns=smiles, numeric_columns=num,
-        categorical_columns=cat, time_budget_s=budget)
+        categorical_columns=cat, time_budget_s=budget, mutation_columns=muts)
 
 
 def load(name: str, *, seed: int) -> tuple:

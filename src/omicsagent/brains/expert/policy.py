@@ -19,7 +19,8 @@ OVERHEAD_S = 25.0  # writing scripts, inference dry-run and scoring, per iterati
 
 
 def profile_of(task: Task, *, time_budget_s: float) -> DataProfile:
-    seqs = [SeqColumn(name=c.name, alphabet=c.role, median_len=c.median_len or 0, max_len=c.max_len or 0)
+    seqs = [SeqColumn(name=c.name, alphabet=c.role, median_len=c.median_len or 0, max_len=c.max_len or 0,
+                      variants=c.variants)
             for c in task.feature_columns if c.role in ("dna", "rna", "protein")]
     nuc = sorted([s for s in seqs if s.alphabet in ("dna", "rna")], key=lambda s: s.median_len)
     pair = None
@@ -32,6 +33,7 @@ def profile_of(task: Task, *, time_budget_s: float) -> DataProfile:
         numeric_columns=[c.name for c in task.feature_columns if c.role == "numeric"],
         categorical_columns=[c.name for c in task.feature_columns if c.role == "categorical"],
         time_budget_s=time_budget_s,
+        mutation_columns=[c.name for c in task.feature_columns if c.role == "mutation"],
     )
 
 
