@@ -51,6 +51,8 @@ class StepContext:
     memory_mb: int = 8192
     step_timeout_s: float = 1800.0
     on_exec: Callable[["ExecResult"], None] = lambda res: None
+    ro_mounts: tuple[Path, ...] = ()  # extra read-only folders (configured pretrained models)
+    extra_env: dict[str, str] = field(default_factory=dict)  # e.g. where embeddings are cached
 
     def time_left(self) -> float:
         return max(0.0, self.deadline - time.monotonic())
@@ -70,7 +72,8 @@ class StepContext:
         if purpose:
             self.log(f"{purpose}: {' '.join(argv[:4])}{' ...' if len(argv) > 4 else ''}")
         res = self.sandbox.run(argv, workspace=self.workspace, cwd=".", limits=limits,
-                               env={"OMP_NUM_THREADS": "2", "MKL_NUM_THREADS": "2"}, log_path=log_path)
+                               env={"OMP_NUM_THREADS": "2", "MKL_NUM_THREADS": "2", **self.extra_env},
+                               extra_ro_mounts=self.ro_mounts, log_path=log_path)
         self.on_exec(res)
         return res
 

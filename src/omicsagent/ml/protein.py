@@ -95,7 +95,7 @@ AROMATIC, TINY, POLAR = set("FWYH"), set("AGSC"), set("STNQCYHKRDE")
 
 # --- mutation notation ------------------------------------------------------------------------------
 
-_TOKEN = re.compile(r"^(?:p\.)?([A-Z*])(\d+)([A-Z*])$")
+_TOKEN = re.compile(r"^(?:P\.)?([A-Z*])(\d+)([A-Z*])$")  # text is upper-cased first
 _SEPARATORS = re.compile(r"[:;,+/\s]+")
 _WILD_TYPE = {"", "WT", "_WT", "WILDTYPE", "WILD-TYPE", "SYNONYMOUS", "_SYN"}
 

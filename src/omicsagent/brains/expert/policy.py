@@ -120,7 +120,9 @@ class Decision:
 
 def decide_next(journal: RunJournal, *, time_left_s: float) -> Decision:
     """The candidate for the next iteration, or None (with a reason) when nothing new is worth trying."""
-    plan = recipes.plan(profile_of(journal.task, time_budget_s=journal.settings.time_budget_s))
+    profile = profile_of(journal.task, time_budget_s=journal.settings.time_budget_s)
+    profile.embeddings = journal.settings.extra.get("embeddings") or {}  # --embeddings MODALITY=FOLDER
+    plan = recipes.plan(profile)
     done = tried(journal)
     speeds = speed_factors(journal, plan)
     fits = lambda c: expected_seconds(c, speeds) + OVERHEAD_S <= 0.9 * time_left_s  # noqa: E731

@@ -38,6 +38,7 @@ class DataProfile:
     categorical_columns: list[str] = field(default_factory=list)
     time_budget_s: float = 900.0
     mutation_columns: list[str] = field(default_factory=list)  # protein variants in mutant notation (H24S)
+    embeddings: dict[str, dict] = field(default_factory=dict)  # modality -> configured pretrained model
 
 
 @dataclass
@@ -132,9 +133,55 @@ def plan(profile: DataProfile) -> list[Candidate]:
         cands = _plan_smiles(p)
     else:
         cands = _plan_tabular(p)
+    cands = _with_embeddings(cands, p)
     for c in cands:
         c.time_limit_s = c.time_limit_s or _time_limit(c, p)
     return cands
+
+
+def _embedding_blocks(p: DataProfile) -> tuple[list[dict], float]:
+    """An ``embedding`` block per column whose modality has a configured model, and the seconds to embed
+    the training rows once on 2 CPU cores (about 2 x parameters x tokens at ~20 GFLOP/s, plus loading)."""
+    from omicsagent.ml.embeddings import modality_of
+
+    blocks, seconds = [], 0.0
+    columns = [(c.name, c.alphabet, min(c.median_len, 1024)) for c in p.sequence_columns]
+    columns += [(name, "smiles", 60) for name in p.smiles_columns]
+    for name, role, length in columns:
+        modality = modality_of(role, p.embeddings)
+        if modality is None:
+            continue
+        cfg = p.embeddings[modality]
+        blocks.append({"kind": "embedding", "column": name, "model": cfg["path"], "pooling": cfg.get("pooling", "mean"),
+                       "trust_remote_code": bool(cfg.get("trust_remote_code", False)),
+                       "uppercase": role != "smiles"})
+        seconds += 10 + 2.0 * cfg.get("params", 0) * p.n_rows * (length + 2) / 2e10
+    return blocks, seconds
+
+
+def _with_embeddings(cands: list[Candidate], p: DataProfile) -> list[Candidate]:
+    """With a pretrained model configured for a column's modality: after the first (cheapest) candidate, a
+    linear model on the embeddings, then the first candidate with the embeddings added (the vectors are
+    cached by then, so it costs little more than the first candidate)."""
+    blocks, t_embed = _embedding_blocks(p)
+    if not blocks or not cands:
+        return cands
+    names = ", ".join(sorted({p.embeddings[m]["name"] for m in p.embeddings}))
+    first = cands[0]
+    alone = Candidate(
+        "embedding_linear", "embedding", {"blocks": blocks + _tabular(p)}, _linear(p),
+        f"Mean-pooled embeddings from the pretrained model on disk ({names}) carry what it learned from "
+        f"millions of sequences; a regularised linear model on them is the standard probe.",
+        est_seconds=t_embed + 5 + p.n_rows / 2000)
+    # embedding is one long, predictable pass: give it its own limit rather than a third of the budget
+    alone.time_limit_s = max(60.0, 1.5 * alone.est_seconds + 30)
+    combined = Candidate(
+        f"{first.name}+embedding", first.family,
+        {"blocks": copy.deepcopy(first.representation["blocks"]) + copy.deepcopy(blocks)},
+        copy.deepcopy(first.model),
+        f"{first.rationale} The pretrained embeddings are added as features (cached from the previous iteration).",
+        est_seconds=first.est_seconds * 1.2 + 2)
+    return [first, alone, combined, *cands[1:]]
 
 
 def _time_limit(c: Candidate, p: DataProfile) -> float:
