@@ -60,7 +60,7 @@ def test_mutations_block_is_additive_over_mutations_and_reads_both_sources(dms):
     rows = pd.DataFrame({"mutant": ["A10G", "L20W", "A10G:L20W"], "mutated_sequence": ["", "", ""]})
     X = block.transform(rows)
     groups = block.column_groups()
-    for name in ("sites", "site_properties", "substitutions"):
+    for name in ("sites", "site_properties", "site_residues", "substitutions"):
         cols = groups[name]
         part = X[:, cols].toarray()
         assert np.allclose(part[0] + part[1], part[2]), name

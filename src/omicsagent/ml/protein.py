@@ -227,6 +227,23 @@ _SITE_SCALE_NAMES, _MUTANT_PROFILE = _mutant_profiles()
 SITE_PROPERTIES = ("blosum", *_SITE_SCALE_NAMES)
 
 
+def _residue_kernel_features(length_scale: float = 2.0) -> dict[str, np.ndarray]:
+    """Per mutant residue, a 20-dimensional feature map of an RBF kernel over its z-scored scales and
+    aromatic / proline / glycine flags: dot products of two residues' maps give their similarity. A site
+    x map group lets a position's effect of one residue inform similar residues at that position, without
+    one free parameter per (position, residue) pair (which a held-out variant would never have seen)."""
+    profile = np.array([_MUTANT_PROFILE[a][:len(SCALES) + 3] for a in AMINO_ACIDS])  # scales + aromatic, P, G
+    d2 = ((profile[:, None, :] - profile[None, :, :]) ** 2).sum(axis=-1)
+    w, v = np.linalg.eigh(np.exp(-d2 / (2 * length_scale ** 2)))
+    feats = v * np.sqrt(np.clip(w, 0.0, None))
+    table = {a: feats[i] for i, a in enumerate(AMINO_ACIDS)}
+    table[STOP] = np.zeros(len(AMINO_ACIDS))
+    return table
+
+
+_RESIDUE_MAP = _residue_kernel_features()
+
+
 @dataclass
 class MutationsBlock(Block):
     """Mutation descriptors for variants of one protein, summed over each variant's mutations.
@@ -234,7 +251,8 @@ class MutationsBlock(Block):
     ``column``: mutant notation (``H24S``, ``H24S:A42G``; positions as written, 1-based). Without it,
     ``sequence_column`` (equal-length variants) is compared with the training consensus. Options:
     ``sites`` (true): one-hot position columns (group ``sites``); ``site_properties`` (true): position x
-    substitution-property columns (group ``site_properties``); ``substitutions`` (true): wild-type x mutant
+    substitution-property columns (group ``site_properties``); ``site_residues`` (true): position x a
+    kernel feature map of the mutant residue (group ``site_residues``); ``substitutions`` (true): wild-type x mutant
     pair one-hot (400 + stop, group ``substitutions``); ``window`` (3): half-width of the wild-type
     environment averaged around each site (needs ``sequence_column`` or a consistent mutant column).
     """
@@ -245,6 +263,7 @@ class MutationsBlock(Block):
     sequence_column: str = ""
     sites: bool = True
     site_properties: bool = True
+    site_residues: bool = True
     substitutions: bool = True
     window: int = 3
     _reference: str = field(default="", repr=False, init=False)  # wild type, when known
@@ -304,6 +323,8 @@ class MutationsBlock(Block):
             names += [f"site:{p}" for p in range(self._n_sites)]
         if self.site_properties:
             names += [f"site:{p}:{q}" for p in range(self._n_sites) for q in SITE_PROPERTIES]
+        if self.site_residues:
+            names += [f"site:{p}:residue_map{i}" for p in range(self._n_sites) for i in range(len(AMINO_ACIDS))]
         if self.substitutions:
             names += [f"sub:{a}>{b}" for a in AMINO_ACIDS for b in _MUT_LETTERS]
         return names
@@ -314,6 +335,7 @@ class MutationsBlock(Block):
         groups, at = {"mutation_descriptors": np.arange(n_dense)}, n_dense
         for name, on, width in (("sites", self.sites, self._n_sites),
                                 ("site_properties", self.site_properties, self._n_sites * len(SITE_PROPERTIES)),
+                                ("site_residues", self.site_residues, self._n_sites * len(AMINO_ACIDS)),
                                 ("substitutions", self.substitutions, len(AMINO_ACIDS) * len(_MUT_LETTERS))):
             if on:
                 groups[name] = np.arange(at, at + width)
@@ -335,6 +357,8 @@ class MutationsBlock(Block):
         env = self._environment() if self.window else None
         n_props = len(SITE_PROPERTIES)
         site_r, site_c, sp_r, sp_c, sp_v, sub_r, sub_c = [], [], [], [], [], [], []
+        sr_r, sr_c, sr_v = [], [], []
+        n_map = len(AMINO_ACIDS)
         length = max(len(self._reference), self._n_sites - 1, 1)
         for r, ms in enumerate(rows):
             if ms is None:
@@ -371,6 +395,9 @@ class MutationsBlock(Block):
                 sp_r.extend([r] * n_props)
                 sp_c.extend(m.position * n_props + np.arange(n_props))
                 sp_v.extend(props)
+                sr_r.extend([r] * n_map)
+                sr_c.extend(m.position * n_map + np.arange(n_map))
+                sr_v.extend(_RESIDUE_MAP.get(mut, np.zeros(n_map)))
                 if wt in AMINO_ACIDS and mut in _MUT_LETTERS:
                     sub_r.append(r)
                     sub_c.append(AMINO_ACIDS.index(wt) * len(_MUT_LETTERS) + _MUT_LETTERS.index(mut))
@@ -379,6 +406,8 @@ class MutationsBlock(Block):
             parts.append(_indicator(site_r, site_c, np.ones(len(site_r)), (n, self._n_sites)))
         if self.site_properties:
             parts.append(_indicator(sp_r, sp_c, np.asarray(sp_v, dtype=float), (n, self._n_sites * n_props)))
+        if self.site_residues:
+            parts.append(_indicator(sr_r, sr_c, np.asarray(sr_v, dtype=float), (n, self._n_sites * n_map)))
         if self.substitutions:
             parts.append(_indicator(sub_r, sub_c, np.ones(len(sub_r)), (n, len(AMINO_ACIDS) * len(_MUT_LETTERS))))
         return dense, parts

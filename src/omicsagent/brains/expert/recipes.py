@@ -285,9 +285,9 @@ def _plan_variants(p: DataProfile) -> list[Candidate]:
     # fitness scores are often bimodal or saturating: fitting their rank-normal scores helped every model
     rank = {"target_transform": "rank"} if regression else {}
     shrunk = {"kind": "group_ridge"} if regression else _linear(p)
-    # measured (3k single mutants, 3.4k columns, 2 cores): group ridge with its strength search ~10 s,
-    # LightGBM ~5 s
-    t_ridge, t_gbm = 4 + n / 400, 3 + n / 800
+    # measured (3k single mutants, 9.5k columns, 2 cores): group ridge with its strength search ~15 s,
+    # LightGBM ~6 s
+    t_ridge, t_gbm = 5 + n / 250, 3 + n / 800
     ridge = Candidate(
         "mutations_group_ridge" if regression else "mutations_linear", "linear", rep, {**shrunk, **rank},
         "An additive model over single mutations: position-independent substitution effects (BLOSUM62, "
@@ -300,9 +300,9 @@ def _plan_variants(p: DataProfile) -> list[Candidate]:
                     "wild-type environment) learns non-additive effects such as buried hydrophobic sites.",
                     est_seconds=t_gbm)
     ens = Candidate("mutations_ensemble", "ensemble", rep,
-                    {"kind": "ensemble", "members": [copy.deepcopy(shrunk), _gbm(p)], **rank},
-                    "Averaging the shrunk additive model with the trees combines per-position effects with "
-                    "non-linear substitution rules.", est_seconds=t_ridge + t_gbm)
+                    {"kind": "ensemble", "members": [copy.deepcopy(shrunk), _gbm(p)], "weights": [2, 1], **rank},
+                    "Averaging the shrunk additive model (weight 2) with the trees (weight 1) combines "
+                    "per-position effects with non-linear substitution rules.", est_seconds=t_ridge + t_gbm)
     return [ridge, gbm, ens]
 
 
