@@ -22,7 +22,7 @@ needs_fm = pytest.mark.skipif(
 
 
 def cli(*args: str, cwd: Path, env: dict | None = None, timeout: float = 400) -> subprocess.CompletedProcess:
-    return subprocess.run([*EXE, *args], capture_output=True, text=True, timeout=timeout, cwd=cwd,
+    return subprocess.run([*EXE, *args], check=False, capture_output=True, text=True, timeout=timeout, cwd=cwd,
                           env={**os.environ, **(env or {})})
 
 

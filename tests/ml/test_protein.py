@@ -11,8 +11,16 @@ from omicsagent.errors import InputError
 from omicsagent.ml.features import FeatureSet
 from omicsagent.ml.models.base import quiet
 from omicsagent.ml.pipeline import TrainedModel, build_featurizer, build_model
-from omicsagent.ml.protein import (AMINO_ACIDS, BLOSUM62, SCALES, Mutation, MutationsBlock, consensus,
-                                   diff_mutations, parse_mutant)
+from omicsagent.ml.protein import (
+    AMINO_ACIDS,
+    BLOSUM62,
+    SCALES,
+    Mutation,
+    MutationsBlock,
+    consensus,
+    diff_mutations,
+    parse_mutant,
+)
 from omicsagent.testing_protein import variant_frame
 
 
