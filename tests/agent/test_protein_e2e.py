@@ -38,6 +38,8 @@ def test_a_deep_mutational_scan_gets_mutation_models(tmp_path):
     journal = json.loads((run / "journal.json").read_text())
     first = journal["iterations"][0]
     assert first["status"] == "succeeded" and first["representation"] == "mutations_group_ridge"
+    exploration = next(s for s in first["steps"] if s["name"] == "exploration")
+    assert any("mutations per position" in f for f in exploration["output"]["findings"])
     train_py = (run / first["dir"] / "train.py").read_text()
     assert "'kind': 'mutations'" in train_py and "'column': 'mutant'" in train_py
     assert journal["test_metrics"]["spearman"] > 0.75, journal["test_metrics"]
