@@ -23,10 +23,10 @@ sysdeps:
 	  fi; \
 	fi
 
-$(STAMP): requirements.lock requirements-ray.lock pyproject.toml
+$(STAMP): requirements.lock requirements-ray.lock requirements-fm.lock pyproject.toml
 	@$(PYTHON) -c 'import sys; assert sys.version_info[:2] == (3, 11), "omicsagent needs Python 3.11"' 
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install -q -r requirements.lock -r requirements-ray.lock
+	$(BIN)/pip install -q -r requirements.lock -r requirements-ray.lock -r requirements-fm.lock
 	$(BIN)/pip install -q --no-deps --no-build-isolation -e .
 	touch $(STAMP)
 

@@ -38,7 +38,7 @@ def handle_errors(fn: Callable) -> Callable:
         try:
             return fn(*args, **kwargs)
         except OmicsAgentError as err:
-            _stderr().print(f"[bold red]error:[/] {escape(str(err))}")
+            _stderr().print(f"[bold red]error:[/] {escape(str(err))}")  # "[fm]" in a message is text, not markup
             raise typer.Exit(err.exit_code) from None
         except KeyboardInterrupt:
             _stderr().print("[yellow]interrupted[/]")
@@ -263,6 +263,9 @@ def run(
     out: Optional[Path] = typer.Option(None, "--out", help="Run folder to create (default: runs/<dataset>-<time>)."),
     sandbox: str = SandboxOpt,
     max_cost: Optional[float] = typer.Option(None, "--max-cost", help="Stop an LLM run once it has cost this many USD."),
+    embeddings: Optional[list[str]] = typer.Option(
+        None, "--embeddings", help="A pretrained model on disk for a modality, as MODALITY=FOLDER (protein, dna, rna, "
+        "smiles; Hugging Face format; repeatable), e.g. protein=/models/esm2_t12_35M_UR50D. Needs omicsagent[fm]."),
     quiet: bool = QuietOpt, as_json: bool = JsonOpt,
 ) -> None:
     """Run the experimentation loop and keep the best model, its scripts and a report.
@@ -274,16 +277,19 @@ def run(
     from omicsagent.agent.journal import RunSettings
     from omicsagent.agent.layout import RunLayout
     from omicsagent.agent.runner import start_run
+    from omicsagent.ml.embeddings import configure as configure_embeddings
 
     budget = parse_budget(time_budget)
     check_seed(seed)
     check_out_dir(out or Path("runs"))
     task = build_task(dataset, train, validation, test, target, task_type, metric, ignore, group, drop_missing_target)
     the_brain = _make_brain(brain, model=model, base_url=base_url, env_file=env_file, config=config, max_cost=max_cost)
+    pretrained = configure_embeddings(embeddings, config)
     _preflight(the_brain)
     layout = RunLayout.at(out or Path("runs") / f"{task.name}-{_time.strftime('%Y%m%d-%H%M%S')}")
     settings = RunSettings(brain=brain, model=model, iterations=iterations, time_budget_s=budget, seed=seed,
-                           sandbox=sandbox, max_cost_usd=max_cost)
+                           sandbox=sandbox, max_cost_usd=max_cost,
+                           extra={"embeddings": pretrained} if pretrained else {})
     journal = start_run(task, out_dir=layout, settings=settings, brain=the_brain, progress=_progress(quiet, as_json))
     _summary(journal, layout, as_json)
     _exit_for(journal)
@@ -355,7 +361,7 @@ def predict(
     if not output.parent.exists():
         raise InputError(f"the folder {output.parent} does not exist; create it or choose another --output.")
     run_inference(layout, make_sandbox(sandbox), model_dir=layout.best, input_path=input.expanduser().resolve(),
-                  output_path=output.expanduser().resolve())
+                  output_path=output.expanduser().resolve(), journal=journal)
     Console(stderr=True).print(f"wrote {len(table)} predictions to {output}", markup=False, highlight=False)
 
 

@@ -55,6 +55,8 @@ class StepContext:
     # The loop's validation of this step's output (set by the loop for each attempt). A brain may call it
     # through ``validate`` to correct itself before answering; the loop does not repeat a check that passed.
     check: Callable[[BaseModel], None] | None = None
+    ro_mounts: tuple[Path, ...] = ()  # extra read-only folders (configured pretrained models)
+    extra_env: dict[str, str] = field(default_factory=dict)  # e.g. where embeddings are cached
 
     @property
     def iter_dir(self) -> Path:
@@ -100,7 +102,8 @@ class StepContext:
         if purpose:
             self.log(f"{purpose}: {' '.join(argv[:4])}{' ...' if len(argv) > 4 else ''}")
         res = self.sandbox.run(argv, workspace=self.workspace, cwd=".", limits=limits,
-                               env={"OMP_NUM_THREADS": "2", "MKL_NUM_THREADS": "2"}, log_path=log_path)
+                               env={"OMP_NUM_THREADS": "2", "MKL_NUM_THREADS": "2", **self.extra_env},
+                               extra_ro_mounts=self.ro_mounts, log_path=log_path)
         self.on_exec(res)
         return res
 

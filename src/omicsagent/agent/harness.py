@@ -128,6 +128,20 @@ def metrics_from_predictions(task: Task, y_true: pd.Series, pred: pd.DataFrame) 
     return evaluate(task.task_type, y, yp, proba, [str(c) for c in classes])
 
 
+def model_access(journal: RunJournal, ws=None) -> tuple[tuple[Path, ...], dict[str, str]]:
+    """(read-only mounts, environment) that give sandboxed scripts the run's configured pretrained models
+    (``--embeddings``), with their embedding cache in the workspace's scratch folder."""
+    from omicsagent.ml.embeddings import CACHE_ENV, mounts
+
+    folders = tuple(mounts(journal.settings.extra.get("embeddings")))
+    if not folders:
+        return (), {}
+    env = {"HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"}
+    if ws is not None:
+        env[CACHE_ENV] = str(ws.scratch / "embedding_cache")
+    return folders, env
+
+
 def own_file(path: Path, root: Path) -> Path:
     """A file a sandboxed script wrote, refused if it is a link or resolves outside ``root``.
 
@@ -241,7 +255,7 @@ def _best_readme(journal: RunJournal, index: int) -> str:
 
 
 def run_inference(layout: RunLayout | Path, sandbox, *, model_dir: Path, input_path: Path, output_path: Path,
-                  timeout_s: float = 1800, memory_mb: int = 8192) -> None:
+                  timeout_s: float = 1800, memory_mb: int = 8192, journal: RunJournal | None = None) -> None:
     """Run a promoted model's inference.py on a file, in a throwaway sandbox workspace.
 
     Used for the hidden test set and for ``omicsagent predict``: the brain's code runs only in the sandbox,
@@ -255,10 +269,11 @@ def run_inference(layout: RunLayout | Path, sandbox, *, model_dir: Path, input_p
         ws = Workspace.create(tmp / "workspace")
         ws.add_input(input_path, name="input.csv")
         shutil.copytree(model_dir, ws.artifacts / "best")
+        mounts, extra_env = model_access(journal, ws) if journal is not None else ((), {})
         res = sandbox.run(["python", "artifacts/best/inference.py", "--input", "inputs/input.csv",
                            "--output", "scratch/predictions.csv"], workspace=ws, cwd=".",
                           limits=Limits(wall_seconds=timeout_s, memory_mb=memory_mb, output_bytes=20_000),
-                          env={"OMP_NUM_THREADS": "2"})
+                          env={"OMP_NUM_THREADS": "2", **extra_env}, extra_ro_mounts=mounts)
         if not res.ok:
             tail = res.output.strip().splitlines()[-1] if res.output.strip() else ""
             if "InputError" in res.output or "missing" in tail.lower():
@@ -286,7 +301,8 @@ def score_test(layout: RunLayout | Path, journal: RunJournal, sandbox) -> dict[s
     features = layout.test_features
     test.drop(columns=[task.target]).to_csv(features, index=False)
     preds = layout.test_predictions
-    run_inference(layout, sandbox, model_dir=layout.best, input_path=features, output_path=preds)
+    run_inference(layout, sandbox, model_dir=layout.best, input_path=features, output_path=preds,
+                  journal=journal)
     features.unlink(missing_ok=True)
     pred = check_predictions(preds, task, n_rows=len(test))
     return metrics_from_predictions(task, test[task.target], pred)

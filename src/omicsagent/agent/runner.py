@@ -426,6 +426,7 @@ class Loop:
             **self._split_fields(),
         )
         ctx.on_exec = lambda res: self._track_memory(it, res)
+        ctx.ro_mounts, ctx.extra_env = harness.model_access(j, self.ws)
         return ctx
 
     def _track_memory(self, it: IterationRecord, res) -> None:

@@ -83,9 +83,12 @@ def check_script_text(path: Path, ctx: StepContext, *, may_read_validation: bool
     if _FORBIDDEN_NAMES.search(text):
         raise ModelMistake(f"{path.name} refers to a hidden test file; scripts may only read the training data (and, in inference, their --input file).")
     root = str(ctx.workspace.root)
+    allowed = tuple(str(m) for m in ctx.ro_mounts)  # configured pretrained model folders
     # Absolute paths with at least two components ("/model.joblib" alone is a fragment joined to a folder).
     for m in re.finditer(r"""["'](/[^"'\s/]+/[^"'\s]*)["']""", text):
         p = m.group(1)
+        if any(p == a or p.startswith(a + "/") for a in allowed):
+            continue
         if not p.startswith(root) and not p.startswith(("/tmp", "/dev/null", "/proc")):
             raise ModelMistake(f"{path.name} uses the absolute path {p!r} outside the workspace; use paths relative to the workspace or the script's arguments.")
     if not may_read_validation and ctx.validation_features and Path(ctx.validation_features).name in text:

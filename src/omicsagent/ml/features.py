@@ -33,6 +33,7 @@ class FeatureSet:
     grid: np.ndarray | None = None
     flat_names: list[str] = field(default_factory=list)
     dense_columns: np.ndarray | None = None  # flat columns that came from dense blocks (not k-mers)
+    column_groups: dict[str, np.ndarray] = field(default_factory=dict)  # named sets of flat columns
 
     def __len__(self) -> int:
         for part in (self.flat, self.seq, self.grid):
@@ -44,7 +45,8 @@ class FeatureSet:
         return FeatureSet(flat=None if self.flat is None else self.flat[idx],
                           seq=None if self.seq is None else self.seq[idx],
                           grid=None if self.grid is None else self.grid[idx],
-                          flat_names=self.flat_names, dense_columns=self.dense_columns)
+                          flat_names=self.flat_names, dense_columns=self.dense_columns,
+                          column_groups=self.column_groups)
 
     def describe(self) -> str:
         parts = []
@@ -93,15 +95,22 @@ class Block:
     def feature_names(self) -> list[str]:
         return []
 
+    def column_groups(self) -> dict[str, np.ndarray]:
+        """Named groups of this block's flat columns (offsets within the block), for models that treat
+        groups differently (``group_ridge``); empty when the block has no such structure."""
+        return {}
+
 
 def block_classes() -> dict[str, type[Block]]:
     from omicsagent.ml.chem import SmilesBlock
+    from omicsagent.ml.embeddings import EmbeddingBlock
     from omicsagent.ml.pairs import PairFeaturesBlock, PairMatrixBlock
+    from omicsagent.ml.protein import MutationsBlock, ProteinPropertiesBlock
     from omicsagent.ml.seqblocks import KmerBlock, OneHotBlock
     from omicsagent.ml.tabular import TabularBlock
 
     return {c.kind: c for c in (KmerBlock, OneHotBlock, PairFeaturesBlock, PairMatrixBlock, SmilesBlock,
-                                TabularBlock)}
+                                TabularBlock, ProteinPropertiesBlock, MutationsBlock, EmbeddingBlock)}
 
 
 @dataclass
@@ -142,6 +151,7 @@ class Featurizer:
         parts: dict[str, list] = {k: [] for k in OUTPUT_KINDS}
         names: list[str] = []
         dense: list[np.ndarray] = []
+        groups: dict[str, np.ndarray] = {}
         width = 0
         for b in self.blocks:
             out = b.transform(df)
@@ -150,10 +160,13 @@ class Featurizer:
                 names.extend(b.feature_names())
                 if not sparse.issparse(out):
                     dense.append(np.arange(width, width + out.shape[1]))
+                for name, cols in b.column_groups().items():
+                    groups[name] = np.concatenate([groups.get(name, np.zeros(0, dtype=int)), width + cols])
                 width += out.shape[1]
         return FeatureSet(flat=_stack_flat(parts["flat"]), seq=_stack(parts["seq"], axis=2),
                           grid=_stack(parts["grid"], axis=1), flat_names=names,
-                          dense_columns=np.concatenate(dense) if dense else np.zeros(0, dtype=int))
+                          dense_columns=np.concatenate(dense) if dense else np.zeros(0, dtype=int),
+                          column_groups=groups)
 
 
 def build_featurizer(representation: dict[str, Any]) -> Featurizer:

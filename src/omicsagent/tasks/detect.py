@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 
 # Roles a model may use, and roles that are excluded from features.
-FEATURE_ROLES = ("dna", "rna", "protein", "smiles", "numeric", "categorical", "text")
+FEATURE_ROLES = ("dna", "rna", "protein", "smiles", "numeric", "categorical", "text", "mutation")
 EXCLUDED_ROLES = ("identifier", "group", "leak", "metadata", "constant", "empty", "duplicate")
 
 TARGET_NAMES = ("target", "label", "labels", "class", "y", "outcome", "response", "activity", "diagnosis")
@@ -35,6 +35,7 @@ class ColumnProfile:
     n_unique: int
     median_len: int | None = None
     max_len: int | None = None
+    variants: bool = False  # protein column: equal-length variants of one reference sequence
 
 
 def _sample(s: pd.Series, n: int = 400) -> pd.Series:
@@ -74,6 +75,34 @@ def sequence_alphabet(values: pd.Series) -> str | None:
     return None
 
 
+def _mutant_note(values: pd.Series) -> str | None:
+    """Why a column holds protein variants in mutant notation (H24S, H24S:A42G), or None."""
+    from omicsagent.ml.protein import mutant_fraction, parse_mutant
+
+    sample = _sample(values)
+    if not len(sample) or mutant_fraction(sample) < 0.9:
+        return None
+    multi = float(np.mean([len(parse_mutant(v) or []) > 1 for v in sample]))
+    example = str(sample.iloc[0]).strip()
+    return (f"protein mutations in mutant notation (e.g. {example}; "
+            + (f"{multi:.0%} of variants have several)" if multi else "single substitutions)"))
+
+
+def _variants_note(values: pd.Series) -> str | None:
+    """Why equal-length protein sequences look like variants of one reference, or None."""
+    from omicsagent.ml.protein import consensus
+
+    seqs = _sample(values).astype(str).str.strip().str.upper().tolist()
+    if len(seqs) < 20 or len({len(x) for x in seqs}) != 1:
+        return None
+    ref = consensus(seqs)
+    diffs = [sum(a != b for a, b in zip(x, ref)) for x in seqs]
+    median = float(np.median(diffs))
+    if median > max(3.0, 0.05 * len(ref)):
+        return None
+    return f"variants of one {len(ref)}-residue reference (median {median:g} substitutions)"
+
+
 def profile_column(s: pd.Series, *, n_rows: int) -> ColumnProfile:
     """Assign a provisional role to one column from its name and values (target not yet known)."""
     name = str(s.name)
@@ -97,6 +126,11 @@ def profile_column(s: pd.Series, *, n_rows: int) -> ColumnProfile:
         alphabet = sequence_alphabet(s)
         if alphabet:
             prof.role, prof.reason = alphabet, f"{alphabet.upper()} sequences (median length {prof.median_len})"
+            if alphabet == "protein" and (note := _variants_note(s)):
+                prof.variants, prof.reason = True, f"{prof.reason}: {note}"
+            return prof
+        if (mutant := _mutant_note(s)) is not None:
+            prof.role, prof.reason = "mutation", mutant
             return prof
         sample = _sample(s, 200)
         if prof.median_len and prof.median_len >= 2 and _smiles_fraction(sample) >= 0.8:
@@ -135,7 +169,7 @@ def choose_target(df: pd.DataFrame, profiles: dict[str, ColumnProfile], *, descr
     desc = description.lower()
     scores: dict[str, tuple[int, str]] = {}
     for name, p in profiles.items():
-        if p.role in ("dna", "rna", "protein", "smiles", "text", "identifier", "empty"):
+        if p.role in ("dna", "rna", "protein", "smiles", "text", "identifier", "empty", "mutation"):
             continue
         lname = name.lower().strip()
         score, why = 0, []
@@ -158,7 +192,7 @@ def choose_target(df: pd.DataFrame, profiles: dict[str, ColumnProfile], *, descr
             scores[name] = (score, ", ".join(why))
     if not scores:
         usable = [n for n, p in profiles.items() if p.role in ("numeric", "categorical")]
-        others = [n for n, p in profiles.items() if p.role in ("dna", "rna", "protein", "smiles")]
+        others = [n for n, p in profiles.items() if p.role in ("dna", "rna", "protein", "smiles", "mutation")]
         if len(usable) == 1 and others:
             return TargetChoice(usable[0], f"the only non-sequence, non-identifier column next to {', '.join(others)}", [])
         return None

@@ -30,6 +30,7 @@ class ColumnInfo(BaseModel):
     n_unique: int = 0
     median_len: int | None = None
     max_len: int | None = None
+    variants: bool = False  # protein column: equal-length variants of one reference sequence
 
     @property
     def is_feature(self) -> bool:

@@ -91,8 +91,10 @@ class ExpertBrain:
         """The recipe book's profile of the training split (read once per run and brain)."""
         if self._profile is None or self._profile[0] != ctx.train_file:
             train = read_table(ctx.workspace.root / ctx.train_file)
+            settings = ctx.journal.settings
             self._profile = (ctx.train_file, recipes.profile_of(
-                ctx.task, train, time_budget_s=ctx.journal.settings.time_budget_s))
+                ctx.task, train, time_budget_s=settings.time_budget_s,
+                embeddings=settings.extra.get("embeddings")))  # --embeddings MODALITY=FOLDER
         return self._profile[1]
 
     def _decision(self, ctx: StepContext) -> policy.Decision:

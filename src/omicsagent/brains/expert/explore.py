@@ -34,6 +34,8 @@ def explore_data(task: Task, train_path: Path) -> tuple[str, list[str]]:
             findings.append(note)
         elif c.role == "smiles":
             findings.append(f"{c.name}: SMILES, median length {int(col.astype(str).str.len().median())}")
+        elif c.role == "mutation":
+            findings.append(_mutation_note(c.name, col))
     numeric = [c.name for c in task.feature_columns if c.role == "numeric"]
     if numeric:
         miss = df[numeric].apply(pd.to_numeric, errors="coerce").isna().mean()
@@ -47,3 +49,20 @@ def explore_data(task: Task, train_path: Path) -> tuple[str, list[str]]:
     summary = (f"{len(df)} training rows, {len(task.feature_columns)} feature columns, "
                f"{task.task_type} target '{task.target}', metric {task.metric}.")
     return summary, findings
+
+
+def _mutation_note(name: str, col: pd.Series) -> str:
+    """How many variants, how many mutations each, which positions: what a variant-effect model shares."""
+    from omicsagent.ml.protein import parse_mutant
+
+    parsed = [parse_mutant(v) for v in col.tolist()]
+    muts = [m for ms in parsed if ms for m in ms]
+    if not muts:
+        return f"{name}: mutant notation, nothing readable"
+    per_row = pd.Series([len(ms) for ms in parsed if ms is not None])
+    positions = pd.Series([m.position for m in muts])
+    return (f"{name}: {len(per_row)} variants, {per_row.mean():.2g} mutations per variant (max {per_row.max()}), "
+            f"{positions.nunique()} positions from {positions.min()} to {positions.max()}, "
+            f"{len(muts) / positions.nunique():.1f} mutations per position: per-position effects can be estimated "
+            f"and should be shrunk")
+

@@ -27,6 +27,7 @@ class SeqColumn:
     alphabet: str  # "dna" | "rna" | "protein"
     median_len: int
     max_len: int
+    variants: bool = False  # protein: equal-length variants of one reference sequence
 
 
 @dataclass
@@ -40,6 +41,8 @@ class DataProfile:
     numeric_columns: list[str] = field(default_factory=list)
     categorical_columns: list[str] = field(default_factory=list)
     time_budget_s: float = 900.0
+    mutation_columns: list[str] = field(default_factory=list)  # protein variants in mutant notation (H24S)
+    embeddings: dict[str, dict] = field(default_factory=dict)  # modality -> configured pretrained model
 
 
 @dataclass
@@ -55,26 +58,30 @@ class Candidate:
 
 # --- the data profile ---------------------------------------------------------------------------
 
-def profile_of(task: Task, train: pd.DataFrame, *, time_budget_s: float) -> DataProfile:
+def profile_of(task: Task, train: pd.DataFrame, *, time_budget_s: float,
+               embeddings: dict[str, dict] | None = None) -> DataProfile:
     """What the recipe book needs to know about the data: the one profile the brain, the recipe
     benchmark and the tests plan from.
 
     ``train`` is the table the models will be fitted on (the training split): its row count and the
-    lengths of its sequences are measured here; column roles come from the task.
+    lengths of its sequences are measured here; column roles (and protein variants) come from the task.
+    ``embeddings`` is the run's configured pretrained models (``RunSettings.extra["embeddings"]``).
     """
     seqs: list[SeqColumn] = []
     for c in task.feature_columns:
         if c.role in ALPHABETS:
             lens = train[c.name].dropna().astype(str).str.len()
             seqs.append(SeqColumn(c.name, c.role, int(lens.median()) if len(lens) else 0,
-                                  int(lens.max()) if len(lens) else 0))
+                                  int(lens.max()) if len(lens) else 0, variants=c.variants))
     return DataProfile(
         task_type=task.task_type, n_rows=len(train), n_classes=len(task.classes) if task.classes else None,
         sequence_columns=seqs, pair=_pair_columns(train, seqs),
         smiles_columns=[c.name for c in task.feature_columns if c.role == "smiles"],
         numeric_columns=[c.name for c in task.feature_columns if c.role == "numeric"],
         categorical_columns=[c.name for c in task.feature_columns if c.role == "categorical"],
-        time_budget_s=time_budget_s)
+        time_budget_s=time_budget_s,
+        mutation_columns=[c.name for c in task.feature_columns if c.role == "mutation"],
+        embeddings=dict(embeddings or {}))
 
 
 def _pair_columns(df: pd.DataFrame, sequence_columns: list[SeqColumn]) -> tuple[str, str] | None:
@@ -148,15 +155,63 @@ def plan(profile: DataProfile) -> list[Candidate]:
     p = profile
     if p.pair is not None:
         cands = _plan_pair(p)
+    elif _variant_source(p) is not None:
+        cands = _plan_variants(p)
     elif p.sequence_columns and not p.smiles_columns:
         cands = _plan_sequences(p)
     elif p.smiles_columns:
         cands = _plan_smiles(p)
     else:
         cands = _plan_tabular(p)
+    cands = _with_embeddings(cands, p)
     for c in cands:
         c.time_limit_s = c.time_limit_s or _time_limit(c, p)
     return cands
+
+
+def _embedding_blocks(p: DataProfile) -> tuple[list[dict], float]:
+    """An ``embedding`` block per column whose modality has a configured model, and the seconds to embed
+    the training rows once on 2 CPU cores (about 2 x parameters x tokens at ~20 GFLOP/s, plus loading)."""
+    from omicsagent.ml.embeddings import modality_of
+
+    blocks, seconds = [], 0.0
+    columns = [(c.name, c.alphabet, min(c.median_len, 1024)) for c in p.sequence_columns]
+    columns += [(name, "smiles", 60) for name in p.smiles_columns]
+    for name, role, length in columns:
+        modality = modality_of(role, p.embeddings)
+        if modality is None:
+            continue
+        cfg = p.embeddings[modality]
+        blocks.append({"kind": "embedding", "column": name, "model": cfg["path"], "pooling": cfg.get("pooling", "mean"),
+                       "trust_remote_code": bool(cfg.get("trust_remote_code", False)),
+                       "uppercase": role != "smiles"})
+        seconds += 10 + 2.0 * cfg.get("params", 0) * p.n_rows * (length + 2) / 2e10
+    return blocks, seconds
+
+
+def _with_embeddings(cands: list[Candidate], p: DataProfile) -> list[Candidate]:
+    """With a pretrained model configured for a column's modality: after the first (cheapest) candidate, a
+    linear model on the embeddings, then the first candidate with the embeddings added (the vectors are
+    cached by then, so it costs little more than the first candidate)."""
+    blocks, t_embed = _embedding_blocks(p)
+    if not blocks or not cands:
+        return cands
+    names = ", ".join(sorted({p.embeddings[m]["name"] for m in p.embeddings}))
+    first = cands[0]
+    alone = Candidate(
+        "embedding_linear", "embedding", {"blocks": blocks + _tabular(p)}, _linear(p),
+        f"Mean-pooled embeddings from the pretrained model on disk ({names}) carry what it learned from "
+        f"millions of sequences; a regularised linear model on them is the standard probe.",
+        est_seconds=t_embed + 5 + p.n_rows / 2000)
+    # embedding is one long, predictable pass: give it its own limit rather than a third of the budget
+    alone.time_limit_s = max(60.0, 1.5 * alone.est_seconds + 30)
+    combined = Candidate(
+        f"{first.name}+embedding", first.family,
+        {"blocks": copy.deepcopy(first.representation["blocks"]) + copy.deepcopy(blocks)},
+        copy.deepcopy(first.model),
+        f"{first.rationale} The pretrained embeddings are added as features (cached from the previous iteration).",
+        est_seconds=first.est_seconds * 1.2 + 2)
+    return [first, alone, combined, *cands[1:]]
 
 
 def _time_limit(c: Candidate, p: DataProfile) -> float:
@@ -201,6 +256,8 @@ def _plan_sequences(p: DataProfile) -> list[Candidate]:
     both = main.alphabet == "dna" and len(cols) == 1
     n = p.n_rows
     kmers = [_kmer(c, n, both_strands=both) for c in cols]
+    # cheap whole-protein descriptors: length, composition, mean hydrophobicity, charge, mass...
+    kmers += [{"kind": "protein_properties", "column": c.name} for c in cols if c.alphabet == "protein"]
     extra = _tabular(p)
     flat_onehots = [_onehot(c, flatten=True) for c in cols if c.max_len <= 64]
     total_len = sum(min(c.max_len, 1000) for c in cols)
@@ -234,6 +291,49 @@ def _plan_sequences(p: DataProfile) -> list[Candidate]:
         "composition; measured +0.4 to +0.8 AUROC points over the better of the two.",
         est_seconds=t_cnn + gbm.est_seconds)
     return [linear, gbm, cnn_c, ens]
+
+
+def _variant_source(p: DataProfile) -> dict | None:
+    """The ``mutations`` block for variants of one protein: from a mutant-notation column (with the
+    sequence column, when there is one, for the wild-type environment) or from equal-length variants."""
+    proteins = [c for c in p.sequence_columns if c.alphabet == "protein"]
+    variants = [c for c in proteins if c.variants]
+    seq = (variants or proteins or [None])[0]
+    if p.mutation_columns:
+        return {"kind": "mutations", "column": p.mutation_columns[0], "sequence_column": seq.name if seq else ""}
+    if variants:
+        return {"kind": "mutations", "sequence_column": variants[0].name}
+    return None
+
+
+def _plan_variants(p: DataProfile) -> list[Candidate]:
+    """Deep mutational scans: the mutation itself (site, wild-type and mutant residue, substitution scores,
+    physico-chemical changes), with models that share strength across positions."""
+    rep = {"blocks": [_variant_source(p)] + _tabular(p)}
+    n = p.n_rows
+    regression = p.task_type == "regression"
+    # fitness scores are often bimodal or saturating: fitting their rank-normal scores helped every model
+    rank = {"target_transform": "rank"} if regression else {}
+    shrunk = {"kind": "group_ridge"} if regression else _linear(p)
+    # measured (3k single mutants, 9.5k columns, 2 cores): group ridge with its strength search ~15 s,
+    # LightGBM ~6 s
+    t_ridge, t_gbm = 5 + n / 250, 3 + n / 800
+    ridge = Candidate(
+        "mutations_group_ridge" if regression else "mutations_linear", "linear", rep, {**shrunk, **rank},
+        "An additive model over single mutations: position-independent substitution effects (BLOSUM62, "
+        "hydrophobicity, volume, charge...) plus per-position effects and per-position property slopes "
+        "shrunk towards them" + (", each group with its own penalty tuned by cross-validation." if regression
+                                 else "."),
+        est_seconds=t_ridge)
+    gbm = Candidate("mutations_lgbm", "gbm", rep, {**_gbm(p), **rank},
+                    "Gradient boosting on the mutation descriptors (position, residues, substitution scores, "
+                    "wild-type environment) learns non-additive effects such as buried hydrophobic sites.",
+                    est_seconds=t_gbm)
+    ens = Candidate("mutations_ensemble", "ensemble", rep,
+                    {"kind": "ensemble", "members": [copy.deepcopy(shrunk), _gbm(p)], "weights": [2, 1], **rank},
+                    "Averaging the shrunk additive model (weight 2) with the trees (weight 1) combines "
+                    "per-position effects with non-linear substitution rules.", est_seconds=t_ridge + t_gbm)
+    return [ridge, gbm, ens]
 
 
 def _plan_smiles(p: DataProfile) -> list[Candidate]:
@@ -333,6 +433,8 @@ def regularize(c: Candidate, why: str = "") -> Candidate | None:
 
     def fn(m: dict) -> dict | None:
         k = m["kind"]
+        if k == "group_ridge":  # its penalties are already tuned by cross-validation
+            return None
         if k == "linear":
             if _auto_linear(m) or m.get("C", 1.0) <= 1e-4:
                 return None
@@ -367,6 +469,8 @@ def add_capacity(c: Candidate, why: str = "") -> Candidate | None:
 
     def fn(m: dict) -> dict | None:
         k = m["kind"]
+        if k == "group_ridge":
+            return None
         if k == "linear":
             if _auto_linear(m) or m.get("C", 1.0) >= 100:
                 return None
@@ -401,6 +505,8 @@ def cheaper(c: Candidate) -> Candidate | None:
 
     def fn(m: dict) -> dict | None:
         k = m["kind"]
+        if k == "group_ridge":
+            return None if m.get("passes") == 1 else {**m, "folds": 2, "passes": 1}
         if k == "linear":
             if m.get("max_iter", 2000) <= 200:
                 return None

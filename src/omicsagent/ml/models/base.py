@@ -26,14 +26,20 @@ class Model:
 
     ``fit(X, y)`` takes a ``FeatureSet`` and raw labels (strings or ints for classification; numbers
     for regression); ``classes_`` are the sorted labels, ``predict_proba`` columns follow them.
+
+    ``target_transform`` (regression, every kind): "none", or "rank": fit on the normal scores of the
+    target's ranks and map predictions back through the training targets' quantiles (monotone), which
+    helps when the target is bimodal or saturating (fitness scores of variants).
     """
 
     kind: ClassVar[str] = ""
     importance_kind: ClassVar[str] = ""  # what ``feature_importances()`` values mean
     task_type: str = field(default="binary", kw_only=True)
     seed: int = field(default=0, kw_only=True)
+    target_transform: str = field(default="none", kw_only=True)
     classes_: np.ndarray | None = field(default=None, init=False, repr=False)
     fit_seconds_: float = field(default=0.0, init=False, repr=False)
+    _target_quantiles: np.ndarray | None = field(default=None, init=False, repr=False)
 
     @classmethod
     def option_names(cls) -> list[str]:
@@ -47,6 +53,8 @@ class Model:
         if not isinstance(X, FeatureSet):
             raise InputError("fit() expects the FeatureSet returned by featurizer.fit_transform(); pass that.")
         y_enc = self._encode_targets(y, len(X))
+        if self.target_transform == "rank" and self.task_type == "regression":
+            y_enc, self._target_quantiles = rank_normal(y_enc)
         start = time.monotonic()
         self._fit(X, y_enc, time_limit_s=time_limit_s, log=log)
         self.fit_seconds_ = time.monotonic() - start
@@ -63,11 +71,21 @@ class Model:
         return None
 
     def predict(self, X: FeatureSet) -> np.ndarray:
-        raw = self._predict_raw(X)
+        raw = self._output(X)
         if self.task_type == "regression":
             return raw.astype(float)
         assert self.classes_ is not None
         return self.classes_[raw.argmax(axis=1)]
+
+    def _output(self, X: FeatureSet) -> np.ndarray:
+        """Probabilities, or regression values on the target's own scale (after any target transform)."""
+        raw = self._predict_raw(X)
+        if self.task_type == "regression" and self._target_quantiles is not None:
+            q = self._target_quantiles
+            from scipy.stats import norm
+
+            return np.interp(norm.cdf(np.asarray(raw, dtype=float)), (np.arange(len(q)) + 0.5) / len(q), q)
+        return raw
 
     # --- for subclasses ---------------------------------------------------------------------
     def _fit(self, X: FeatureSet, y: np.ndarray, *, time_limit_s: float | None, log: Log) -> None:
@@ -104,6 +122,17 @@ class Model:
         return np.searchsorted(self.classes_, y)
 
 
+def rank_normal(y: np.ndarray, max_quantiles: int = 4001) -> tuple[np.ndarray, np.ndarray]:
+    """(normal scores of the ranks of ``y``, sorted quantiles of ``y`` to map scores back)."""
+    from scipy.stats import norm, rankdata
+
+    z = norm.ppf((rankdata(y) - 0.5) / len(y))
+    q = np.sort(np.asarray(y, dtype=float))
+    if len(q) > max_quantiles:
+        q = np.quantile(q, (np.arange(max_quantiles) + 0.5) / max_quantiles)
+    return z, q
+
+
 def need_flat(X: FeatureSet, kind: str) -> np.ndarray | sparse.csr_matrix:
     if X.flat is None or X.flat.shape[1] == 0:
         raise InputError(f"Model {kind!r} needs flat features (kmer, tabular, smiles, pair_features or a "
@@ -114,10 +143,11 @@ def need_flat(X: FeatureSet, kind: str) -> np.ndarray | sparse.csr_matrix:
 def model_classes() -> dict[str, type[Model]]:
     from omicsagent.ml.models.ensemble import Ensemble
     from omicsagent.ml.models.gbm import LightGBM
+    from omicsagent.ml.models.group_ridge import GroupRidge
     from omicsagent.ml.models.linear import Linear
     from omicsagent.ml.models.torchfit import MLP, GridCNN, SeqCNN
 
-    return {c.kind: c for c in (Linear, LightGBM, SeqCNN, GridCNN, MLP, Ensemble)}
+    return {c.kind: c for c in (Linear, LightGBM, SeqCNN, GridCNN, MLP, Ensemble, GroupRidge)}
 
 
 def build_model(spec: dict[str, Any], *, task_type: str, seed: int = 0) -> Model:
@@ -137,6 +167,10 @@ def build_model(spec: dict[str, Any], *, task_type: str, seed: int = 0) -> Model
     if unknown:
         raise InputError(f"Model {kind!r} has no option(s) {', '.join(unknown)}; use only: {', '.join(sorted(allowed))}.")
     model = cls(**{k: v for k, v in spec.items() if k != "kind"}, task_type=task_type, seed=seed)
+    if model.target_transform not in ("none", "rank"):
+        raise InputError(f'target_transform must be "none" or "rank", got {model.target_transform!r}; fix the model spec.')
+    if model.target_transform == "rank" and task_type != "regression":
+        raise InputError('target_transform "rank" applies to regression targets only; remove it from the model spec.')
     model.check()
     return model
 

@@ -67,4 +67,4 @@ class Ensemble(Model):
     def _predict_raw(self, X: FeatureSet) -> np.ndarray:
         w = np.asarray(self.weights or [1.0] * len(self._models), dtype=float)
         w = w / w.sum()
-        return sum(wi * m._predict_raw(X) for wi, m in zip(w, self._models))
+        return sum(wi * m._output(X) for wi, m in zip(w, self._models))
