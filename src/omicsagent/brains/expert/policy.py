@@ -276,8 +276,8 @@ def improvements(journal: RunJournal, plan: list[Candidate]) -> list[tuple[Candi
     (best_it, best), out = ranked[0], []
     label = f"improving the best iteration {best_it.index} ({best.name}) after the plan"
     family = lambda c: recipes.FAMILY_OF_KIND.get(c.model.get("kind"), c.family)
-    other = next(((it, c) for it, c in ranked[1:] if family(c) != family(best)), None)
-    if other is not None:
+    other = next(((it, c) for it, c in ranked[1:] if family(c) not in (family(best), "ensemble")), None)
+    if other is not None and family(best) != "ensemble":
         out.append((recipes.blend(best, other[1]), f"{label}: blend with iteration {other[0].index} ({other[1].name})"))
     out.append((recipes.bag(best), f"{label}: bagging over seeds"))
     for it, c in ranked[:2]:
@@ -301,7 +301,8 @@ def reflect(journal: RunJournal, it: IterationRecord, profile: DataProfile, *,
         assessment = f"iteration {it.index} ({it.summary}): {fit.assessment}; {rank}"
     decision = decide_next(journal, profile, time_left_s=time_left_s)
     if decision.candidate is None:
-        return assessment + f". Stopping: {decision.reason}.", {}, True
+        # the reason first: the run's status keeps only the start of the assessment
+        return f"Stopping: {decision.reason}. " + assessment + ".", {}, True
     c = decision.candidate
     instructions = {
         "representation": f"use {c.name.split(' + ')[0] if ' + ' in c.name else c.name}: {c.rationale}",
