@@ -2,6 +2,7 @@
 
     .venv/bin/python benchmarks/ml_recipes.py                          # every dataset, every candidate
     .venv/bin/python benchmarks/ml_recipes.py ago2_clash_hejret gue_tf0 --only cnn --json out.json
+    .venv/bin/python benchmarks/ml_recipes.py bbbp esol --floor    # the floor vs the plan's first candidate
 
 Direct API (no sandbox, no agent loop): task loading and the validation split are the loop's own
 (``omicsagent.tasks``, ``omicsagent.agent.split``); the test split is scored only here, for the table.
@@ -71,6 +72,8 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("datasets", nargs="*", default=DATASETS)
     ap.add_argument("--only", default="", help="run candidates whose name contains this text")
+    ap.add_argument("--floor", action="store_true",
+                    help="run only the character n-gram floor and the plan's first other candidate")
     ap.add_argument("--refine", action="store_true", help="also run regularize/add_capacity of the best")
     ap.add_argument("--budget", type=float, default=900.0)
     ap.add_argument("--seed", type=int, default=0)
@@ -85,6 +88,9 @@ def main(argv: list[str] | None = None) -> int:
         task, train, valid, test = load(name, seed=args.seed)
         profile = recipes.profile_of(task, train, time_budget_s=args.budget)  # what the expert brain plans from
         cands = [c for c in recipes.plan(profile) if args.only in c.name]
+        if args.floor:
+            first = next(c for c in cands if c.name != recipes.FLOOR)
+            cands = [first] + [c for c in cands if c.name == recipes.FLOOR]
         print(f"== {name}: {len(train)} train / {len(valid)} val / {len(test)} test rows, pair={profile.pair}",
               flush=True)
         done = []

@@ -257,7 +257,9 @@ def run(
     ignore: Optional[list[str]] = IgnoreOpt, group: Optional[str] = GroupOpt, drop_missing_target: bool = DropOpt,
     brain: str = BrainOpt, model: Optional[str] = ModelOpt, base_url: Optional[str] = BaseUrlOpt,
     env_file: Optional[Path] = EnvFileOpt, config: Optional[Path] = ConfigOpt,
-    iterations: int = typer.Option(6, "--iterations", "-n", min=1, max=100, help="Maximum number of iterations."),
+    iterations: int = typer.Option(
+        30, "--iterations", "-n", min=1, max=100,
+        help="Maximum number of iterations (the time budget or the plateau rule usually ends the run first)."),
     time_budget: str = typer.Option("15m", "--time-budget", help="Wall-time budget, e.g. 15m, 1h, 900s."),
     seed: int = typer.Option(0, "--seed", help="Random seed (splits, models)."),
     out: Optional[Path] = typer.Option(None, "--out", help="Run folder to create (default: runs/<dataset>-<time>)."),

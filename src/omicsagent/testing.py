@@ -150,3 +150,23 @@ class ScriptedBrain:
             return self.fallback.run_step(ctx)
         out = fn(ctx)
         return out if isinstance(out, StepOutcome) else StepOutcome(output=out)
+
+
+def make_text_task(folder: str | Path, *, n: int = 300, n_test: int = 100, seed: int = 0) -> Path:
+    """A binary task whose label is carried by a free-text column (``note``: a word appears in it or not,
+    10% of labels flipped) next to a numeric column of noise: only a model that reads the text learns it."""
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    rng = np.random.default_rng(seed)
+    words = ["alpha", "beta", "gamma", "delta", "omega", "sigma", "kappa", "theta", "lambda", "zeta"]
+    total = n + n_test
+    texts = [" ".join(rng.choice(words, size=int(rng.integers(3, 7)))) for _ in range((n + n_test) // 2)]
+    note = [texts[i] for i in rng.integers(0, len(texts), size=total)]
+    label = np.array(["kappa" in t for t in note], dtype=int)
+    flip = rng.random(total) < 0.1
+    df = pd.DataFrame({"note": note, "x": rng.normal(size=total), "label": np.where(flip, 1 - label, label)})
+    df.iloc[:n].to_csv(folder / "train.csv", index=False)
+    if n_test:
+        df.iloc[n:].to_csv(folder / "test.csv", index=False)
+    (folder / "task.toml").write_text('target = "label"\n')
+    return folder

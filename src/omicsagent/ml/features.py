@@ -99,9 +99,10 @@ def block_classes() -> dict[str, type[Block]]:
     from omicsagent.ml.pairs import PairFeaturesBlock, PairMatrixBlock
     from omicsagent.ml.seqblocks import KmerBlock, OneHotBlock
     from omicsagent.ml.tabular import TabularBlock
+    from omicsagent.ml.textblocks import CharNgramBlock
 
     return {c.kind: c for c in (KmerBlock, OneHotBlock, PairFeaturesBlock, PairMatrixBlock, SmilesBlock,
-                                TabularBlock)}
+                                TabularBlock, CharNgramBlock)}
 
 
 @dataclass
