@@ -369,10 +369,6 @@ def _multilabel_task(ov: Overrides, train_df, valid_df, test_df, profiles, train
         if y.nunique() < 2:
             raise InputError(f"the label '{label}' in {train_p} has no {'positive' if (y == 0).all() else 'negative'}"
                              f" row, so no model can learn it; drop it from the target list.")
-    if train_df[labels].isna().all(axis=1).any():
-        n = int(train_df[labels].isna().all(axis=1).sum())
-        raise InputError(f"{train_p} has {n} row(s) with every label missing; remove them (a row is used only "
-                         f"for the labels it has).")
     metric = _pick_metric(ov.metric, "multilabel")
     columns = _final_roles(train_df, profiles, labels, "multilabel", ov)
     if not any(c.is_feature for c in columns):
@@ -382,6 +378,9 @@ def _multilabel_task(ov: Overrides, train_df, valid_df, test_df, profiles, train
     if (measured < 1).any():
         warnings.append(f"labels are missing in some rows (measured in {measured.min():.0%} to {measured.max():.0%}"
                         f" of rows); each label is learned and scored on the rows where it was measured.")
+    unlabelled = int(train_df[labels].isna().all(axis=1).sum())
+    if unlabelled:
+        warnings.append(f"{unlabelled} training row(s) have no label at all; no label model learns from them.")
     rare = [c for c in labels if (train_df[c] == 1).sum() < 5]
     if rare:
         warnings.append(f"label(s) {', '.join(rare[:5])} have fewer than 5 positive training rows; their "
