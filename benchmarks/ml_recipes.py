@@ -47,6 +47,9 @@ def load(name: str, *, seed: int) -> tuple:
 
 def score(trained: TrainedModel, df: pd.DataFrame) -> dict[str, float]:
     pred = trained.predict_frame(df)
+    if trained.task_type == "multilabel":  # target: the label columns; blanks are left out per label
+        truth = df[trained.target].apply(pd.to_numeric, errors="coerce").to_numpy(float)
+        return evaluate("multilabel", truth, None, pred[[f"probability_{c}" for c in trained.target]].to_numpy())
     proba = None
     if trained.task_type != "regression":
         proba = pred[[f"probability_{c}" for c in trained.classes]].to_numpy()
@@ -59,10 +62,10 @@ def run_candidate(c: recipes.Candidate, task, train, valid, test, *, seed: int, 
     featurizer = build_featurizer(c.representation)
     X = featurizer.fit_transform(train)
     model = build_model(c.model, task_type=task.task_type, seed=seed)
-    model.fit(X, train[task.target].to_numpy(), time_limit_s=c.time_limit_s,
+    model.fit(X, train[task.target_columns if task.labels else task.target].to_numpy(), time_limit_s=c.time_limit_s,
               log=(lambda s: print("    " + s, flush=True)) if verbose else quiet)
-    trained = TrainedModel(featurizer=featurizer, model=model, task_type=task.task_type, target=task.target,
-                           representation=c.representation, model_spec=c.model)
+    trained = TrainedModel(featurizer=featurizer, model=model, task_type=task.task_type,
+                           target=task.labels or task.target, representation=c.representation, model_spec=c.model)
     fit_s = time.monotonic() - t0
     return {"candidate": c.name, "family": c.family, "est_s": round(c.est_seconds), "fit_s": round(fit_s, 1),
             "train": score(trained, train), "val": score(trained, valid), "test": score(trained, test)}

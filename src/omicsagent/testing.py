@@ -94,6 +94,28 @@ def make_tabular_task(folder: str | Path, *, n: int = 300, n_test: int = 100, re
     return folder
 
 
+def make_multilabel_task(folder: str | Path, *, n: int = 300, n_test: int = 100, n_labels: int = 3,
+                         missing: float = 0.2, seed: int = 0) -> Path:
+    """A small multi-label tabular task: ``n_labels`` 0/1 label columns side by side (``label_0`` ...), each
+    a noisy threshold of its own feature, with a fraction ``missing`` of the labels blank (not measured)."""
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    rng = np.random.default_rng(seed)
+    total = n + n_test
+    X = rng.normal(size=(total, n_labels + 1))
+    df = pd.DataFrame({f"x{i}": X[:, i] for i in range(X.shape[1])})
+    for j in range(n_labels):
+        y = (X[:, j] + 0.5 * X[:, -1] + rng.normal(scale=0.5, size=total) > 0).astype(float)
+        y[rng.random(total) < missing] = np.nan
+        df[f"label_{j}"] = y
+    first = [f"label_{j}" for j in range(n_labels)]
+    df.loc[df[first].isna().all(axis=1), first[0]] = 1.0  # every row has at least one label
+    df.iloc[:n].to_csv(folder / "train.csv", index=False)
+    if n_test:
+        df.iloc[n:].to_csv(folder / "test.csv", index=False)
+    return folder
+
+
 def make_interaction_task(folder: str | Path, *, n: int = 300, n_test: int = 100, kind: str = "binary",
                           seed: int = 0) -> Path:
     """A tabular task whose target depends on an interaction of ``x1`` and ``x2`` (trees learn it, a linear

@@ -41,6 +41,7 @@ class DataProfile:
     categorical_columns: list[str] = field(default_factory=list)
     text_columns: list[str] = field(default_factory=list)  # free text (not sequences, not SMILES)
     time_budget_s: float = 900.0
+    n_labels: int = 0  # multilabel: the number of 0/1 label columns (one model each)
 
 
 @dataclass
@@ -76,7 +77,7 @@ def profile_of(task: Task, train: pd.DataFrame, *, time_budget_s: float) -> Data
         numeric_columns=[c.name for c in task.feature_columns if c.role == "numeric"],
         categorical_columns=[c.name for c in task.feature_columns if c.role == "categorical"],
         text_columns=[c.name for c in task.feature_columns if c.role == "text"],
-        time_budget_s=time_budget_s)
+        time_budget_s=time_budget_s, n_labels=len(task.labels or []))
 
 
 def _pair_columns(df: pd.DataFrame, sequence_columns: list[SeqColumn]) -> tuple[str, str] | None:
@@ -181,6 +182,8 @@ def _cnn_epochs(n_rows: int) -> int:
 def plan(profile: DataProfile) -> list[Candidate]:
     """Ordered candidates: a fast robust baseline first, then the explorations most likely to win."""
     p = profile
+    if p.task_type == "multilabel":
+        return _per_label(plan(replace(p, task_type="binary", n_labels=0)), p)
     if p.pair is not None:
         cands = _with_floor(p, _plan_pair(p), 1)
     elif p.sequence_columns and not p.smiles_columns:
@@ -192,6 +195,19 @@ def plan(profile: DataProfile) -> list[Candidate]:
     for c in cands:
         c.time_limit_s = c.time_limit_s or _time_limit(c, p)
     return cands
+
+
+def _per_label(binary: list[Candidate], p: DataProfile) -> list[Candidate]:
+    """A multi-label task: each binary candidate fitted once per label, on the rows where it was measured."""
+    out = []
+    for c in binary:
+        est = c.est_seconds * max(1, p.n_labels) * 0.7  # a label's measured rows are fewer than all rows
+        w = replace(c, name=f"{c.name}_per_label", model={"kind": "per_label", "base": c.model},
+                    rationale=f"{c.rationale} One model per label, each fitted on the rows where its label "
+                              f"was measured.", est_seconds=est, time_limit_s=None)
+        w.time_limit_s = _time_limit(w, p)
+        out.append(w)
+    return out
 
 
 def _time_limit(c: Candidate, p: DataProfile) -> float:
@@ -317,6 +333,9 @@ def _plan_tabular(p: DataProfile) -> list[Candidate]:
 
 def _edit_model(spec: dict, fn) -> dict | None:
     spec = copy.deepcopy(spec)
+    if spec["kind"] == "per_label":
+        base = _edit_model(spec["base"], fn)
+        return None if base is None else {**spec, "base": base}
     if spec["kind"] == "ensemble":
         members = [_edit_model(m, fn) for m in spec["members"]]
         if all(m is None for m in members):
