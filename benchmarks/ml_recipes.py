@@ -2,6 +2,7 @@
 
     .venv/bin/python benchmarks/ml_recipes.py                          # every dataset, every candidate
     .venv/bin/python benchmarks/ml_recipes.py ago2_clash_hejret gue_tf0 --only cnn --json out.json
+    .venv/bin/python benchmarks/ml_recipes.py bbbp esol --floor    # the floor vs the plan's first candidate
 
 Direct API (no sandbox, no agent loop): task loading and the validation split are the loop's own
 (``omicsagent.tasks``, ``omicsagent.agent.split``); the test split is scored only here, for the table.
@@ -46,6 +47,9 @@ def load(name: str, *, seed: int) -> tuple:
 
 def score(trained: TrainedModel, df: pd.DataFrame) -> dict[str, float]:
     pred = trained.predict_frame(df)
+    if trained.task_type == "multilabel":  # target: the label columns; blanks are left out per label
+        truth = df[trained.target].apply(pd.to_numeric, errors="coerce").to_numpy(float)
+        return evaluate("multilabel", truth, None, pred[[f"probability_{c}" for c in trained.target]].to_numpy())
     proba = None
     if trained.task_type != "regression":
         proba = pred[[f"probability_{c}" for c in trained.classes]].to_numpy()
@@ -59,10 +63,10 @@ def run_candidate(c: recipes.Candidate, task, train, valid, test, *, seed: int, 
     featurizer = build_featurizer(c.representation)
     X = featurizer.fit_transform(train)
     model = build_model(c.model, task_type=task.task_type, seed=seed)
-    model.fit(X, train[task.target].to_numpy(), time_limit_s=c.time_limit_s,
+    model.fit(X, train[task.target_columns if task.labels else task.target].to_numpy(), time_limit_s=c.time_limit_s,
               log=(lambda s: print("    " + s, flush=True)) if verbose else quiet)
-    trained = TrainedModel(featurizer=featurizer, model=model, task_type=task.task_type, target=task.target,
-                           representation=c.representation, model_spec=c.model)
+    trained = TrainedModel(featurizer=featurizer, model=model, task_type=task.task_type,
+                           target=task.labels or task.target, representation=c.representation, model_spec=c.model)
     fit_s = time.monotonic() - t0
     return {"candidate": c.name, "family": c.family, "est_s": round(c.est_seconds), "fit_s": round(fit_s, 1),
             "train": score(trained, train), "val": score(trained, valid),
@@ -73,6 +77,8 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("datasets", nargs="*", default=DATASETS)
     ap.add_argument("--only", default="", help="run candidates whose name contains this text")
+    ap.add_argument("--floor", action="store_true",
+                    help="run only the character n-gram floor and the plan's first other candidate")
     ap.add_argument("--refine", action="store_true", help="also run regularize/add_capacity of the best")
     ap.add_argument("--budget", type=float, default=900.0)
     ap.add_argument("--seed", type=int, default=0)
@@ -89,6 +95,9 @@ def main(argv: list[str] | None = None) -> int:
         test = None if args.no_test else test
         profile = recipes.profile_of(task, train, time_budget_s=args.budget)  # what the expert brain plans from
         cands = [c for c in recipes.plan(profile) if args.only in c.name]
+        if args.floor:
+            first = next(c for c in cands if c.name != recipes.FLOOR)
+            cands = [first] + [c for c in cands if c.name == recipes.FLOOR]
         print(f"== {name}: {len(train)} train / {len(valid)} val / {len(test) if test is not None else '-'} test rows, pair={profile.pair}",
               flush=True)
         done = []

@@ -62,9 +62,11 @@ def _root(
                         format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr)
 
 
-TargetOpt = typer.Option(None, "--target", help="The column to predict (overrides detection; give it once).")
+TargetOpt = typer.Option(None, "--target", help="The column to predict (overrides detection); repeat it to name "
+                         "several 0/1 label columns of a multi-label task.")
 MetricOpt = typer.Option(None, "--metric", help=f"Primary metric: {', '.join(metric_names())}.")
-TaskTypeOpt = typer.Option(None, "--task-type", help="binary, multiclass or regression (overrides detection).")
+TaskTypeOpt = typer.Option(None, "--task-type", help="binary, multiclass, regression or multilabel (overrides "
+                           "detection).")
 TrainOpt = typer.Option(None, "--train", help="Training table (instead of, or overriding, DATASET/train.csv).")
 ValidOpt = typer.Option(None, "--validation", help="Validation table.")
 TestOpt = typer.Option(None, "--test", help="Hidden test table, read only by the harness.")
@@ -76,11 +78,8 @@ DropOpt = typer.Option(False, "--drop-missing-target", help="Drop training rows 
 def build_task(dataset, train, validation, test, target, task_type, metric, ignore, group, drop_missing):
     from omicsagent.tasks import load_task, make_overrides
 
-    targets = list(dict.fromkeys(target or []))
-    if len(targets) > 1:
-        raise InputError(f"--target was given {len(targets)} times ({', '.join(map(repr, targets))}); "
-                         f"multi-label tasks are not supported yet, so give one target column.")
-    values = {"target": targets[0] if targets else None, "task_type": task_type, "metric": metric,
+    targets = list(dict.fromkeys(target or []))  # several: a multi-label task (load_task checks they are 0/1)
+    values = {"target": (targets if len(targets) > 1 else targets[0]) if targets else None, "task_type": task_type, "metric": metric,
               "ignore_columns": list(ignore or []), "group_column": group,
               "drop_missing_target": drop_missing}
     ov = make_overrides({k: v for k, v in values.items() if v is not None})
@@ -257,7 +256,9 @@ def run(
     ignore: Optional[list[str]] = IgnoreOpt, group: Optional[str] = GroupOpt, drop_missing_target: bool = DropOpt,
     brain: str = BrainOpt, model: Optional[str] = ModelOpt, base_url: Optional[str] = BaseUrlOpt,
     env_file: Optional[Path] = EnvFileOpt, config: Optional[Path] = ConfigOpt,
-    iterations: int = typer.Option(6, "--iterations", "-n", min=1, max=100, help="Maximum number of iterations."),
+    iterations: int = typer.Option(
+        30, "--iterations", "-n", min=1, max=100,
+        help="Maximum number of iterations (the time budget or the plateau rule usually ends the run first)."),
     time_budget: str = typer.Option("15m", "--time-budget", help="Wall-time budget, e.g. 15m, 1h, 900s."),
     seed: int = typer.Option(0, "--seed", help="Random seed (splits, models)."),
     out: Optional[Path] = typer.Option(None, "--out", help="Run folder to create (default: runs/<dataset>-<time>)."),

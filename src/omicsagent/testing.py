@@ -94,6 +94,28 @@ def make_tabular_task(folder: str | Path, *, n: int = 300, n_test: int = 100, re
     return folder
 
 
+def make_multilabel_task(folder: str | Path, *, n: int = 300, n_test: int = 100, n_labels: int = 3,
+                         missing: float = 0.2, seed: int = 0) -> Path:
+    """A small multi-label tabular task: ``n_labels`` 0/1 label columns side by side (``label_0`` ...), each
+    a noisy threshold of its own feature, with a fraction ``missing`` of the labels blank (not measured)."""
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    rng = np.random.default_rng(seed)
+    total = n + n_test
+    X = rng.normal(size=(total, n_labels + 1))
+    df = pd.DataFrame({f"x{i}": X[:, i] for i in range(X.shape[1])})
+    for j in range(n_labels):
+        y = (X[:, j] + 0.5 * X[:, -1] + rng.normal(scale=0.5, size=total) > 0).astype(float)
+        y[rng.random(total) < missing] = np.nan
+        df[f"label_{j}"] = y
+    first = [f"label_{j}" for j in range(n_labels)]
+    df.loc[df[first].isna().all(axis=1), first[0]] = 1.0  # every row has at least one label
+    df.iloc[:n].to_csv(folder / "train.csv", index=False)
+    if n_test:
+        df.iloc[n:].to_csv(folder / "test.csv", index=False)
+    return folder
+
+
 def make_interaction_task(folder: str | Path, *, n: int = 300, n_test: int = 100, kind: str = "binary",
                           seed: int = 0) -> Path:
     """A tabular task whose target depends on an interaction of ``x1`` and ``x2`` (trees learn it, a linear
@@ -150,3 +172,23 @@ class ScriptedBrain:
             return self.fallback.run_step(ctx)
         out = fn(ctx)
         return out if isinstance(out, StepOutcome) else StepOutcome(output=out)
+
+
+def make_text_task(folder: str | Path, *, n: int = 300, n_test: int = 100, seed: int = 0) -> Path:
+    """A binary task whose label is carried by a free-text column (``note``: a word appears in it or not,
+    10% of labels flipped) next to a numeric column of noise: only a model that reads the text learns it."""
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    rng = np.random.default_rng(seed)
+    words = ["alpha", "beta", "gamma", "delta", "omega", "sigma", "kappa", "theta", "lambda", "zeta"]
+    total = n + n_test
+    texts = [" ".join(rng.choice(words, size=int(rng.integers(3, 7)))) for _ in range((n + n_test) // 2)]
+    note = [texts[i] for i in rng.integers(0, len(texts), size=total)]
+    label = np.array(["kappa" in t for t in note], dtype=int)
+    flip = rng.random(total) < 0.1
+    df = pd.DataFrame({"note": note, "x": rng.normal(size=total), "label": np.where(flip, 1 - label, label)})
+    df.iloc[:n].to_csv(folder / "train.csv", index=False)
+    if n_test:
+        df.iloc[n:].to_csv(folder / "test.csv", index=False)
+    (folder / "task.toml").write_text('target = "label"\n')
+    return folder

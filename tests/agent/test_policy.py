@@ -200,3 +200,51 @@ def test_speed_factors_are_measured_per_family_from_the_journal(motif):
     assert other.family not in speeds
     record(j, other, train=0.9, valid=0.88, seconds=other.est_seconds * 0.01)  # absurdly fast: floored
     assert policy.speed_factors(j, plan)[other.family] == 0.5
+
+
+# ----- after the plan: keep improving until the budget or the plateau rule ------------------------------
+
+def test_after_the_plan_the_search_keeps_improving_then_stops_on_a_plateau(tmp_path):
+    j, profile = journal_for(make_motif_task(tmp_path / "d", n=200, n_test=0), iterations=30)
+    plan = recipes.plan(profile)
+    scores = [0.80, 0.81, 0.86, 0.84, 0.85][:len(plan)]
+    for c, s in zip(plan, scores):
+        record(j, c, train=s + 0.05, valid=s)
+    seen = []
+    for _ in range(policy.PLATEAU_K):  # beyond the plan, no gain: it keeps trying new things ...
+        d = policy.decide_next(j, profile, time_left_s=800)
+        assert d.candidate is not None, d.reason
+        assert policy.candidate_key(d.candidate.representation, d.candidate.model) not in seen
+        seen.append(policy.candidate_key(d.candidate.representation, d.candidate.model))
+        record(j, d.candidate, train=0.9, valid=0.855)
+    kinds = [r.step("architecture").output["spec"]["kind"] for r in j.iterations[len(plan):]]
+    assert "ensemble" in kinds  # a blend across families or a bag over seeds
+    d = policy.decide_next(j, profile, time_left_s=800)  # ... until the plateau rule stops it, saying why
+    assert d.candidate is None and d.reason.startswith("plateau") and f"last {policy.PLATEAU_K}" in d.reason
+    assessment, _, stop = policy.reflect(j, j.iterations[-1], profile, time_left_s=800)
+    assert stop and "plateau" in assessment
+
+
+def test_a_gain_after_the_plan_resets_the_plateau(tmp_path):
+    j, profile = journal_for(make_motif_task(tmp_path / "d", n=200, n_test=0), iterations=30)
+    plan = recipes.plan(profile)
+    for c in plan:
+        record(j, c, train=0.9, valid=0.80)
+    for i in range(policy.PLATEAU_K):
+        d = policy.decide_next(j, profile, time_left_s=800)
+        assert d.candidate is not None
+        record(j, d.candidate, train=0.9, valid=0.80 + 0.01 * (i + 1))  # each one a real gain
+    d = policy.decide_next(j, profile, time_left_s=800)
+    assert d.candidate is not None and "plateau" not in d.reason
+
+
+def test_blend_and_bag():
+    lin = Candidate("a", "linear", {"blocks": [{"kind": "kmer", "column": "s"}]}, {"kind": "linear"}, "", 2)
+    gbm = Candidate("b", "gbm", {"blocks": [{"kind": "kmer", "column": "s"}, {"kind": "tabular", "columns": ["x"]}]},
+                    {"kind": "lgbm"}, "", 5)
+    b = recipes.blend(gbm, lin)
+    assert b.model == {"kind": "ensemble", "members": [{"kind": "lgbm"}, {"kind": "linear"}]}
+    assert b.representation["blocks"] == gbm.representation["blocks"]  # the union, without duplicates
+    assert recipes.blend(lin, lin) is None
+    assert recipes.bag(lin) is None  # a linear fit does not depend on the seed
+    assert recipes.bag(gbm).model["members"] == [{"kind": "lgbm"}] * 3

@@ -114,7 +114,7 @@ def test_task_toml_overrides_detection(tmp_path):
     task = load_task(folder)
     assert task.metric == "mcc" and task.group_column == "batch"
     write(folder, "task.toml", 'target = ["label", "batch"]\n')
-    with pytest.raises(InputError, match="multi-label"):
+    with pytest.raises(InputError, match="'batch' .* not only 0/1"):
         load_task(folder)
     write(folder, "task.toml", "target = \n")
     with pytest.raises(InputError, match="not valid TOML"):

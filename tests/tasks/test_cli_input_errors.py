@@ -73,7 +73,7 @@ OPTION_CASES = {
     ),
     "unknown task type": (
         ["--task-type", "foo"],
-        ["--task-type 'foo' is not a task type", "binary, multiclass or regression"],
+        ["--task-type 'foo' is not a task type", "binary, multiclass, regression or multilabel"],
     ),
     "continuous target forced binary": (
         ["--target", "score", "--task-type", "binary"],
@@ -89,9 +89,9 @@ OPTION_CASES = {
         ["'nope' given to --ignore", "not in the training data", "columns: sequence, label, score, batch"],
     ),
     "group a missing column": (["--group", "nope"], ["'nope' given to --group"]),
-    "target twice": (
+    "several targets, one not 0/1": (
         ["--target", "label", "--target", "score"],
-        ["--target was given 2 times", "'label', 'score'"],
+        ["the target column 'score'", "not only 0/1", "cannot be one of several labels"],
     ),
     "unknown metric": (
         ["--metric", "foo"],

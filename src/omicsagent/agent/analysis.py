@@ -16,10 +16,26 @@ def gc_content(seq: pd.Series) -> pd.Series:
     return (s.str.count("G") + s.str.count("C")) / s.str.len().clip(lower=1)
 
 
+def _label_errors(task: Task, valid: pd.DataFrame, pred: pd.DataFrame) -> dict:
+    """Multi-label: AUROC per label on its measured rows, weakest first."""
+    from omicsagent.ml.metrics import per_label_scores
+
+    truth = valid[task.labels].apply(pd.to_numeric, errors="coerce").to_numpy(dtype=float)
+    proba = pred[[f"probability_{c}" for c in task.labels]].to_numpy(dtype=float)
+    rows = sorted(zip(task.labels, per_label_scores(truth, proba)),
+                  key=lambda lr: (np.isnan(lr[1]["auroc"]), lr[1]["auroc"]))
+    findings = ["validation AUROC per label (weakest first): " + ", ".join(
+        f"{name} {r['auroc']:.3f} ({r['positives']}/{r['n']} positive)" for name, r in rows)]
+    return {"summary": f"validation predictions of {len(valid)} rows for {len(task.labels)} labels",
+            "findings": findings}
+
+
 def validation_errors(task: Task, valid: pd.DataFrame, pred: pd.DataFrame) -> dict:
     """``{"summary": str, "findings": [str, ...]}`` for predictions ``pred`` of the labelled rows ``valid``."""
-    y = valid[task.target]
     findings: list[str] = []
+    if task.labels:
+        return _label_errors(task, valid, pred)
+    y = valid[task.target]
     if task.task_type == "regression":
         if len(y) < 3:
             return {"summary": f"validation residuals of {len(y)} rows (too few to analyse)", "findings": []}

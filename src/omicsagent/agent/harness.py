@@ -96,8 +96,8 @@ def _register(layout: RunLayout | Path, ws, task: Task, train: pd.DataFrame, val
         scored = train.sample(MAX_TRAIN_SCORING_ROWS, random_state=0).sort_index()
     scored.to_csv(layout.private_labels("train"), index=False)
     layout.scoring.mkdir(exist_ok=True)
-    scored.drop(columns=[task.target]).to_csv(ws.root / TRAIN_FEATURES, index=False)
-    valid.drop(columns=[task.target]).to_csv(ws.root / VALIDATION_FEATURES, index=False)
+    scored.drop(columns=task.target_columns).to_csv(ws.root / TRAIN_FEATURES, index=False)
+    valid.drop(columns=task.target_columns).to_csv(ws.root / VALIDATION_FEATURES, index=False)
     if train_rel != TRAIN_INPUT:
         _write_input(ws, TRAIN_INPUT, train)
     for child in ws.scratch.iterdir():
@@ -107,8 +107,10 @@ def _register(layout: RunLayout | Path, ws, task: Task, train: pd.DataFrame, val
                      n_validation=len(valid), grouped_by=grouped_by, stratified=stratified)
 
 
-def labels(layout: RunLayout | Path, which: str, task: Task) -> pd.Series:
-    return read_table(RunLayout.at(layout).private_labels(which))[task.target]
+def labels(layout: RunLayout | Path, which: str, task: Task) -> pd.Series | pd.DataFrame:
+    """The private labels: a Series, or for a multi-label task a DataFrame of the label columns."""
+    table = read_table(RunLayout.at(layout).private_labels(which))
+    return table[task.labels] if task.labels else table[task.target]
 
 
 def validation_errors(layout: RunLayout | Path, task: Task, pred_path: Path) -> dict:
@@ -118,7 +120,11 @@ def validation_errors(layout: RunLayout | Path, task: Task, pred_path: Path) -> 
     return analyse(task, read_table(RunLayout.at(layout).private_labels("validation")), read_table(pred_path))
 
 
-def metrics_from_predictions(task: Task, y_true: pd.Series, pred: pd.DataFrame) -> dict[str, float]:
+def metrics_from_predictions(task: Task, y_true: pd.Series | pd.DataFrame, pred: pd.DataFrame) -> dict[str, float]:
+    if task.labels:  # multi-label: one probability column per label, NaN labels left out per label
+        truth = y_true[task.labels].apply(pd.to_numeric, errors="coerce").to_numpy(dtype=float)
+        proba = pred[[f"probability_{c}" for c in task.labels]].to_numpy(dtype=float)
+        return evaluate("multilabel", truth, None, proba)
     if task.task_type == "regression":
         return evaluate("regression", y_true.to_numpy(dtype=float), pred["prediction"].to_numpy(dtype=float))
     classes = task.classes
@@ -299,10 +305,10 @@ def score_test(layout: RunLayout | Path, journal: RunJournal, sandbox) -> dict[s
     test = task.table("test")
     layout.private.mkdir(exist_ok=True)
     features = layout.test_features
-    test.drop(columns=[task.target]).to_csv(features, index=False)
+    test.drop(columns=task.target_columns).to_csv(features, index=False)
     preds = layout.test_predictions
     run_inference(layout, sandbox, model_dir=layout.best, input_path=features, output_path=preds,
                   journal=journal)
     features.unlink(missing_ok=True)
     pred = check_predictions(preds, task, n_rows=len(test))
-    return metrics_from_predictions(task, test[task.target], pred)
+    return metrics_from_predictions(task, test[task.labels] if task.labels else test[task.target], pred)

@@ -14,7 +14,7 @@ def split_frame(df: pd.DataFrame, *, target: str, task_type: str, group: str | N
     from sklearn.model_selection import GroupShuffleSplit, StratifiedGroupKFold, train_test_split
 
     idx = np.arange(len(df))
-    classification = task_type != "regression"
+    classification = task_type in ("binary", "multiclass")  # multilabel: random (or grouped) rows
     if group is not None:
         groups = df[group].astype(str).to_numpy()
         if classification:

@@ -116,14 +116,14 @@ def validate_split(out: SplitOutput, ctx: StepContext) -> None:
     except InputError as err:  # a file the brain wrote: its to fix
         raise ModelMistake(f"the split files cannot be read ({err}); write them with DataFrame.to_csv(index=False).") from None
     for df, name in ((a, "training"), (b, "validation")):
-        missing = [c for c in task.input_columns + [task.target] if c not in df.columns]
+        missing = [c for c in task.input_columns + task.target_columns if c not in df.columns]
         if missing:
             raise ModelMistake(f"the {name} split lacks columns {missing[:5]}; keep every column of train.csv.")
     if len(a) + len(b) != task.n_train:
         raise ModelMistake(f"the splits hold {len(a)} + {len(b)} rows but train.csv has {task.n_train}; every row must be in exactly one split.")
     if not 0.05 * task.n_train <= len(b) <= 0.4 * task.n_train:
         raise ModelMistake(f"the validation split has {len(b)} of {task.n_train} rows; use 10-30% of the data.")
-    if task.task_type != "regression" and b[task.target].nunique() < 2:
+    if task.task_type in ("binary", "multiclass") and b[task.target].nunique() < 2:
         raise ModelMistake("the validation split holds a single class; stratify the split by the target.")
     if task.group_column and set(a[task.group_column]) & set(b[task.group_column]):
         raise ModelMistake(f"groups in '{task.group_column}' appear in both splits; split by group (e.g. GroupShuffleSplit).")
@@ -163,6 +163,8 @@ def check_predictions(path: Path, task, *, n_rows: int) -> pd.DataFrame:
         raise ModelMistake(f"the predictions file cannot be read ({err}); write it with DataFrame.to_csv(index=False).") from None
     if len(pred) != n_rows:
         raise ModelMistake(f"inference returned {len(pred)} rows for {n_rows} input rows; write exactly one prediction per input row, in order.")
+    if task.labels:
+        return _check_label_probabilities(pred, task.labels)
     if "prediction" not in pred.columns:
         raise ModelMistake(f"the predictions lack a 'prediction' column (columns: {list(pred.columns)[:8]}).")
     if pred["prediction"].isna().any():
@@ -182,6 +184,19 @@ def check_predictions(path: Path, task, *, n_rows: int) -> pd.DataFrame:
     bad = sorted({str(v) for v in pred["prediction"]} - allowed)
     if bad:
         raise ModelMistake(f"predictions contain labels {bad[:5]} that are not classes of the task ({sorted(allowed)}).")
+    return pred
+
+
+def _check_label_probabilities(pred: pd.DataFrame, labels: list[str]) -> pd.DataFrame:
+    """Multi-label contract: a `probability_<label>` column per label, numbers between 0 and 1."""
+    want = [f"probability_{c}" for c in labels]
+    missing = [c for c in want if c not in pred.columns]
+    if missing:
+        raise ModelMistake(f"the predictions lack {missing[:5]}; write one probability_<label> column per label "
+                           f"({want[:5]}{' ...' if len(want) > 5 else ''}).")
+    probs = pred[want].apply(pd.to_numeric, errors="coerce")
+    if probs.isna().any().any() or (probs < -1e-6).any().any() or (probs > 1 + 1e-6).any().any():
+        raise ModelMistake("probability columns must hold numbers between 0 and 1 for every row.")
     return pred
 
 

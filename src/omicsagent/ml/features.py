@@ -108,9 +108,10 @@ def block_classes() -> dict[str, type[Block]]:
     from omicsagent.ml.protein import MutationsBlock, ProteinPropertiesBlock
     from omicsagent.ml.seqblocks import KmerBlock, OneHotBlock
     from omicsagent.ml.tabular import TabularBlock
+    from omicsagent.ml.textblocks import CharNgramBlock
 
     return {c.kind: c for c in (KmerBlock, OneHotBlock, PairFeaturesBlock, PairMatrixBlock, SmilesBlock,
-                                TabularBlock, ProteinPropertiesBlock, MutationsBlock, EmbeddingBlock)}
+                                TabularBlock, ProteinPropertiesBlock, MutationsBlock, EmbeddingBlock, CharNgramBlock)}
 
 
 @dataclass

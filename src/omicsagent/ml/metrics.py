@@ -2,7 +2,9 @@
 
 Classification metrics take ``y_true`` labels, ``y_pred`` labels and ``proba``: a 2-D array whose
 columns follow ``classes`` (sorted class labels). For binary tasks the positive class is ``classes[1]``.
-Regression metrics take ``y_true`` and ``y_pred`` numbers.
+Regression metrics take ``y_true`` and ``y_pred`` numbers. Multi-label metrics take ``y_true`` as a 2-D
+array (rows x labels) of 0/1 with NaN where a label was not measured, and ``proba`` of the same shape: the
+probability that each label is 1.
 """
 from __future__ import annotations
 
@@ -12,8 +14,8 @@ from typing import Callable, Sequence
 
 import numpy as np
 
-TASK_TYPES = ("binary", "multiclass", "regression")
-DEFAULT_METRIC = {"binary": "auroc", "multiclass": "macro_f1", "regression": "rmse"}
+TASK_TYPES = ("binary", "multiclass", "regression", "multilabel")
+DEFAULT_METRIC = {"binary": "auroc", "multiclass": "macro_f1", "regression": "rmse", "multilabel": "mean_auroc"}
 
 
 @dataclass(frozen=True)
@@ -131,7 +133,43 @@ def _spearman(y_true, y_pred, proba, classes):
     return float(spearmanr(a, b).statistic)
 
 
+def per_label_scores(y_true, proba) -> list[dict[str, float]]:
+    """For each label (column): rows measured, positives, AUROC and AUPRC on the rows where it was measured
+    (NaN where the label has a single class there)."""
+    from sklearn.metrics import average_precision_score, roc_auc_score
+
+    Y = np.asarray(y_true, dtype=float)
+    P = np.asarray(proba, dtype=float)
+    if Y.ndim != 2 or Y.shape != P.shape:
+        raise ValueError(f"multi-label labels {Y.shape} and probabilities {P.shape} must be 2-D and alike")
+    out = []
+    for j in range(Y.shape[1]):
+        measured = ~np.isnan(Y[:, j])
+        y, p = Y[measured, j], P[measured, j]
+        row = {"n": int(measured.sum()), "positives": int((y == 1).sum()), "auroc": float("nan"),
+               "auprc": float("nan")}
+        if 0 < row["positives"] < row["n"]:
+            row["auroc"] = float(roc_auc_score(y, p))
+            row["auprc"] = float(average_precision_score(y, p))
+        out.append(row)
+    return out
+
+
+def _mean_over_labels(key: str, y_true, proba) -> float:
+    values = [r[key] for r in per_label_scores(y_true, proba) if not math.isnan(r[key])]
+    return float(np.mean(values)) if values else float("nan")
+
+
+def _mean_auroc(y_true, y_pred, proba, classes):
+    return _mean_over_labels("auroc", y_true, proba)
+
+
+def _mean_auprc(y_true, y_pred, proba, classes):
+    return _mean_over_labels("auprc", y_true, proba)
+
+
 _CLS = ("binary", "multiclass")
+_ML = ("multilabel",)
 _REG = ("regression",)
 METRICS: dict[str, Metric] = {m.name: m for m in [
     Metric("auroc", "AUROC", True, True, _CLS, _auroc),
@@ -145,6 +183,8 @@ METRICS: dict[str, Metric] = {m.name: m for m in [
     Metric("r2", "R²", True, False, _REG, _r2),
     Metric("pearson", "Pearson r", True, False, _REG, _pearson),
     Metric("spearman", "Spearman ρ", True, False, _REG, _spearman),
+    Metric("mean_auroc", "mean AUROC", True, True, _ML, _mean_auroc),
+    Metric("mean_auprc", "mean AUPRC", True, True, _ML, _mean_auprc),
 ]}
 
 _ALIASES = {

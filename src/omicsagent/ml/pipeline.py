@@ -43,7 +43,7 @@ class TrainedModel:
     featurizer: Featurizer
     model: Model
     task_type: str
-    target: str
+    target: str | list[str]  # a list of label columns for a multilabel task
     input_columns: list[str] = field(default_factory=list)
     representation: dict[str, Any] = field(default_factory=dict)
     model_spec: dict[str, Any] = field(default_factory=dict)
@@ -55,6 +55,8 @@ class TrainedModel:
 
     @property
     def classes(self) -> list:
+        if self.task_type == "multilabel":
+            return []
         return [] if self.model.classes_ is None else list(self.model.classes_)
 
     def check_input(self, df: pd.DataFrame) -> None:
@@ -68,6 +70,9 @@ class TrainedModel:
         """One row per input row: ``prediction`` plus ``probability_<class>`` for classification."""
         self.check_input(df)
         X = self.featurizer.transform(df)
+        if self.task_type == "multilabel":  # ``target`` is the list of labels
+            proba = self.model.predict_proba(X)
+            return pd.DataFrame({f"probability_{label}": proba[:, j] for j, label in enumerate(self.target)})
         if self.task_type == "regression":
             return pd.DataFrame({"prediction": self.model.predict(X)})
         proba = self.model.predict_proba(X)

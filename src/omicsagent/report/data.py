@@ -40,6 +40,7 @@ class RunData:
     journal: RunJournal
     best: IterationRecord | None
     predictions: BestPredictions | None = None
+    per_label: list[list[str]] | None = None  # multilabel: [label, measured, positives, AUROC, AUPRC] rows
     importances: list[tuple[str, float]] | None = None  # top features, largest first
     importance_meaning: str = ""  # what the importance values are, as the model recorded it
     train_flags: list[str] = field(default_factory=list)  # the options best/train.py accepts
@@ -69,7 +70,10 @@ def gather(run_dir: Path | RunLayout, *, max_features: int = 20) -> RunData:
         data.missing.append("No iteration has succeeded yet, so there is no best model to describe." if journal.status == "running"
                             else "No iteration succeeded, so there is no best model to describe.")
     if data.best is not None:
-        data.predictions = _best_predictions(layout, journal, data.best, data.missing)
+        if journal.task.labels:
+            data.per_label = _per_label_rows(layout, journal, data.best, data.missing)
+        else:
+            data.predictions = _best_predictions(layout, journal, data.best, data.missing)
         data.importances = top_features(layout.best / "model", trusted=set(journal.brains) == {"expert"},
                                         max_features=max_features, missing=data.missing)
         if data.importances:
@@ -81,6 +85,36 @@ def gather(run_dir: Path | RunLayout, *, max_features: int = 20) -> RunData:
             if not (layout.best / name).exists():
                 data.missing.append(f"best/{name} is missing, so the best model cannot be rerun from this folder as is.")
     return data
+
+
+PER_LABEL_HEADER = ["label", "validation rows measured", "positives", "AUROC", "AUPRC"]
+
+
+def _per_label_rows(layout: RunLayout, journal: RunJournal, best: IterationRecord,
+                    missing: list[str]) -> list[list[str]] | None:
+    """Multi-label: the best iteration's validation AUROC/AUPRC per label, each on its measured rows.
+    ROC and calibration plots are per-class pictures, so they are skipped (said in ``missing``)."""
+    from omicsagent.ml.metrics import per_label_scores
+
+    labels = journal.task.labels or []
+    missing.append("Multi-label task: ROC, precision-recall and calibration plots are skipped; the per-label "
+                   "table gives each label's validation AUROC and AUPRC.")
+    valid_path = validation_labels_path(layout, journal)
+    pred_path = layout.files_at(best.dir).validation_predictions
+    if valid_path is None or not valid_path.exists() or not pred_path.exists():
+        missing.append("The validation labels or the best predictions are missing, so the per-label table is skipped.")
+        return None
+    try:
+        valid, pred = read_table(valid_path), read_table(pred_path)
+        truth = valid[labels].apply(pd.to_numeric, errors="coerce").to_numpy(float)
+        proba = pred[[f"probability_{c}" for c in labels]].to_numpy(float)
+        scores = per_label_scores(truth, proba)
+    except Exception as err:  # noqa: BLE001 - an unreadable file becomes a note, not a crash
+        missing.append(f"The validation labels or predictions cannot be read ({type(err).__name__}), so the "
+                       f"per-label table is skipped.")
+        return None
+    return [[name, str(r["n"]), str(r["positives"]), fmt_metric(r["auroc"]), fmt_metric(r["auprc"])]
+            for name, r in zip(labels, scores)]
 
 
 def _best_predictions(layout: RunLayout, journal: RunJournal, best: IterationRecord,

@@ -6,7 +6,7 @@ from html import escape
 
 from omicsagent.ml.metrics import get_metric
 from omicsagent.report import content
-from omicsagent.report.data import RunData, fmt_metric, iteration_rows
+from omicsagent.report.data import PER_LABEL_HEADER, RunData, fmt_metric, iteration_rows
 from omicsagent.report.plots import Plot
 
 CSS = """
@@ -118,6 +118,9 @@ def render_html(data: RunData, plots: list[Plot]) -> str:
             out.append(_table(["hyperparameter", "value"], [[k, str(v)] for k, v in best.hyperparameters.items()]))
         out.append("<h3>Validation metrics</h3>")
         out.append(_metrics_table(best.validation_metrics, best.train_metrics, primary=j.task.metric))
+        if data.per_label:
+            out.append("<h3>Validation metrics per label</h3>")
+            out.append(_table(PER_LABEL_HEADER, data.per_label))
         for key in ("roc_pr", "confusion", "calibration", "regression", "importance"):
             if key in by_key:
                 out.append(f"<h3>{escape(by_key[key].title)}</h3>")

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from omicsagent.report import content
-from omicsagent.report.data import RunData, fmt_metric, iteration_rows
+from omicsagent.report.data import PER_LABEL_HEADER, RunData, fmt_metric, iteration_rows
 from omicsagent.tasks.card import task_card_markdown
 
 
@@ -56,6 +56,9 @@ def render_markdown(data: RunData, *, figures_in: str | None = "report.html") ->
             out.append(_table(["metric (* = the run's metric)", "validation", "train"], rows_m))
         else:
             out.append("The best iteration recorded no validation metrics.")
+        if data.per_label:
+            out += ["", "### Validation metrics per label", ""]
+            out.append(_table(PER_LABEL_HEADER, data.per_label))
         if data.importances:
             out += ["", f"### Top {len(data.importances)} features", ""]
             if data.importance_meaning:

@@ -278,3 +278,31 @@ def duplicate_of(df: pd.DataFrame, name: str, candidates: list[str]) -> str | No
         if other != name and df[other].dtype == col.dtype and df[other].equals(col):
             return other
     return None
+
+
+def not_zero_one(s: pd.Series):
+    """The first value of ``s`` (missing values aside) that is not 0 or 1, or None when it is a 0/1 label."""
+    values = s.dropna()
+    numeric = pd.to_numeric(values, errors="coerce")
+    bad = values[numeric.isna() | ~numeric.isin([0, 1])]
+    if len(bad):
+        v = bad.iloc[0]
+        return v.item() if isinstance(v, np.generic) else v
+    return None
+
+
+def multilabel_columns(df: pd.DataFrame, *, min_labels: int = 3) -> list[str]:
+    """The longest run of side-by-side 0/1 columns, each with missing values, when it has at least
+    ``min_labels`` columns: what a multi-label table (one column per assay, blank where not measured)
+    looks like. Empty otherwise."""
+    best: list[str] = []
+    run: list[str] = []
+    for name in df.columns:
+        s = df[name]
+        if s.isna().any() and s.notna().any() and s.dropna().nunique() == 2 and not_zero_one(s) is None:
+            run.append(name)
+            if len(run) > len(best):
+                best = list(run)
+        else:
+            run = []
+    return best if len(best) >= min_labels else []

@@ -18,7 +18,7 @@ from omicsagent.ml.metrics import DEFAULT_METRIC, TASK_TYPES, get_metric, metric
 from omicsagent.tasks import detect
 from omicsagent.tasks.io import find_table, read_table
 
-TaskType = Literal["binary", "multiclass", "regression"]
+TaskType = Literal["binary", "multiclass", "regression", "multilabel"]
 
 
 class ColumnInfo(BaseModel):
@@ -45,7 +45,8 @@ class Task(BaseModel):
     validation_path: str | None = None
     test_path: str | None = None  # hidden: the harness reads it; it never enters a workspace
     description: str = ""
-    target: str
+    target: str  # the column to predict; for a multi-label task the label columns joined by ", " (display)
+    labels: list[str] | None = None  # multilabel only: the 0/1 label columns, each may be missing per row
     target_reason: str = ""
     task_type: TaskType
     task_type_reason: str = ""
@@ -60,17 +61,22 @@ class Task(BaseModel):
     warnings: list[str] = Field(default_factory=list)
 
     @property
+    def target_columns(self) -> list[str]:
+        """The columns an inference script never gets: the target, or every label of a multi-label task."""
+        return list(self.labels) if self.labels else [self.target]
+
+    @property
     def feature_columns(self) -> list[ColumnInfo]:
         return [c for c in self.columns if c.is_feature]
 
     @property
     def excluded_columns(self) -> list[ColumnInfo]:
-        return [c for c in self.columns if c.name != self.target and not c.is_feature]
+        return [c for c in self.columns if c.name not in self.target_columns and not c.is_feature]
 
     @property
     def input_columns(self) -> list[str]:
         """Columns an inference script may be given (everything but the target)."""
-        return [c.name for c in self.columns if c.name != self.target]
+        return [c.name for c in self.columns if c.name not in self.target_columns]
 
     def column(self, name: str) -> ColumnInfo:
         return next(c for c in self.columns if c.name == name)
@@ -136,7 +142,7 @@ def _written_as_integers(path: Path, column: str) -> bool:
 class Overrides(BaseModel):
     """Values that replace detection: from task.toml, then from the command line."""
 
-    target: str | None = None
+    target: str | list[str] | None = None  # several columns: a multi-label task
     task_type: TaskType | None = None
     metric: str | None = None
     id_columns: list[str] = Field(default_factory=list)
@@ -181,7 +187,8 @@ def make_overrides(values: dict[str, Any], *, source: Path | None = None) -> Ove
         return f"{OPTION_OF.get(key, key)} {values[key]!r}"
 
     if values.get("task_type") is not None and values["task_type"] not in TASK_TYPES:
-        raise InputError(f"{named('task_type')} is not a task type; use binary, multiclass or regression.")
+        raise InputError(f"{named('task_type')} is not a task type; use binary, multiclass, regression or "
+                         f"multilabel.")
     try:
         return Overrides(**values)
     except ValidationError as err:
@@ -203,8 +210,8 @@ def _read_task_toml(path: Path) -> Overrides:
             raise InputError(f"{path} has {extra[0]!r} outside its [task] section; "
                              f"move every key under [task].")
         raw = raw["task"]
-    if isinstance(raw.get("target"), list):
-        raise InputError(f"{path} lists several targets; multi-label tasks are not supported yet, so name one target column.")
+    if isinstance(raw.get("target"), list) and len(raw["target"]) == 1:
+        raw["target"] = raw["target"][0]
     for key in ("id_columns", "ignore_columns", "feature_columns"):
         if isinstance(raw.get(key), str):
             raw[key] = [raw[key]]
@@ -256,6 +263,16 @@ def load_task(dataset: str | Path | None = None, *, train: str | Path | None = N
     test_df = read_table(test_p) if test_p else None
 
     profiles = {c: detect.profile_column(train_df[c], n_rows=len(train_df)) for c in train_df.columns}
+    labels_reason = f"{len(ov.target)} 0/1 label columns chosen by the user" if isinstance(ov.target, list) else ""
+    if not ov.target and ov.task_type in (None, "multilabel"):
+        found = _detected_labels(train_df, profiles, description, task_name)
+        if found:
+            ov = ov.model_copy(update={"target": found})
+            labels_reason = (f"detected: {len(found)} side-by-side 0/1 columns with missing values (give "
+                             f"--target COLUMN to predict only one)")
+    if isinstance(ov.target, list) and len(ov.target) > 1 or ov.task_type == "multilabel":
+        return _multilabel_task(ov, train_df, valid_df, test_df, profiles, train_p, valid_p, test_p,
+                                name=task_name, description=description, reason=labels_reason)
     target, target_reason = _pick_target(train_df, profiles, ov, description, task_name, train_p)
     for other, label in ((valid_df, valid_p), (test_df, test_p)):
         if other is not None:
@@ -305,6 +322,80 @@ def load_task(dataset: str | Path | None = None, *, train: str | Path | None = N
         n_test=len(test_df) if test_df is not None else None,
         n_dropped_missing_target=n_missing if ov.drop_missing_target else 0, warnings=warnings,
     )
+
+
+def _detected_labels(df: pd.DataFrame, profiles, description: str, name: str) -> list[str]:
+    """The label columns of a multi-label table (``detect.multilabel_columns``) when no single column is a
+    clear target; empty otherwise."""
+    labels = detect.multilabel_columns(df)
+    if not labels:
+        return []
+    choice = detect.choose_target(df, profiles, description=description, dataset_name=name)
+    return labels if choice is None or choice.alternatives or choice.column in labels else []
+
+
+def _multilabel_task(ov: Overrides, train_df, valid_df, test_df, profiles, train_p: Path, valid_p, test_p, *,
+                     name: str, description: str, reason: str) -> Task:
+    """A task with several 0/1 label columns, each possibly missing per row (a row counts for the labels it
+    has). Every named column must exist and hold only 0/1 (or be empty) in every file."""
+    labels = list(dict.fromkeys(ov.target if isinstance(ov.target, list) else [ov.target] if ov.target else []))
+    if len(labels) < 2:
+        raise InputError("a multilabel task needs several 0/1 target columns; name them with a repeated "
+                         "--target (or target = [...] in task.toml).")
+    if ov.task_type not in (None, "multilabel"):
+        raise InputError(f"several target columns make a multilabel task, not {ov.task_type}; drop "
+                         f"--task-type or give one --target.")
+    for label in labels:
+        if label not in train_df.columns:
+            raise InputError(f"the target column '{label}' is not in {train_p}; "
+                             f"choose among: {_column_list(train_df.columns)}.")
+    for other, path in ((valid_df, valid_p), (test_df, test_p)):
+        if other is not None:
+            _check_columns(train_df, other, train_p, path, labels[0])
+            absent = [c for c in labels if c not in other.columns]
+            if absent:
+                raise InputError(f"{path} has no label column '{absent[0]}'; add it (hidden test labels are "
+                                 f"read only by the harness) or remove the file.")
+    for df, path in ((train_df, train_p), (valid_df, valid_p), (test_df, test_p)):
+        if df is None:
+            continue
+        for label in labels:
+            bad = detect.not_zero_one(df[label])
+            if bad is not None:
+                raise InputError(f"the target column '{label}' in {path} holds {bad!r}, not only 0/1, so it "
+                                 f"cannot be one of several labels; give only 0/1 columns to --target or "
+                                 f"name one target.")
+    for label in labels:
+        y = train_df[label].dropna()
+        if y.nunique() < 2:
+            raise InputError(f"the label '{label}' in {train_p} has no {'positive' if (y == 0).all() else 'negative'}"
+                             f" row, so no model can learn it; drop it from the target list.")
+    metric = _pick_metric(ov.metric, "multilabel")
+    columns = _final_roles(train_df, profiles, labels, "multilabel", ov)
+    if not any(c.is_feature for c in columns):
+        raise InputError(f"{train_p} has no usable feature column besides the labels; check --ignore or task.toml.")
+    measured = train_df[labels].notna().mean()
+    warnings = []
+    if (measured < 1).any():
+        warnings.append(f"labels are missing in some rows (measured in {measured.min():.0%} to {measured.max():.0%}"
+                        f" of rows); each label is learned and scored on the rows where it was measured.")
+    unlabelled = int(train_df[labels].isna().all(axis=1).sum())
+    if unlabelled:
+        warnings.append(f"{unlabelled} training row(s) have no label at all; no label model learns from them.")
+    rare = [c for c in labels if (train_df[c] == 1).sum() < 5]
+    if rare:
+        warnings.append(f"label(s) {', '.join(rare[:5])} have fewer than 5 positive training rows; their "
+                        f"metrics will be noisy.")
+    group = next((c.name for c in columns if c.role == "group"), None)
+    return Task(
+        name=name, train_path=str(train_p.resolve()),
+        validation_path=str(valid_p.resolve()) if valid_p else None,
+        test_path=str(test_p.resolve()) if test_p else None, description=description,
+        target=", ".join(labels), labels=labels, target_reason=reason or "chosen by the user",
+        task_type="multilabel", task_type_reason="several 0/1 target columns", classes=None, metric=metric,
+        columns=columns, group_column=group, n_train=len(train_df),
+        n_validation=len(valid_df) if valid_df is not None else None,
+        n_test=len(test_df) if test_df is not None else None, warnings=warnings)
 
 
 def _check_forced_type(y: pd.Series, task_type: str, target: str) -> None:
@@ -389,15 +480,25 @@ def check_named_columns(ov: Overrides, columns, target: str) -> None:
                              f"feature; remove it there or choose another --target.")
 
 
-def _final_roles(df: pd.DataFrame, profiles: dict[str, detect.ColumnProfile], target: str, task_type: str,
-                 ov: Overrides) -> list[ColumnInfo]:
-    y = df[target]
+def _leak(df: pd.DataFrame, name: str, targets: list[str], task_type: str) -> str | None:
+    """Why column ``name`` looks like it leaks the target (or, multi-label, one of the labels)."""
+    for t in targets:
+        why = detect.leakage_reason(df[name], df[t], "binary" if task_type == "multilabel" else task_type)
+        if why is not None:
+            return why if len(targets) == 1 else f"{why} ('{t}')"
+    return None
+
+
+def _final_roles(df: pd.DataFrame, profiles: dict[str, detect.ColumnProfile], target: str | list[str],
+                 task_type: str, ov: Overrides) -> list[ColumnInfo]:
+    targets = target if isinstance(target, list) else [target]
     has_sequences = any(p.role in ("dna", "rna", "protein") for p in profiles.values())
-    check_named_columns(ov, df.columns, target)
+    for t in targets:
+        check_named_columns(ov, df.columns, t)
     out = []
     for name, p in profiles.items():
         info = ColumnInfo(**p.__dict__)
-        if name == target:
+        if name in targets:
             info.role, info.reason = "target", "the value to predict"
         elif name in ov.feature_columns:
             info.reason = f"{info.reason}; kept as a feature by the user" if info.is_feature else "kept as a feature by the user"
@@ -411,7 +512,7 @@ def _final_roles(df: pd.DataFrame, profiles: dict[str, detect.ColumnProfile], ta
             info.role, info.reason = "metadata", "ignored by the user"
         elif info.role in ("group", "identifier", "constant", "empty", "metadata"):
             pass
-        elif (why := detect.leakage_reason(df[name], y, task_type)) is not None:
+        elif (why := _leak(df, name, targets, task_type)) is not None:
             info.role, info.reason = "leak", f"leakage suspect: {why}"
         elif (dup := detect.duplicate_of(df, name, [o.name for o in out if o.is_feature])) is not None:
             info.role, info.reason = "duplicate", f"an exact copy of '{dup}'"

@@ -73,9 +73,10 @@ class ExpertBrain:
         script = ctx.layout.split_dir / "split.py"
         script.parent.mkdir(parents=True, exist_ok=True)
         group = t.group_column
-        note = (f"Grouped by '{group}' and stratified by the target." if group and t.task_type != "regression"
+        stratified = t.task_type in ("binary", "multiclass")
+        note = (f"Grouped by '{group}' and stratified by the target." if group and stratified
                 else f"Grouped by '{group}'." if group else
-                "Stratified by the target." if t.task_type != "regression" else "A random split.")
+                "Stratified by the target." if stratified else "A random split.")
         script.write_text(_template("split.py.tmpl").substitute(
             run_id=ctx.journal.run_id, method_note=note, script=ctx.rel(script), input_file=ctx.train_file,
             out_dir=out_dir, target=repr(t.target), task_type=repr(t.task_type), group=repr(group), fraction=0.2,
@@ -126,7 +127,8 @@ class ExpertBrain:
         script.write_text(_template("train.py.tmpl").substitute(
             iteration=ctx.iteration, run_id=ctx.journal.run_id, summary=c.name, rationale=c.rationale,
             script=ctx.rel(script), train_file=ctx.train_file, model_dir=ctx.rel(model_dir),
-            target=repr(ctx.task.target), task_type=repr(ctx.task.task_type), excluded=_excluded_comment(ctx),
+            target=repr(ctx.task.labels or ctx.task.target), task_type=repr(ctx.task.task_type),
+            excluded=_excluded_comment(ctx),
             representation=_literal(c.representation), model=_literal(c.model),
             train_file_repr=repr(ctx.train_file), seed=ctx.seed))
         # Leave room for inference and scoring; iterative models stop early and keep their best state.
@@ -142,7 +144,9 @@ class ExpertBrain:
     def _inference(self, ctx: StepContext) -> InferenceOutput:
         c = self._decision(ctx).candidate
         script = ctx.files.inference_script
-        note = "" if ctx.task.task_type == "regression" else " plus probability_<class> for each class"
+        note = ("" if ctx.task.task_type == "regression" else
+                " (multi-label: no `prediction` column, a probability_<label> column per label instead)"
+                if ctx.task.labels else " plus probability_<class> for each class")
         script.write_text(_template("inference.py.tmpl").substitute(
             iteration=ctx.iteration, run_id=ctx.journal.run_id, summary=c.name if c else "", proba_note=note))
         return InferenceOutput(inference_script=ctx.rel(script))

@@ -13,9 +13,16 @@ from omicsagent.tasks.task import Task
 
 def explore_data(task: Task, train_path: Path) -> tuple[str, list[str]]:
     df = read_table(train_path)
-    y = df[task.target]
     findings: list[str] = []
-    if task.task_type == "regression":
+    if task.labels:
+        y = pd.Series(dtype=float)
+        parts = [f"{c}: {int((df[c] == 1).sum())}/{int(df[c].notna().sum())}" for c in task.labels]
+        findings.append("positives / measured rows per label: " + ", ".join(parts))
+    else:
+        y = df[task.target]
+    if task.labels:
+        pass
+    elif task.task_type == "regression":
         findings.append(f"target {task.target}: mean {y.mean():.3g}, sd {y.std():.3g}, range {y.min():.3g} to {y.max():.3g}")
     else:
         counts = y.value_counts()

@@ -1,9 +1,13 @@
 """The expert's search policy: what to try next, decided from the journal and the data profile alone (both
 are fixed for a run, so resume is exact).
 
-Explore the recipe book's candidates in order (a fast baseline first), skipping what no longer fits in the
-time left; after a failure try a cheaper variant; near the end (or when the plan is exhausted) refine the
-best iteration: regularise when it overfits, add capacity when it underfits. Stop when nothing new fits.
+Explore the recipe book's candidates in order (a fast baseline and the character n-gram floor first),
+skipping what no longer fits in the time left; after a failure try a cheaper variant; near the end (or when
+the plan is exhausted) refine the best iteration: regularise when it overfits, add capacity when it
+underfits. When the plan and those refinements are used up and time is left, keep improving the best
+(``improvements``: a blend with the best of another family, bagging over seeds, the neighbours of its
+hyperparameters) until the budget ends it or the plateau rule does: no validation gain above
+``PLATEAU_EPS`` (relative) in the last ``PLATEAU_K`` iterations after the plan.
 """
 from __future__ import annotations
 
@@ -17,6 +21,8 @@ from omicsagent.brains.expert.recipes import Candidate, DataProfile
 from omicsagent.ml.metrics import Metric, get_metric
 
 OVERHEAD_S = 25.0  # writing scripts, inference dry-run and scoring, per iteration
+PLATEAU_K = 3        # stop improving after this many iterations past the plan without a gain ...
+PLATEAU_EPS = 0.002  # ... larger than this share of the best validation score (or error)
 
 
 def candidate_key(representation: dict, model: dict) -> str:
@@ -43,8 +49,9 @@ def candidate_of(it: IterationRecord, plan: list[Candidate]) -> Candidate | None
     for c in plan:
         if candidate_key(c.representation, c.model) == key:
             return c
-    return Candidate(name=rep.output.get("name", "?"), family=arch.output.get("hyperparameters", {}).get("_family", "?"),
-                     representation=rep.output.get("spec", {}), model=arch.output.get("spec", {}),
+    model = arch.output.get("spec", {})
+    return Candidate(name=rep.output.get("name", "?"), family=recipes.FAMILY_OF_KIND.get(model.get("kind"), "?"),
+                     representation=rep.output.get("spec", {}), model=model,
                      rationale=rep.output.get("description", ""), est_seconds=it.duration_s or 60.0)
 
 
@@ -188,6 +195,9 @@ def decide_next(journal: RunJournal, profile: DataProfile, *, time_left_s: float
     explore = [c for c in plan if new(c) and fits(c)]
     iterations_left = journal.settings.iterations - len(finished)
     best = journal.best_iteration
+    plateau = plateaued(journal, plan) if best is not None and not explore else ""
+    if plateau:
+        return Decision(None, plateau)
     refine_now = best is not None and (not explore or iterations_left <= 1
                                         or time_left_s < 0.25 * journal.settings.time_budget_s)
     if refine_now:
@@ -208,7 +218,73 @@ def decide_next(journal: RunJournal, profile: DataProfile, *, time_left_s: float
         cheapest = min(plan, key=lambda c: c.est_seconds, default=None)
         if cheapest is not None and new(cheapest):
             return Decision(cheapest, "nothing has succeeded yet: the cheapest candidate")
+        return Decision(None, "no untried candidate fits in the time left")
+    for c, why in improvements(journal, plan):
+        if new(c) and fits(c):
+            return Decision(c, why)
     return Decision(None, "no untried candidate fits in the time left")
+
+
+def _gain(journal: RunJournal, old: float | None, new: float | None) -> float:
+    """The relative validation gain of ``new`` over ``old`` (positive: better)."""
+    if new is None or old is None:
+        return math.inf if old is None and new is not None else 0.0
+    sign = 1.0 if journal.metric.greater_is_better else -1.0
+    return sign * (new - old) / max(abs(old), 1e-12)
+
+
+def plateaued(journal: RunJournal, plan: list[Candidate]) -> str:
+    """A reason to stop when the last ``PLATEAU_K`` iterations past the plan gained no more than
+    ``PLATEAU_EPS`` (relative) on the best validation score; "" otherwise."""
+    keys = {candidate_key(c.representation, c.model) for c in plan}
+    finished = journal.finished_iterations
+    beyond = 0  # trailing iterations that ran candidates outside the plan
+    for it in reversed(finished):
+        rep, arch = it.step("representation"), it.step("architecture")
+        key = candidate_key(rep.output.get("spec", {}), arch.output.get("spec", {})) if rep and arch else ""
+        if key in keys:
+            break
+        beyond += 1
+    if beyond < PLATEAU_K:
+        return ""
+    before = finished[:-PLATEAU_K]
+    best_before = None
+    for it in before:
+        if it.status == "succeeded" and journal.metric.better(journal.primary(it), best_before):
+            best_before = journal.primary(it)
+    best_now = journal.primary(journal.best_iteration) if journal.best_iteration else None
+    gain = _gain(journal, best_before, best_now)
+    if gain > PLATEAU_EPS:
+        return ""
+    return (f"plateau: the last {PLATEAU_K} iterations after the plan improved the best validation "
+            f"{journal.metric.label} by {max(gain, 0.0):.2%} (less than {PLATEAU_EPS:.1%})")
+
+
+def improvements(journal: RunJournal, plan: list[Candidate]) -> list[tuple[Candidate, str]]:
+    """What to try once the plan is used up, best first: a blend of the best with the best iteration of
+    another family, the best bagged over seeds, then the neighbours of the best's hyperparameters (more
+    regularised, larger), also for the runner-up."""
+    ranked: list[tuple[IterationRecord, Candidate]] = []
+    for it in journal.iterations:
+        c = candidate_of(it, plan) if it.status == "succeeded" and journal.primary(it) is not None else None
+        if c is not None:
+            ranked.append((it, c))
+    sign = 1.0 if journal.metric.greater_is_better else -1.0
+    ranked.sort(key=lambda ic: (-sign * journal.primary(ic[0]), ic[0].index))
+    if not ranked:
+        return []
+    (best_it, best), out = ranked[0], []
+    label = f"improving the best iteration {best_it.index} ({best.name}) after the plan"
+    family = lambda c: recipes.FAMILY_OF_KIND.get(c.model.get("kind"), c.family)
+    other = next(((it, c) for it, c in ranked[1:] if family(c) not in (family(best), "ensemble")), None)
+    if other is not None and family(best) != "ensemble":
+        out.append((recipes.blend(best, other[1]), f"{label}: blend with iteration {other[0].index} ({other[1].name})"))
+    out.append((recipes.bag(best), f"{label}: bagging over seeds"))
+    for it, c in ranked[:2]:
+        for what, fn in (("regularise", recipes.regularize), ("add capacity", recipes.add_capacity)):
+            out.append((fn(c, f"A hyperparameter search around iteration {it.index}."),
+                        f"improving iteration {it.index} ({c.name}) after the plan: {what}"))
+    return [(c, why) for c, why in out if c is not None]
 
 
 def reflect(journal: RunJournal, it: IterationRecord, profile: DataProfile, *,
@@ -225,7 +301,8 @@ def reflect(journal: RunJournal, it: IterationRecord, profile: DataProfile, *,
         assessment = f"iteration {it.index} ({it.summary}): {fit.assessment}; {rank}"
     decision = decide_next(journal, profile, time_left_s=time_left_s)
     if decision.candidate is None:
-        return assessment + f". Stopping: {decision.reason}.", {}, True
+        # the reason first: the run's status keeps only the start of the assessment
+        return f"Stopping: {decision.reason}. " + assessment + ".", {}, True
     c = decision.candidate
     instructions = {
         "representation": f"use {c.name.split(' + ')[0] if ' + ' in c.name else c.name}: {c.rationale}",

@@ -40,9 +40,11 @@ class DataProfile:
     smiles_columns: list[str] = field(default_factory=list)
     numeric_columns: list[str] = field(default_factory=list)
     categorical_columns: list[str] = field(default_factory=list)
+    text_columns: list[str] = field(default_factory=list)  # free text (not sequences, not SMILES)
     time_budget_s: float = 900.0
     mutation_columns: list[str] = field(default_factory=list)  # protein variants in mutant notation (H24S)
     embeddings: dict[str, dict] = field(default_factory=dict)  # modality -> configured pretrained model
+    n_labels: int = 0  # multilabel: the number of 0/1 label columns (one model each)
 
 
 @dataclass
@@ -79,7 +81,8 @@ def profile_of(task: Task, train: pd.DataFrame, *, time_budget_s: float,
         smiles_columns=[c.name for c in task.feature_columns if c.role == "smiles"],
         numeric_columns=[c.name for c in task.feature_columns if c.role == "numeric"],
         categorical_columns=[c.name for c in task.feature_columns if c.role == "categorical"],
-        time_budget_s=time_budget_s,
+        text_columns=[c.name for c in task.feature_columns if c.role == "text"],
+        time_budget_s=time_budget_s, n_labels=len(task.labels or []),
         mutation_columns=[c.name for c in task.feature_columns if c.role == "mutation"],
         embeddings=dict(embeddings or {}))
 
@@ -144,6 +147,39 @@ def _linear(p: DataProfile) -> dict:
     return spec
 
 
+def string_columns(p: DataProfile) -> list[str]:
+    """Every string column a model may read: sequences, SMILES and free text."""
+    return [c.name for c in p.sequence_columns] + p.smiles_columns + p.text_columns
+
+
+FLOOR = "char_ngram_linear"
+
+
+def floor(p: DataProfile) -> Candidate | None:
+    """The seconds-long floor of every task with string columns: character 1-5-grams (tf-idf) of each
+    string column, plus the numbers and categories, into a linear model whose strength is tuned on an
+    inner split. It knows nothing of chemistry or biology, so a domain candidate that ends below it on
+    validation has missed something; it is planned among the first two so no run ends below it."""
+    cols = string_columns(p)
+    if not cols:
+        return None
+    lens = {c.name: min(c.median_len, 1000) for c in p.sequence_columns}
+    total_len = sum(lens.get(c, 60) for c in cols)
+    blocks = [{"kind": "char_ngram", "column": c, "ngram": [1, 5]} for c in cols] + _tabular(p)
+    est = 5 + p.n_rows * total_len / 50_000  # measured 5-35 s on the shared datasets (2 busy cores)
+    # tf-idf rows are already on one scale: standardising would blow up rare n-grams (measured worse on
+    # 3 of 4 shared datasets); a generous time limit lets the strength search finish on a busy machine
+    return Candidate(FLOOR, "linear", {"blocks": blocks}, {**_linear(p), "standardize": False},
+                     "Character 1-5-grams of the string columns with a tuned linear model: a seconds-long, "
+                     "domain-free baseline that every later candidate has to beat on validation.",
+                     est_seconds=est, time_limit_s=float(max(120.0, min(4 * est, p.time_budget_s / 3))))
+
+
+def _with_floor(p: DataProfile, cands: list[Candidate], position: int) -> list[Candidate]:
+    f = floor(p)
+    return cands if f is None else cands[:position] + [f] + cands[position:]
+
+
 def _cnn_epochs(n_rows: int) -> int:
     return 30 if n_rows < 5000 else (15 if n_rows < 20000 else 10)
 
@@ -153,16 +189,18 @@ def _cnn_epochs(n_rows: int) -> int:
 def plan(profile: DataProfile) -> list[Candidate]:
     """Ordered candidates: a fast robust baseline first, then the explorations most likely to win."""
     p = profile
+    if p.task_type == "multilabel":
+        return _per_label(plan(replace(p, task_type="binary", n_labels=0)), p)
     if p.pair is not None:
-        cands = _plan_pair(p)
+        cands = _with_floor(p, _plan_pair(p), 1)
     elif _variant_source(p) is not None:
-        cands = _plan_variants(p)
+        cands = _with_floor(p, _plan_variants(p), 1)
     elif p.sequence_columns and not p.smiles_columns:
-        cands = _plan_sequences(p)
+        cands = _with_floor(p, _plan_sequences(p), 1)
     elif p.smiles_columns:
-        cands = _plan_smiles(p)
-    else:
-        cands = _plan_tabular(p)
+        cands = _with_floor(p, _plan_smiles(p), 1)
+    else:  # without a string column there is no floor; with one, the tables alone miss it: the floor first
+        cands = _with_floor(p, _plan_tabular(p) if _tabular(p) else [], 0)
     cands = _with_embeddings(cands, p)
     for c in cands:
         c.time_limit_s = c.time_limit_s or _time_limit(c, p)
@@ -212,6 +250,19 @@ def _with_embeddings(cands: list[Candidate], p: DataProfile) -> list[Candidate]:
         f"{first.rationale} The pretrained embeddings are added as features (cached from the previous iteration).",
         est_seconds=first.est_seconds * 1.2 + 2)
     return [first, alone, combined, *cands[1:]]
+
+
+def _per_label(binary: list[Candidate], p: DataProfile) -> list[Candidate]:
+    """A multi-label task: each binary candidate fitted once per label, on the rows where it was measured."""
+    out = []
+    for c in binary:
+        est = c.est_seconds * max(1, p.n_labels) * 0.7  # a label's measured rows are fewer than all rows
+        w = replace(c, name=f"{c.name}_per_label", model={"kind": "per_label", "base": c.model},
+                    rationale=f"{c.rationale} One model per label, each fitted on the rows where its label "
+                              f"was measured.", est_seconds=est, time_limit_s=None)
+        w.time_limit_s = _time_limit(w, p)
+        out.append(w)
+    return out
 
 
 def _time_limit(c: Candidate, p: DataProfile) -> float:
@@ -382,6 +433,9 @@ def _plan_tabular(p: DataProfile) -> list[Candidate]:
 
 def _edit_model(spec: dict, fn) -> dict | None:
     spec = copy.deepcopy(spec)
+    if spec["kind"] == "per_label":
+        base = _edit_model(spec["base"], fn)
+        return None if base is None else {**spec, "base": base}
     if spec["kind"] == "ensemble":
         members = [_edit_model(m, fn) for m in spec["members"]]
         if all(m is None for m in members):
@@ -530,3 +584,47 @@ def cheaper(c: Candidate) -> Candidate | None:
                            "It failed or ran out of time, so use fewer k-mer sizes.", 0.5, representation=rep)
     return _derive(c, _edit_model(c.model, fn), "cheaper",
                    "It failed or ran out of time, so train a smaller model for fewer rounds.", 0.4)
+
+
+# --- improving the best once the plan is exhausted ------------------------------------------------
+
+FAMILY_OF_KIND = {"linear": "linear", "lgbm": "gbm", "cnn1d": "cnn", "cnn2d": "cnn", "mlp": "mlp",
+                  "ensemble": "ensemble"}
+STOCHASTIC = ("lgbm", "cnn1d", "cnn2d", "mlp")  # models whose fit changes with the seed
+
+
+def _union_blocks(*reps: dict) -> dict:
+    import json
+
+    blocks, seen = [], set()
+    for rep in reps:
+        for b in rep.get("blocks", []):
+            key = json.dumps(b, sort_keys=True, default=str)
+            if key not in seen:
+                seen.add(key)
+                blocks.append(copy.deepcopy(b))
+    return {"blocks": blocks}
+
+
+def blend(a: Candidate, b: Candidate, why: str = "") -> Candidate | None:
+    """An equal-weight ensemble of two single models of different families, reading the union of their
+    representations; None when they share a family or one is already an ensemble."""
+    fa, fb = FAMILY_OF_KIND.get(a.model.get("kind")), FAMILY_OF_KIND.get(b.model.get("kind"))
+    if fa == fb or "ensemble" in (fa, fb):
+        return None
+    members = [copy.deepcopy(a.model), copy.deepcopy(b.model)]
+    return Candidate(f"blend[{a.name} | {b.name}]", "ensemble", _union_blocks(a.representation, b.representation),
+                     {"kind": "ensemble", "members": members},
+                     (f"{why} " if why else "") + "Averaging the two best candidates of different families "
+                     "usually beats both when their errors differ.", est_seconds=a.est_seconds + b.est_seconds)
+
+
+def bag(c: Candidate, n: int = 3, why: str = "") -> Candidate | None:
+    """The candidate refitted with ``n`` seeds and averaged (bagging over seeds); None when its model does
+    not depend on the seed (a linear model) or is already an ensemble."""
+    if c.model.get("kind") not in STOCHASTIC:
+        return None
+    return Candidate(f"{c.name}+bagged{n}", "ensemble", copy.deepcopy(c.representation),
+                     {"kind": "ensemble", "members": [copy.deepcopy(c.model) for _ in range(n)]},
+                     (f"{why} " if why else "") + f"Averaging {n} fits with different seeds reduces the "
+                     "variance of the best model.", est_seconds=c.est_seconds * n)

@@ -190,10 +190,8 @@ def value_counts(values: list) -> dict[str, int]:
 
 
 def preview_text(rows: dict[str, list], *, per_row: int = 4, limit: int = 900) -> str:
-    """'0: [a; b; c] 1: [...]' for a cohort note."""
-    parts = []
-    for key, values in rows.items():
-        shown = "; ".join(str(v) for v in values[:per_row]) + (" ..." if len(values) > per_row else "")
-        parts.append(f"{key}: [{shown}]")
-    text = " ".join(parts)
+    """The rows a unit saw, for a cohort note: the toolkit's ``describe_rows`` (one wording), cut at ``limit``."""
+    from omicsagent.expression.pp.clinical import describe_rows
+
+    text = describe_rows(rows, max_values=per_row)
     return text if len(text) <= limit else text[:limit] + " ..."

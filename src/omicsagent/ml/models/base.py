@@ -145,9 +145,10 @@ def model_classes() -> dict[str, type[Model]]:
     from omicsagent.ml.models.gbm import LightGBM
     from omicsagent.ml.models.group_ridge import GroupRidge
     from omicsagent.ml.models.linear import Linear
+    from omicsagent.ml.models.multilabel import PerLabel
     from omicsagent.ml.models.torchfit import MLP, GridCNN, SeqCNN
 
-    return {c.kind: c for c in (Linear, LightGBM, SeqCNN, GridCNN, MLP, Ensemble, GroupRidge)}
+    return {c.kind: c for c in (Linear, LightGBM, SeqCNN, GridCNN, MLP, Ensemble, GroupRidge, PerLabel)}
 
 
 def build_model(spec: dict[str, Any], *, task_type: str, seed: int = 0) -> Model:
@@ -162,6 +163,9 @@ def build_model(spec: dict[str, Any], *, task_type: str, seed: int = 0) -> Model
     if kind not in classes:
         raise InputError(f"Unknown model kind {kind!r}; choose one of: {', '.join(classes)}.")
     cls = classes[kind]
+    if task_type == "multilabel" and kind != "per_label":
+        raise InputError(f"A multilabel task needs one model per label; wrap the spec as "
+                         f"{{\"kind\": \"per_label\", \"base\": {{\"kind\": \"{kind}\", ...}}}}.")
     allowed = set(cls.option_names())
     unknown = sorted(set(spec) - allowed - {"kind"})
     if unknown:

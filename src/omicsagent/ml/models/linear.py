@@ -19,13 +19,15 @@ ALPHA_GRID = (0.1, 1.0, 10.0, 100.0, 1000.0, 10000.0, 100000.0)
 class Linear(Model):
     """``C``: inverse L2 strength for logistic regression; ``alpha``: ridge strength; ``"auto"`` picks
     it on an inner 20% split of the training rows, then refits on all of them. Features are
-    standardised (without centring when sparse); ``class_weight``: null or "balanced"."""
+    standardised (without centring when sparse) unless ``standardize`` is false (features already on one
+    scale, such as tf-idf n-grams); ``class_weight``: null or "balanced"."""
 
     kind = "linear"
     C: float | str = 1.0
     alpha: float | str = 1.0
     class_weight: str | None = None
     max_iter: int = 2000
+    standardize: bool = True
     _scaler: object = field(default=None, init=False, repr=False)
     _est: object = field(default=None, init=False, repr=False)
     chosen_: float | None = field(default=None, init=False, repr=False)
@@ -50,8 +52,8 @@ class Linear(Model):
         from sklearn.preprocessing import StandardScaler
 
         flat = need_flat(X, self.kind)
-        self._scaler = StandardScaler(with_mean=not sparse.issparse(flat))
-        Z = self._scaler.fit_transform(flat)
+        self._scaler = StandardScaler(with_mean=not sparse.issparse(flat)) if self.standardize else None
+        Z = self._scaler.fit_transform(flat) if self._scaler is not None else flat
         regression = self.task_type == "regression"
         strength = self.alpha if regression else self.C
         if strength == "auto":
@@ -105,7 +107,8 @@ class Linear(Model):
         return np.abs(coef).mean(axis=0)
 
     def _predict_raw(self, X: FeatureSet) -> np.ndarray:
-        Z = self._scaler.transform(need_flat(X, self.kind))
+        flat = need_flat(X, self.kind)
+        Z = self._scaler.transform(flat) if self._scaler is not None else flat
         if self.task_type == "regression":
             return self._est.predict(Z)
         return self._est.predict_proba(Z)
