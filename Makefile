@@ -36,6 +36,7 @@ demo: sysdeps venv
 	$(BIN)/omicsagent demo $(DEMO_ARGS)
 
 test: sysdeps venv
+	$(BIN)/ruff check src tests benchmarks
 	$(BIN)/python -m pytest -q
 
 bench: sysdeps venv

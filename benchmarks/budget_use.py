@@ -1,7 +1,7 @@
 """How the expert brain uses its time budget: per shared dataset and budget, the validation score of the
 best iteration, the hidden test score, the fraction of the budget used and why the run stopped.
 
-    .venv/bin/python benchmarks/budget_use.py --budgets 2m 5m                  # every dataset, 2 and 5 minutes
+    .venv/bin/python benchmarks/budget_use.py --budgets 2m 5m          # every dataset, 2 and 5 minutes
     .venv/bin/python benchmarks/budget_use.py bbbp esol --budgets 2m 5m 15m --json budget.json
 
 Each cell is one real run through the CLI (``omicsagent run DATASET --time-budget B --iterations 100``,
@@ -73,13 +73,22 @@ def main(argv: list[str] | None = None) -> int:
                 print(json.dumps(row), flush=True)
                 if args.json:
                     args.json.write_text(json.dumps(rows, indent=1))
-    print("\n| dataset | budget | metric | validation | test | budget used | iterations | best | stopped because |")
+    print(
+        "\n| dataset | budget | metric | validation | test | budget used | iterations | best "
+        "| stopped because |"
+    )
     print("|---|---|---|---|---|---|---|---|---|")
-    fmt = lambda v: "-" if v is None else f"{v:.3f}"
+
+    def fmt(v: float | None) -> str:
+        return "-" if v is None else f"{v:.3f}"
+
     for r in rows:
-        print(f"| {r['dataset']} | {r['budget']} | {r.get('metric', '-')} | {fmt(r.get('validation'))} | "
-              f"{fmt(r.get('test'))} | {fmt(r.get('used'))} | {r.get('iterations', '-')} | {r.get('best', '-')} | "
-              f"{str(r.get('stopped', r.get('error', '')))[:90]} |")
+        print(
+            f"| {r['dataset']} | {r['budget']} | {r.get('metric', '-')} | {fmt(r.get('validation'))} | "
+            f"{fmt(r.get('test'))} | {fmt(r.get('used'))} | {r.get('iterations', '-')} | "
+            f"{r.get('best', '-')} | "
+            f"{str(r.get('stopped', r.get('error', '')))[:90]} |"
+        )
     return 0
 
 

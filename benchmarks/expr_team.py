@@ -93,7 +93,12 @@ def synthetic(n_cohorts: int, jobs: int) -> dict:
         res = _run(["expr", "run", "--problems", "task_info.json", "--cohorts", "input", "--out", "out",
                     "--gene-info", "gene_info.gz", "--jobs", str(jobs), "--quiet"], tmp, tmp / "cache")
         summary = _summary(tmp / "out")
-    return {"workload": f"synthetic: {n_cohorts} GEO cohorts, {len(traits)} traits", "jobs": jobs, **res, **summary}
+    return {
+        "workload": f"synthetic: {n_cohorts} GEO cohorts, {len(traits)} traits",
+        "jobs": jobs,
+        **res,
+        **summary,
+    }
 
 
 def shared(jobs: int) -> dict:
@@ -120,7 +125,9 @@ def main() -> int:
     if args.only in ("synthetic", "both"):
         for jobs in (1, 2):
             rows.append(synthetic(args.cohorts, jobs))
-            print(json.dumps({k: v for k, v in rows[-1].items() if k not in ("stdout", "stderr")}), flush=True)
+            print(
+                json.dumps({k: v for k, v in rows[-1].items() if k not in ("stdout", "stderr")}), flush=True
+            )
     if args.only in ("shared", "both"):
         rows.append(shared(2))
         print(json.dumps({k: v for k, v in rows[-1].items() if k not in ("stdout", "stderr")}), flush=True)
@@ -130,17 +137,29 @@ def main() -> int:
             "command": "nice -n 5 .venv/bin/python benchmarks/expr_team.py" + (
                 f" --only {args.only}" if args.only != "both" else "")}
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(json.dumps({"meta": meta, "rows": [{k: v for k, v in r.items() if k not in ("stdout", "stderr")}
-                                                           for r in rows]}, indent=1))
+    RESULTS.write_text(
+        json.dumps(
+            {
+                "meta": meta,
+                "rows": [{k: v for k, v in r.items() if k not in ("stdout", "stderr")} for r in rows],
+            },
+            indent=1,
+        )
+    )
     print(f"\n{meta['machine']}, {meta['date']}, load average after the run {meta['load_after']}\n")
-    print("| workload | jobs | cohorts (usable) | problems (answered) | wall time | problems / min | code reuse "
-          "(as is / adapted / new) | peak RSS, largest process | peak, one sandboxed unit |")
+    print(
+        "| workload | jobs | cohorts (usable) | problems (answered) | wall time | problems / min | "
+        "code reuse (as is / adapted / new) | peak RSS, largest process | peak, one sandboxed unit |"
+    )
     print("|---|---|---|---|---|---|---|---|---|")
     for r in rows:
         ppm = r["problems"] / (r["wall_s"] / 60)
-        print(f"| {r['workload']} | {r['jobs']} | {r['cohorts']} ({r['usable']}) | {r['problems']} ({r['answered']}) | "
-              f"{r['wall_s']:.0f} s | {ppm:.1f} | {r['reuse']['as_is']} / {r['reuse']['adapted']} / "
-              f"{r['reuse']['new']} | {r['peak_mb']:.0f} MB | {r['unit_peak_mb']:.0f} MB |")
+        print(
+            f"| {r['workload']} | {r['jobs']} | {r['cohorts']} ({r['usable']}) | "
+            f"{r['problems']} ({r['answered']}) | "
+            f"{r['wall_s']:.0f} s | {ppm:.1f} | {r['reuse']['as_is']} / {r['reuse']['adapted']} / "
+            f"{r['reuse']['new']} | {r['peak_mb']:.0f} MB | {r['unit_peak_mb']:.0f} MB |"
+        )
     return 0
 
 

@@ -37,8 +37,15 @@ def run_one(name: str, budget: str, out_root: Path) -> dict:
     before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
     proc = subprocess.run(cmd, capture_output=True, text=True)
     wall = time.time() - t0
-    peak_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024  # the largest child so far (KB -> MB)
-    row = {"dataset": name, "wall_s": round(wall, 1), "exit_code": proc.returncode, "command": " ".join(cmd[1:])}
+    peak_mb = (
+        resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    )  # the largest child so far (KB -> MB)
+    row = {
+        "dataset": name,
+        "wall_s": round(wall, 1),
+        "exit_code": proc.returncode,
+        "command": " ".join(cmd[1:]),
+    }
     journal_path = out / "journal.json"
     if not journal_path.exists():
         row.update(success=False, error=proc.stderr.strip().splitlines()[-1:] or ["no journal"])
@@ -47,14 +54,28 @@ def run_one(name: str, budget: str, out_root: Path) -> dict:
     metric = j["task"]["metric"]
     its = [it for it in j["iterations"] if it["status"] == "succeeded"]
     sign = -1 if metric in ("rmse", "mae", "log_loss") else 1
-    best = max(its, key=lambda it: sign * it["validation_metrics"].get(metric, float("-inf"))) if its else None
+    best = (
+        max(its, key=lambda it: sign * it["validation_metrics"].get(metric, float("-inf"))) if its else None
+    )
     test = j.get("test_metrics") or {}
     iter_peaks = [it.get("peak_memory_mb") or 0 for it in j["iterations"]]
     row.update(
-        success=bool(test), metric=metric, validation=best["validation_metrics"].get(metric) if best else None,
-        test=test, best_iteration=best["index"] if best else None, best_summary=best["summary"] if best else None,
-        iterations=[(it["index"], it["status"], it["summary"], it["validation_metrics"].get(metric),
-                     round(it["duration_s"])) for it in j["iterations"]],
+        success=bool(test),
+        metric=metric,
+        validation=best["validation_metrics"].get(metric) if best else None,
+        test=test,
+        best_iteration=best["index"] if best else None,
+        best_summary=best["summary"] if best else None,
+        iterations=[
+            (
+                it["index"],
+                it["status"],
+                it["summary"],
+                it["validation_metrics"].get(metric),
+                round(it["duration_s"]),
+            )
+            for it in j["iterations"]
+        ],
         peak_memory_mb=round(max([*iter_peaks, peak_mb if peak_mb > before / 1024 else 0])),
     )
     return row
@@ -74,9 +95,12 @@ def table(rows: list[dict], budget: str) -> str:
         metric = DEFAULT_METRIC.get(r["dataset"], r.get("metric"))
         names = [metric] + [m for m in EXTRA.get(r["dataset"], []) if m != metric]
         test = ", ".join(f"{m} {fmt(r.get('test', {}).get(m))}" for m in names) if r.get("test") else "-"
-        lines.append(f"| {r['dataset']} | {test} | {r.get('metric', '')} {fmt(r.get('validation'))} | "
-                     f"{r.get('best_summary') or '-'} | {r['wall_s'] / 60:.1f} min | {r.get('peak_memory_mb', '-')} MB | "
-                     f"{'yes' if r.get('success') else 'NO'} |")
+        lines.append(
+            f"| {r['dataset']} | {test} | {r.get('metric', '')} {fmt(r.get('validation'))} | "
+            f"{r.get('best_summary') or '-'} | {r['wall_s'] / 60:.1f} min | "
+            f"{r.get('peak_memory_mb', '-')} MB | "
+            f"{'yes' if r.get('success') else 'NO'} |"
+        )
     return "\n".join(lines)
 
 
@@ -102,12 +126,19 @@ def main() -> None:
     out_root = ROOT / "benchmarks" / "runs"
     results_path = ROOT / "benchmarks" / "results" / "ml_expert.json"
     results_path.parent.mkdir(parents=True, exist_ok=True)
-    previous = {r["dataset"]: r for r in json.loads(results_path.read_text())} if results_path.exists() else {}
+    previous = (
+        {r["dataset"]: r for r in json.loads(results_path.read_text())} if results_path.exists() else {}
+    )
     for name in names:
         print(f"== {name}", flush=True)
         row = run_one(name, args.budget, out_root)
         previous[name] = row
-        print(json.dumps({k: row.get(k) for k in ("dataset", "success", "metric", "validation", "test", "wall_s")}), flush=True)
+        print(
+            json.dumps(
+                {k: row.get(k) for k in ("dataset", "success", "metric", "validation", "test", "wall_s")}
+            ),
+            flush=True,
+        )
         results_path.write_text(json.dumps(list(previous.values()), indent=1))
     rows = [previous[n] for n in sorted(previous)]
     if not args.no_write:

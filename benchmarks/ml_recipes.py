@@ -26,9 +26,17 @@ ROOT = Path(__file__).resolve().parents[1] / ".." / "shared" / "datasets" / "ml"
 DATASETS = ["ago2_clash_hejret", "gue_prom_core_notata", "gue_tf0", "breast_cancer", "heart_disease", "esol",
             "bbbp", "sirbench", "proteingym_blat_firnberg"]
 # metric(s) reported per dataset (the brief's targets), first one is the headline
-REPORT = {"ago2_clash_hejret": ["auprc", "auroc"], "gue_prom_core_notata": ["auroc"], "gue_tf0": ["auroc"],
-          "breast_cancer": ["accuracy", "auroc"], "heart_disease": ["macro_f1", "accuracy"], "esol": ["rmse", "r2"],
-          "bbbp": ["auroc"], "sirbench": ["pearson", "spearman"], "proteingym_blat_firnberg": ["spearman", "rmse"]}
+REPORT = {
+    "ago2_clash_hejret": ["auprc", "auroc"],
+    "gue_prom_core_notata": ["auroc"],
+    "gue_tf0": ["auroc"],
+    "breast_cancer": ["accuracy", "auroc"],
+    "heart_disease": ["macro_f1", "accuracy"],
+    "esol": ["rmse", "r2"],
+    "bbbp": ["auroc"],
+    "sirbench": ["pearson", "spearman"],
+    "proteingym_blat_firnberg": ["spearman", "rmse"],
+}
 
 
 def load(name: str, *, seed: int) -> tuple:
@@ -49,7 +57,9 @@ def score(trained: TrainedModel, df: pd.DataFrame) -> dict[str, float]:
     pred = trained.predict_frame(df)
     if trained.task_type == "multilabel":  # target: the label columns; blanks are left out per label
         truth = df[trained.target].apply(pd.to_numeric, errors="coerce").to_numpy(float)
-        return evaluate("multilabel", truth, None, pred[[f"probability_{c}" for c in trained.target]].to_numpy())
+        return evaluate(
+            "multilabel", truth, None, pred[[f"probability_{c}" for c in trained.target]].to_numpy()
+        )
     proba = None
     if trained.task_type != "regression":
         proba = pred[[f"probability_{c}" for c in trained.classes]].to_numpy()
@@ -63,10 +73,20 @@ def run_candidate(c: recipes.Candidate, task, train, valid, test, *, seed: int, 
     featurizer = build_featurizer(c.representation)
     X = featurizer.fit_transform(train)
     model = build_model(c.model, task_type=task.task_type, seed=seed)
-    model.fit(X, train[task.target_columns if task.labels else task.target].to_numpy(), time_limit_s=c.time_limit_s,
-              log=(lambda s: print("    " + s, flush=True)) if verbose else quiet)
-    trained = TrainedModel(featurizer=featurizer, model=model, task_type=task.task_type,
-                           target=task.labels or task.target, representation=c.representation, model_spec=c.model)
+    model.fit(
+        X,
+        train[task.target_columns if task.labels else task.target].to_numpy(),
+        time_limit_s=c.time_limit_s,
+        log=(lambda s: print("    " + s, flush=True)) if verbose else quiet,
+    )
+    trained = TrainedModel(
+        featurizer=featurizer,
+        model=model,
+        task_type=task.task_type,
+        target=task.labels or task.target,
+        representation=c.representation,
+        model_spec=c.model,
+    )
     fit_s = time.monotonic() - t0
     return {"candidate": c.name, "family": c.family, "est_s": round(c.est_seconds), "fit_s": round(fit_s, 1),
             "train": score(trained, train), "val": score(trained, valid),
@@ -93,13 +113,18 @@ def main(argv: list[str] | None = None) -> int:
     for name in args.datasets:
         task, train, valid, test = load(name, seed=args.seed)
         test = None if args.no_test else test
-        profile = recipes.profile_of(task, train, time_budget_s=args.budget)  # what the expert brain plans from
+        profile = recipes.profile_of(
+            task, train, time_budget_s=args.budget
+        )  # what the expert brain plans from
         cands = [c for c in recipes.plan(profile) if args.only in c.name]
         if args.floor:
             first = next(c for c in cands if c.name != recipes.FLOOR)
             cands = [first] + [c for c in cands if c.name == recipes.FLOOR]
-        print(f"== {name}: {len(train)} train / {len(valid)} val / {len(test) if test is not None else '-'} test rows, pair={profile.pair}",
-              flush=True)
+        print(
+            f"== {name}: {len(train)} train / {len(valid)} val / "
+            f"{len(test) if test is not None else '-'} test rows, pair={profile.pair}",
+            flush=True,
+        )
         done = []
         for c in cands:
             done.append(_report(name, run_candidate(c, task, train, valid, test, seed=args.seed,

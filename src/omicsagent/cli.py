@@ -38,7 +38,9 @@ def handle_errors(fn: Callable) -> Callable:
         try:
             return fn(*args, **kwargs)
         except OmicsAgentError as err:
-            _stderr().print(f"[bold red]error:[/] {escape(str(err))}")  # "[fm]" in a message is text, not markup
+            _stderr().print(
+                f"[bold red]error:[/] {escape(str(err))}"
+            )  # "[fm]" in a message is text, not markup
             raise typer.Exit(err.exit_code) from None
         except KeyboardInterrupt:
             _stderr().print("[yellow]interrupted[/]")
@@ -62,12 +64,19 @@ def _root(
                         format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr)
 
 
-TargetOpt = typer.Option(None, "--target", help="The column to predict (overrides detection); repeat it to name "
-                         "several 0/1 label columns of a multi-label task.")
+TargetOpt = typer.Option(
+    None,
+    "--target",
+    help="The column to predict (overrides detection); repeat it to name "
+    "several 0/1 label columns of a multi-label task.",
+)
 MetricOpt = typer.Option(None, "--metric", help=f"Primary metric: {', '.join(metric_names())}.")
-TaskTypeOpt = typer.Option(None, "--task-type", help="binary, multiclass, regression or multilabel (overrides "
-                           "detection).")
-TrainOpt = typer.Option(None, "--train", help="Training table (instead of, or overriding, DATASET/train.csv).")
+TaskTypeOpt = typer.Option(
+    None, "--task-type", help="binary, multiclass, regression or multilabel (overrides detection)."
+)
+TrainOpt = typer.Option(
+    None, "--train", help="Training table (instead of, or overriding, DATASET/train.csv)."
+)
 ValidOpt = typer.Option(None, "--validation", help="Validation table.")
 TestOpt = typer.Option(None, "--test", help="Hidden test table, read only by the harness.")
 IgnoreOpt = typer.Option(None, "--ignore", help="A column to exclude from features (repeatable).")
@@ -79,9 +88,14 @@ def build_task(dataset, train, validation, test, target, task_type, metric, igno
     from omicsagent.tasks import load_task, make_overrides
 
     targets = list(dict.fromkeys(target or []))  # several: a multi-label task (load_task checks they are 0/1)
-    values = {"target": (targets if len(targets) > 1 else targets[0]) if targets else None, "task_type": task_type, "metric": metric,
-              "ignore_columns": list(ignore or []), "group_column": group,
-              "drop_missing_target": drop_missing}
+    values = {
+        "target": (targets if len(targets) > 1 else targets[0]) if targets else None,
+        "task_type": task_type,
+        "metric": metric,
+        "ignore_columns": list(ignore or []),
+        "group_column": group,
+        "drop_missing_target": drop_missing,
+    }
     ov = make_overrides({k: v for k, v in values.items() if v is not None})
     return load_task(dataset, train=train, validation=validation, test=test, overrides=ov)
 
@@ -89,18 +103,29 @@ def build_task(dataset, train, validation, test, target, task_type, metric, igno
 @app.command()
 @handle_errors
 def inspect(
-    dataset: Optional[Path] = typer.Argument(None, help="Dataset folder with train.csv (and optional validation.csv, test.csv, description.md, task.toml)."),
-    train: Optional[Path] = TrainOpt, validation: Optional[Path] = ValidOpt, test: Optional[Path] = TestOpt,
-    target: Optional[list[str]] = TargetOpt, task_type: Optional[str] = TaskTypeOpt,
+    dataset: Optional[Path] = typer.Argument(
+        None,
+        help="Dataset folder with train.csv (and optional validation.csv, test.csv, "
+        "description.md, task.toml).",
+    ),
+    train: Optional[Path] = TrainOpt,
+    validation: Optional[Path] = ValidOpt,
+    test: Optional[Path] = TestOpt,
+    target: Optional[list[str]] = TargetOpt,
+    task_type: Optional[str] = TaskTypeOpt,
     metric: Optional[str] = MetricOpt,
-    ignore: Optional[list[str]] = IgnoreOpt, group: Optional[str] = GroupOpt, drop_missing_target: bool = DropOpt,
+    ignore: Optional[list[str]] = IgnoreOpt,
+    group: Optional[str] = GroupOpt,
+    drop_missing_target: bool = DropOpt,
     as_json: bool = typer.Option(False, "--json", help="Print the task as JSON."),
 ) -> None:
     """Show what omicsagent detects in a dataset: target, task type, metric, column roles, leakage suspects.
 
     Example: omicsagent inspect ../shared/datasets/ml/ago2_clash_hejret
     """
-    task = build_task(dataset, train, validation, test, target, task_type, metric, ignore, group, drop_missing_target)
+    task = build_task(
+        dataset, train, validation, test, target, task_type, metric, ignore, group, drop_missing_target
+    )
     if as_json:
         typer.echo(json.dumps(task.model_dump(), indent=2, default=str))
         return
@@ -185,7 +210,9 @@ def _make_brain(brain: str, *, model: str | None, base_url: str | None, env_file
         try:
             from omicsagent.brains.llm import LLMBrain, load_llm_config
         except ImportError as err:
-            raise ConfigError(f"the LLM brain is not available in this installation ({err}); use --brain expert.") from None
+            raise ConfigError(
+                f"the LLM brain is not available in this installation ({err}); use --brain expert."
+            ) from None
         cfg = load_llm_config(model=model, base_url=base_url, env_file=env_file, config_file=config)
         if max_cost is not None:
             cfg = cfg.model_copy(update={"max_cost_usd": max_cost})
@@ -220,8 +247,12 @@ def _summary(journal, layout, as_json: bool) -> None:
     out.print(f"best: iteration {best.index} ({best.summary}), validation {journal.task.metric} "
               f"{journal.primary(best):.4f}", markup=False)
     if journal.test_metrics:
-        out.print(f"hidden test {journal.task.metric} {journal.test_metrics.get(journal.task.metric, float('nan')):.4f} "
-                  f"(scored once, with the best model)", markup=False)
+        out.print(
+            f"hidden test {journal.task.metric} "
+            f"{journal.test_metrics.get(journal.task.metric, float('nan')):.4f} "
+            f"(scored once, with the best model)",
+            markup=False,
+        )
     out.print(f"model and scripts: {run_dir / 'best'}/   report: {run_dir / 'report.html'}   "
               f"log: {run_dir / 'omicsagent.log'}", markup=False)
     predict = command("omicsagent", "predict", run_dir, "--input", "new.csv", "--output", "predictions.csv")
@@ -229,13 +260,19 @@ def _summary(journal, layout, as_json: bool) -> None:
 
 
 BrainOpt = typer.Option("expert", "--brain", help="expert (offline, default) or llm.")
-ModelOpt = typer.Option(None, "--model", help="LLM as PROVIDER:MODEL, e.g. openai:gpt-4.1, anthropic:claude-sonnet-4-5, ollama:llama3.1.")
+ModelOpt = typer.Option(
+    None,
+    "--model",
+    help="LLM as PROVIDER:MODEL, e.g. openai:gpt-4.1, anthropic:claude-sonnet-4-5, ollama:llama3.1.",
+)
 BaseUrlOpt = typer.Option(None, "--base-url", help="OpenAI-compatible server URL (Ollama, vLLM, llama.cpp).")
 EnvFileOpt = typer.Option(None, "--env-file", help="A .env file with API keys (never copied into the run).")
 ConfigOpt = typer.Option(None, "--config", help="TOML config file (models per role, limits).")
 QuietOpt = typer.Option(False, "--quiet", "-q", help="No progress output.")
 JsonOpt = typer.Option(False, "--json", help="Progress and summary as JSON lines on stdout.")
-SandboxOpt = typer.Option("bwrap", "--sandbox", help="bwrap (default) or none (NO isolation: prints a warning).")
+SandboxOpt = typer.Option(
+    "bwrap", "--sandbox", help="bwrap (default) or none (NO isolation: prints a warning)."
+)
 
 
 def _exit_for(journal) -> None:
@@ -249,25 +286,49 @@ def _exit_for(journal) -> None:
 @app.command()
 @handle_errors
 def run(
-    dataset: Optional[Path] = typer.Argument(None, help="Dataset folder (train.csv, optional validation.csv, test.csv, description.md, task.toml)."),
-    train: Optional[Path] = TrainOpt, validation: Optional[Path] = ValidOpt, test: Optional[Path] = TestOpt,
-    target: Optional[list[str]] = TargetOpt, task_type: Optional[str] = TaskTypeOpt,
+    dataset: Optional[Path] = typer.Argument(
+        None, help="Dataset folder (train.csv, optional validation.csv, test.csv, description.md, task.toml)."
+    ),
+    train: Optional[Path] = TrainOpt,
+    validation: Optional[Path] = ValidOpt,
+    test: Optional[Path] = TestOpt,
+    target: Optional[list[str]] = TargetOpt,
+    task_type: Optional[str] = TaskTypeOpt,
     metric: Optional[str] = MetricOpt,
-    ignore: Optional[list[str]] = IgnoreOpt, group: Optional[str] = GroupOpt, drop_missing_target: bool = DropOpt,
-    brain: str = BrainOpt, model: Optional[str] = ModelOpt, base_url: Optional[str] = BaseUrlOpt,
-    env_file: Optional[Path] = EnvFileOpt, config: Optional[Path] = ConfigOpt,
+    ignore: Optional[list[str]] = IgnoreOpt,
+    group: Optional[str] = GroupOpt,
+    drop_missing_target: bool = DropOpt,
+    brain: str = BrainOpt,
+    model: Optional[str] = ModelOpt,
+    base_url: Optional[str] = BaseUrlOpt,
+    env_file: Optional[Path] = EnvFileOpt,
+    config: Optional[Path] = ConfigOpt,
     iterations: int = typer.Option(
-        30, "--iterations", "-n", min=1, max=100,
-        help="Maximum number of iterations (the time budget or the plateau rule usually ends the run first)."),
+        30,
+        "--iterations",
+        "-n",
+        min=1,
+        max=100,
+        help="Maximum number of iterations (the time budget or the plateau rule usually ends the run first).",
+    ),
     time_budget: str = typer.Option("15m", "--time-budget", help="Wall-time budget, e.g. 15m, 1h, 900s."),
     seed: int = typer.Option(0, "--seed", help="Random seed (splits, models)."),
-    out: Optional[Path] = typer.Option(None, "--out", help="Run folder to create (default: runs/<dataset>-<time>)."),
+    out: Optional[Path] = typer.Option(
+        None, "--out", help="Run folder to create (default: runs/<dataset>-<time>)."
+    ),
     sandbox: str = SandboxOpt,
-    max_cost: Optional[float] = typer.Option(None, "--max-cost", help="Stop an LLM run once it has cost this many USD."),
+    max_cost: Optional[float] = typer.Option(
+        None, "--max-cost", help="Stop an LLM run once it has cost this many USD."
+    ),
     embeddings: Optional[list[str]] = typer.Option(
-        None, "--embeddings", help="A pretrained model on disk for a modality, as MODALITY=FOLDER (protein, dna, rna, "
-        "smiles; Hugging Face format; repeatable), e.g. protein=/models/esm2_t12_35M_UR50D. Needs omicsagent[fm]."),
-    quiet: bool = QuietOpt, as_json: bool = JsonOpt,
+        None,
+        "--embeddings",
+        help="A pretrained model on disk for a modality, as MODALITY=FOLDER (protein, dna, rna, "
+        "smiles; Hugging Face format; repeatable), e.g. protein=/models/esm2_t12_35M_UR50D. "
+        "Needs omicsagent[fm].",
+    ),
+    quiet: bool = QuietOpt,
+    as_json: bool = JsonOpt,
 ) -> None:
     """Run the experimentation loop and keep the best model, its scripts and a report.
 
@@ -283,15 +344,21 @@ def run(
     budget = parse_budget(time_budget)
     check_seed(seed)
     check_out_dir(out or Path("runs"))
-    task = build_task(dataset, train, validation, test, target, task_type, metric, ignore, group, drop_missing_target)
-    the_brain = _make_brain(brain, model=model, base_url=base_url, env_file=env_file, config=config, max_cost=max_cost)
+    task = build_task(
+        dataset, train, validation, test, target, task_type, metric, ignore, group, drop_missing_target
+    )
+    the_brain = _make_brain(
+        brain, model=model, base_url=base_url, env_file=env_file, config=config, max_cost=max_cost
+    )
     pretrained = configure_embeddings(embeddings, config)
     _preflight(the_brain)
     layout = RunLayout.at(out or Path("runs") / f"{task.name}-{_time.strftime('%Y%m%d-%H%M%S')}")
     settings = RunSettings(brain=brain, model=model, iterations=iterations, time_budget_s=budget, seed=seed,
                            sandbox=sandbox, max_cost_usd=max_cost,
                            extra={"embeddings": pretrained} if pretrained else {})
-    journal = start_run(task, out_dir=layout, settings=settings, brain=the_brain, progress=_progress(quiet, as_json))
+    journal = start_run(
+        task, out_dir=layout, settings=settings, brain=the_brain, progress=_progress(quiet, as_json)
+    )
     _summary(journal, layout, as_json)
     _exit_for(journal)
 
@@ -300,12 +367,23 @@ def run(
 @handle_errors
 def resume(
     run_dir: Path = typer.Argument(..., help="The --out folder of a run that was killed or interrupted."),
-    iterations: int = typer.Option(0, "--iterations", "-n", min=0, help="Add this many iterations (also to a finished run)."),
-    time_budget: Optional[str] = typer.Option(None, "--time-budget",
-                                              help="Time for this session, e.g. 10m (default: what is left of the run's budget)."),
-    brain: Optional[str] = typer.Option(None, "--brain", help="Continue with another brain: expert or llm (default: the run's)."),
-    model: Optional[str] = ModelOpt, base_url: Optional[str] = BaseUrlOpt, env_file: Optional[Path] = EnvFileOpt,
-    config: Optional[Path] = ConfigOpt, quiet: bool = QuietOpt, as_json: bool = JsonOpt,
+    iterations: int = typer.Option(
+        0, "--iterations", "-n", min=0, help="Add this many iterations (also to a finished run)."
+    ),
+    time_budget: Optional[str] = typer.Option(
+        None,
+        "--time-budget",
+        help="Time for this session, e.g. 10m (default: what is left of the run's budget).",
+    ),
+    brain: Optional[str] = typer.Option(
+        None, "--brain", help="Continue with another brain: expert or llm (default: the run's)."
+    ),
+    model: Optional[str] = ModelOpt,
+    base_url: Optional[str] = BaseUrlOpt,
+    env_file: Optional[Path] = EnvFileOpt,
+    config: Optional[Path] = ConfigOpt,
+    quiet: bool = QuietOpt,
+    as_json: bool = JsonOpt,
 ) -> None:
     """Continue a run without redoing its finished iterations.
 
@@ -324,8 +402,15 @@ def resume(
     the_brain = _make_brain(brain_name, model=model, base_url=base_url, env_file=env_file, config=config,
                             max_cost=s.max_cost_usd)
     _preflight(the_brain)
-    journal = resume_run(layout, brain=the_brain, progress=_progress(quiet, as_json), extra_iterations=iterations,
-                         time_budget_s=budget, brain_name=brain_name, model=model)
+    journal = resume_run(
+        layout,
+        brain=the_brain,
+        progress=_progress(quiet, as_json),
+        extra_iterations=iterations,
+        time_budget_s=budget,
+        brain_name=brain_name,
+        model=model,
+    )
     _summary(journal, layout, as_json)
     _exit_for(journal)
 
@@ -334,7 +419,9 @@ def resume(
 @handle_errors
 def predict(
     run_dir: Path = typer.Argument(..., help="A finished run folder (with best/)."),
-    input: Path = typer.Option(..., "--input", "-i", help="Table of new inputs (same columns as train.csv, no target needed)."),
+    input: Path = typer.Option(
+        ..., "--input", "-i", help="Table of new inputs (same columns as train.csv, no target needed)."
+    ),
     output: Path = typer.Option(..., "--output", "-o", help="CSV file to write."),
     sandbox: str = SandboxOpt,
 ) -> None:
@@ -352,17 +439,28 @@ def predict(
     layout = RunLayout.at(run_dir)
     journal = RunJournal.load(layout)
     if not (layout.best / "inference.py").exists():
-        raise RunStateError(f"{run_dir} has no best model yet (no iteration succeeded); run or resume it first.")
+        raise RunStateError(
+            f"{run_dir} has no best model yet (no iteration succeeded); run or resume it first."
+        )
     table = read_table(input)
     missing = [c.name for c in journal.task.feature_columns if c.name not in table.columns]
     if missing:
-        raise InputError(f"{input} lacks the input column(s) {', '.join(map(repr, missing))} the model was trained on; add them.")
+        raise InputError(
+            f"{input} lacks the input column(s) {', '.join(map(repr, missing))} "
+            "the model was trained on; add them."
+        )
     if output.exists() and output.is_dir():
         raise InputError(f"{output} is a folder; give a file name such as predictions.csv.")
     if not output.parent.exists():
         raise InputError(f"the folder {output.parent} does not exist; create it or choose another --output.")
-    run_inference(layout, make_sandbox(sandbox), model_dir=layout.best, input_path=input.expanduser().resolve(),
-                  output_path=output.expanduser().resolve(), journal=journal)
+    run_inference(
+        layout,
+        make_sandbox(sandbox),
+        model_dir=layout.best,
+        input_path=input.expanduser().resolve(),
+        output_path=output.expanduser().resolve(),
+        journal=journal,
+    )
     Console(stderr=True).print(f"wrote {len(table)} predictions to {output}", markup=False, highlight=False)
 
 
@@ -399,7 +497,9 @@ def demo(
 
     Console(stderr=True).print(task_card(task))
     settings = RunSettings(iterations=iterations, time_budget_s=budget, sandbox=sandbox)
-    journal = start_run(task, out_dir=layout, settings=settings, brain=ExpertBrain(), progress=_progress(False, False))
+    journal = start_run(
+        task, out_dir=layout, settings=settings, brain=ExpertBrain(), progress=_progress(False, False)
+    )
     _summary(journal, layout, False)
     _exit_for(journal)
 
@@ -437,7 +537,11 @@ def runs(
         raise InputError(f"{root} does not exist; give the folder your runs were written to.")
     summaries = list_runs(root)
     if as_json:
-        typer.echo(json.dumps([getattr(s, "model_dump", lambda: s.__dict__)() for s in summaries], indent=1, default=str))
+        typer.echo(
+            json.dumps(
+                [getattr(s, "model_dump", lambda: s.__dict__)() for s in summaries], indent=1, default=str
+            )
+        )
         return
     if not summaries:
         typer.echo(f"no runs under {root}")
@@ -469,7 +573,9 @@ def _mount_expression() -> None:
         from omicsagent.expression.cli import expr_app
     except ImportError:
         return
-    app.add_typer(expr_app, name="expr", help="Gene-expression analysis: GEO/TCGA cohorts to trait-associated genes.")
+    app.add_typer(
+        expr_app, name="expr", help="Gene-expression analysis: GEO/TCGA cohorts to trait-associated genes."
+    )
 
 
 _mount_expression()
@@ -478,7 +584,11 @@ _mount_expression()
 def _mount_bench() -> None:
     from omicsagent.bench.cli import bench_app
 
-    app.add_typer(bench_app, name="bench", help="Benchmark arena: hidden-label tasks, graders, agents x tasks x seeds, leaderboards.")
+    app.add_typer(
+        bench_app,
+        name="bench",
+        help="Benchmark arena: hidden-label tasks, graders, agents x tasks x seeds, leaderboards.",
+    )
 
 
 _mount_bench()

@@ -34,8 +34,10 @@ def tool_unusable(reason: str) -> NoReturn:
     import pytest
 
     if in_ci():
-        pytest.fail(f"{reason} (CI=true, so this fails instead of skipping: install the tool on the CI machine)",
-                    pytrace=False)
+        pytest.fail(
+            f"{reason} (CI=true, so this fails instead of skipping: install the tool on the CI machine)",
+            pytrace=False,
+        )
     pytest.skip(reason)
 
 
@@ -43,7 +45,9 @@ def _revcomp(s: str) -> str:
     return s[::-1].translate(str.maketrans("ACGT", "TGCA"))
 
 
-def motif_frame(n: int, *, length: int = 60, motif: str = "TATAAT", seed: int = 0, noise: float = 0.03) -> pd.DataFrame:
+def motif_frame(
+    n: int, *, length: int = 60, motif: str = "TATAAT", seed: int = 0, noise: float = 0.03
+) -> pd.DataFrame:
     rng = np.random.default_rng(seed)
     alphabet = np.array(list("ACGT"))
     rows = []
@@ -68,9 +72,13 @@ def make_motif_task(folder: str | Path, *, n: int = 400, n_test: int = 200, leng
     folder.mkdir(parents=True, exist_ok=True)
     motif_frame(n, length=length, motif=motif, seed=seed).to_csv(folder / "train.csv", index=False)
     if validation:
-        motif_frame(validation, length=length, motif=motif, seed=seed + 2).to_csv(folder / "validation.csv", index=False)
+        motif_frame(validation, length=length, motif=motif, seed=seed + 2).to_csv(
+            folder / "validation.csv", index=False
+        )
     if n_test:
-        motif_frame(n_test, length=length, motif=motif, seed=seed + 1).to_csv(folder / "test.csv", index=False)
+        motif_frame(n_test, length=length, motif=motif, seed=seed + 1).to_csv(
+            folder / "test.csv", index=False
+        )
     (folder / "description.md").write_text(MOTIF_DESCRIPTION.format(length=length, motif=motif))
     return folder
 
@@ -87,7 +95,11 @@ def make_tabular_task(folder: str | Path, *, n: int = 300, n_test: int = 100, re
     signal = 1.5 * x1 - x2 + (cat == "b") * 1.0
     df = pd.DataFrame({"x1": x1, "x2": x2, "tissue": cat})
     df.loc[rng.random(total) < 0.05, "x2"] = np.nan
-    df["target"] = signal + rng.normal(scale=0.3, size=total) if regression else (signal + rng.normal(scale=0.5, size=total) > 0).astype(int)
+    df["target"] = (
+        signal + rng.normal(scale=0.3, size=total)
+        if regression
+        else (signal + rng.normal(scale=0.5, size=total) > 0).astype(int)
+    )
     df.iloc[:n].to_csv(folder / "train.csv", index=False)
     if n_test:
         df.iloc[n:].to_csv(folder / "test.csv", index=False)

@@ -113,7 +113,9 @@ class Playbook:
         else:
             item = script[min(turn, len(script) - 1)]
         reply = item(values) if callable(item) else item
-        calls = tuple((name, _fill(args, values) if isinstance(args, dict) else args) for name, args in reply.calls)
+        calls = tuple(
+            (name, _fill(args, values) if isinstance(args, dict) else args) for name, args in reply.calls
+        )
         return Reply(calls=calls, text=reply.text)
 
 

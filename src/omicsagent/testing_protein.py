@@ -96,9 +96,18 @@ def write_tiny_nucleotide_transformer(folder: str | Path, *, hidden: int = 16, l
     vocab = folder / "vocab.txt"
     vocab.write_text("\n".join(tokens) + "\n")
     torch.manual_seed(seed)
-    config = EsmConfig(vocab_size=len(tokens), hidden_size=hidden, num_hidden_layers=layers, num_attention_heads=2,
-                       intermediate_size=2 * hidden, max_position_embeddings=1002, pad_token_id=1,
-                       mask_token_id=2, position_embedding_type="absolute", token_dropout=False)
+    config = EsmConfig(
+        vocab_size=len(tokens),
+        hidden_size=hidden,
+        num_hidden_layers=layers,
+        num_attention_heads=2,
+        intermediate_size=2 * hidden,
+        max_position_embeddings=1002,
+        pad_token_id=1,
+        mask_token_id=2,
+        position_embedding_type="absolute",
+        token_dropout=False,
+    )
     EsmModel(config).save_pretrained(folder)
     EsmTokenizer(str(vocab), cls_token="<cls>", pad_token="<pad>", mask_token="<mask>", eos_token="<eos>",
                  unk_token="<unk>").save_pretrained(folder)

@@ -32,34 +32,58 @@ def test_imports_at_import_time_versus_anywhere() -> None:
     source = ("import os\nfrom typing import TYPE_CHECKING\nif TYPE_CHECKING:\n    import pandas\n"
               "from . import sibling\nfrom .pkg import thing\n"
               "def f():\n    import lightgbm\n    from sklearn.metrics import roc_auc_score\n")
-    assert imports_in(source, module="a.b.c", everywhere=False) == {"os", "typing", "typing.TYPE_CHECKING",
-                                                                   "a.b", "a.b.sibling", "a.b.pkg", "a.b.pkg.thing"}
+    assert imports_in(source, module="a.b.c", everywhere=False) == {
+        "os",
+        "typing",
+        "typing.TYPE_CHECKING",
+        "a.b",
+        "a.b.sibling",
+        "a.b.pkg",
+        "a.b.pkg.thing",
+    }
     assert {"lightgbm", "sklearn.metrics"} <= imports_in(source, module="a.b.c")
 
 
 def test_the_model_kinds_decide_the_heavy_packages(tmp_path: Path) -> None:
-    best = _best(tmp_path, {"train.py": TEMPLATE_SCRIPT, "inference.py": TEMPLATE_SCRIPT}, {
-        "representation": {"blocks": [{"kind": "smiles", "column": "smiles"}, {"kind": "onehot", "column": "s"}]},
-        "model": {"kind": "ensemble", "members": [{"kind": "cnn1d"}, {"kind": "linear"}]}})
+    best = _best(
+        tmp_path,
+        {"train.py": TEMPLATE_SCRIPT, "inference.py": TEMPLATE_SCRIPT},
+        {
+            "representation": {
+                "blocks": [{"kind": "smiles", "column": "smiles"}, {"kind": "onehot", "column": "s"}]
+            },
+            "model": {"kind": "ensemble", "members": [{"kind": "cnn1d"}, {"kind": "linear"}]},
+        },
+    )
     text = requirements_text(best, wheel=None)
     pins = _pins(text)
     assert set(pins) == {"joblib", "numpy", "pandas", "rdkit", "scikit-learn", "scipy", "torch"}
     for name, version in pins.items():
         assert version == metadata.version(name).split("+")[0] or version == metadata.version(name)
     torch_version = metadata.version("torch")
-    if "+" in torch_version:  # a local build such as +cpu is served by the PyTorch index, named on its own line
+    if (
+        "+" in torch_version
+    ):  # a local build such as +cpu is served by the PyTorch index, named on its own line
         tag = torch_version.split("+")[1]
         assert f"--extra-index-url https://download.pytorch.org/whl/{tag}" in text.splitlines()
         assert pins["torch"] == torch_version
 
     lgbm = _best(tmp_path / "lgbm", {"train.py": TEMPLATE_SCRIPT, "inference.py": TEMPLATE_SCRIPT},
                  {"representation": {"blocks": [{"kind": "kmer", "column": "s"}]}, "model": {"kind": "lgbm"}})
-    assert set(_pins(requirements_text(lgbm, wheel=None))) == {"joblib", "lightgbm", "numpy", "pandas", "scipy"}
+    assert set(_pins(requirements_text(lgbm, wheel=None))) == {
+        "joblib",
+        "lightgbm",
+        "numpy",
+        "pandas",
+        "scipy",
+    }
 
 
 def test_scripts_of_an_llm_brain(tmp_path: Path) -> None:
-    train = ("import argparse, joblib\nimport pandas as pd\nfrom sklearn.linear_model import LogisticRegression\n"
-             "import helpers\ntry:\n    import surely_not_installed_pkg\nexcept ImportError:\n    pass\n")
+    train = (
+        "import argparse, joblib\nimport pandas as pd\nfrom sklearn.linear_model import LogisticRegression\n"
+        "import helpers\ntry:\n    import surely_not_installed_pkg\nexcept ImportError:\n    pass\n"
+    )
     best = _best(tmp_path, {"train.py": train, "inference.py": "import joblib, sys\nimport pandas\n",
                             "helpers.py": "X = 1\n"})
     write_environment(best, tmp_path / "cache")
@@ -84,10 +108,15 @@ def test_the_omicsagent_wheel_is_valid_and_built_once(tmp_path: Path) -> None:
     with zipfile.ZipFile(wheel) as zf:
         names = zf.namelist()
         info = next(n.split("/")[0] for n in names if n.endswith(".dist-info/METADATA"))
-        assert "omicsagent/ml/pipeline.py" in names and "omicsagent/brains/expert/templates/train.py.tmpl" in names
+        assert (
+            "omicsagent/ml/pipeline.py" in names
+            and "omicsagent/brains/expert/templates/train.py.tmpl" in names
+        )
         assert not any("__pycache__" in n or n.endswith(".pyc") for n in names)
         meta = zf.read(f"{info}/METADATA").decode()
-        assert "Name: omicsagent" in meta and "Requires-Dist" not in meta  # requirements.txt pins what is needed
+        assert (
+            "Name: omicsagent" in meta and "Requires-Dist" not in meta
+        )  # requirements.txt pins what is needed
         assert "Root-Is-Purelib: true" in zf.read(f"{info}/WHEEL").decode()
         record = [line.split(",") for line in zf.read(f"{info}/RECORD").decode().splitlines()]
         assert sorted(r[0] for r in record) == sorted(names)

@@ -26,7 +26,9 @@ EXE = [sys.executable, "-m", "omicsagent"]
 
 
 def cli(*args: str, cwd: Path, timeout: float = 400) -> subprocess.CompletedProcess:
-    return subprocess.run([*EXE, *args], check=False, capture_output=True, text=True, timeout=timeout, cwd=cwd)
+    return subprocess.run(
+        [*EXE, *args], check=False, capture_output=True, text=True, timeout=timeout, cwd=cwd
+    )
 
 
 @pytest.mark.slow
@@ -47,7 +49,11 @@ def test_tab_separated_train_csv_with_missing_targets_trains_end_to_end(tmp_path
     assert (run / "best" / "inference.py").exists()
     # the rows the agent got and the harness's labels hold no missing target, and add up to the task's rows
     ws = run / "workspace"
-    for path in (ws / "inputs/train.csv", ws / "artifacts/split/train.csv", run / ".harness/validation_labeled.csv"):
+    for path in (
+        ws / "inputs/train.csv",
+        ws / "artifacts/split/train.csv",
+        run / ".harness/validation_labeled.csv",
+    ):
         assert pd.read_csv(path)["label"].notna().all(), path
     split = journal["split"]
     assert split["n_train"] + split["n_validation"] == 295
@@ -56,7 +62,7 @@ def test_tab_separated_train_csv_with_missing_targets_trains_end_to_end(tmp_path
 
 # A script a brain could run in the sandbox to get at the validation labels: it knows the validation ids
 # (the features are in scoring/) and looks for rows carrying those ids and a label anywhere it can read.
-SNOOP = r'''
+SNOOP = r"""
 import json, os, sys
 import pandas as pd
 run_dir = sys.argv[1]
@@ -64,7 +70,8 @@ ids = set(pd.read_csv("scoring/validation_features.csv")["id"])
 found, unreadable = [], []
 candidates = [os.path.join(root, f) for root, _, files in os.walk(".") for f in files]
 private = os.path.join(run_dir, "." + "har" + "ness")
-candidates += [os.path.join(private, "validation_labeled.csv"), os.path.join(run_dir, "workspace/inputs/validation.csv")]
+candidates += [os.path.join(private, "validation_labeled.csv"),
+               os.path.join(run_dir, "workspace/inputs/validation.csv")]
 for path in candidates:
     try:
         df = pd.read_csv(path, sep=None, engine="python")
@@ -76,7 +83,7 @@ for path in candidates:
         if hits:
             found.append([path, hits])
 json.dump({"n_ids": len(ids), "found": found, "scanned": len(candidates)}, open(sys.argv[2], "w"))
-'''
+"""
 
 
 @pytest.mark.slow
@@ -134,12 +141,18 @@ def test_a_split_written_to_scratch_is_refused_with_the_reason(tmp_path):
         df = pd.read_csv(ctx.workspace.root / ctx.train_file)
         df.iloc[:160].to_csv(ctx.workspace.scratch / "train.csv", index=False)
         df.iloc[160:].to_csv(ctx.workspace.scratch / "validation.csv", index=False)
-        return SplitOutput(method="first 160 rows", train_file="scratch/train.csv", validation_file="scratch/validation.csv")
+        return SplitOutput(
+            method="first 160 rows", train_file="scratch/train.csv", validation_file="scratch/validation.csv"
+        )
 
     expert = ExpertBrain()
     brain = ScriptedBrain({"split": split_in_scratch}, fallback=expert, max_attempts=1)
-    journal = start_run(load_task(make_motif_task(tmp_path / "data", n=200, n_test=0)), out_dir=tmp_path / "run",
-                        brain=brain, settings=RunSettings(iterations=1, time_budget_s=120))
+    journal = start_run(
+        load_task(make_motif_task(tmp_path / "data", n=200, n_test=0)),
+        out_dir=tmp_path / "run",
+        brain=brain,
+        settings=RunSettings(iterations=1, time_budget_s=120),
+    )
     split = journal.iterations[0].step("split")
     assert split.status == "failed" and "under artifacts/" in split.error
     assert journal.split.method.startswith("harness fallback")

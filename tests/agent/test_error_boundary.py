@@ -54,18 +54,27 @@ def here(tmp_path, monkeypatch) -> Path:
 
 def test_a_validator_bug_stops_the_run_and_is_never_fed_back(here, monkeypatch):
     def buggy_validator(out, ctx):  # what the relative-path bug of issue 9 looked like
-        raise ValueError("'runs/x/workspace/artifacts/iter_000/train.py' is not in the subpath of '/abs/runs/x'")
+        raise ValueError(
+            "'runs/x/workspace/artifacts/iter_000/train.py' is not in the subpath of '/abs/runs/x'"
+        )
 
     monkeypatch.setitem(STEPS, "training", replace(STEPS["training"], validate=buggy_validator))
     seen_feedback: list[str] = []
 
     def training(ctx):
         seen_feedback.append(ctx.feedback)
-        return TrainingOutput(train_script=ctx.rel(ctx.files.train_script), model_dir=ctx.rel(ctx.files.model_dir))
+        return TrainingOutput(
+            train_script=ctx.rel(ctx.files.train_script), model_dir=ctx.rel(ctx.files.model_dir)
+        )
 
     brain = quick_brain(training=training)
     with pytest.raises(InternalError) as err:
-        start_run(load_task("data"), out_dir="run", settings=RunSettings(iterations=3, time_budget_s=300), brain=brain)
+        start_run(
+            load_task("data"),
+            out_dir="run",
+            settings=RunSettings(iterations=3, time_budget_s=300),
+            brain=brain,
+        )
     message = str(err.value)
     assert "internal error, not a model mistake" in message and "ValueError" in message
     assert str(here / "run" / "omicsagent.log") in message and "\n" not in message
@@ -87,10 +96,14 @@ def test_a_harness_bug_through_the_cli_exits_1_with_one_sentence(here, monkeypat
         raise KeyError("probability_1")
 
     monkeypatch.setattr(harness, "score_predictions", broken_scoring)
-    res = CliRunner().invoke(app, ["run", "data", "--out", "r", "--iterations", "3", "--time-budget", "90s", "--quiet"])
+    res = CliRunner().invoke(
+        app, ["run", "data", "--out", "r", "--iterations", "3", "--time-budget", "90s", "--quiet"]
+    )
     assert res.exit_code == 1, res.output
     lines = [line for line in res.stderr.splitlines() if line.strip()]
-    assert len(lines) == 1 and lines[0].startswith("error: omicsagent stopped on an internal error"), res.stderr
+    assert len(lines) == 1 and lines[0].startswith("error: omicsagent stopped on an internal error"), (
+        res.stderr
+    )
     assert "KeyError" in lines[0] and "omicsagent.log" in lines[0] and "Traceback" not in res.stderr
     j = RunJournal.load(here / "r")
     assert j.status == "failed" and "KeyError" in j.status_reason
@@ -110,11 +123,17 @@ def test_what_the_brain_raises_or_answers_wrongly_still_counts_against_it(here):
         raise RuntimeError("a bug in the brain")
 
     brain = quick_brain(architecture=malformed, training=crashing)
-    j = start_run(load_task("data"), out_dir="run", settings=RunSettings(iterations=2, time_budget_s=300), brain=brain)
+    j = start_run(
+        load_task("data"), out_dir="run", settings=RunSettings(iterations=2, time_budget_s=300), brain=brain
+    )
     assert j.status == "finished" and [it.status for it in j.iterations] == ["failed", "failed"]
     assert "internal error in the scripted brain: RuntimeError" in j.iterations[0].failure
     arch = j.iterations[0].step("architecture")
-    assert arch.status == "done" and arch.attempts == 2 and "does not fit its schema" in arch.output["description"]
+    assert (
+        arch.status == "done"
+        and arch.attempts == 2
+        and "does not fit its schema" in arch.output["description"]
+    )
     assert (here / "run" / "workspace/artifacts/iter_000/training.error.txt").exists()
 
 
@@ -128,7 +147,9 @@ def test_run_resume_and_demo_exit_1_when_no_iteration_succeeded(here, monkeypatc
     monkeypatch.setattr(cli, "_make_brain", lambda *a, **k: quick_brain(training=never_trains))
     monkeypatch.setattr(expert, "ExpertBrain", lambda: quick_brain(training=never_trains))
     runner = CliRunner()
-    res = runner.invoke(app, ["run", "data", "--out", "r", "--iterations", "1", "--time-budget", "60s", "--quiet"])
+    res = runner.invoke(
+        app, ["run", "data", "--out", "r", "--iterations", "1", "--time-budget", "60s", "--quiet"]
+    )
     assert res.exit_code == 1 and "No iteration succeeded" in res.stderr, res.output
     assert RunJournal.load(here / "r").status == "finished"
     res = runner.invoke(app, ["resume", "r", "--iterations", "1", "--time-budget", "60s", "--quiet"])

@@ -41,10 +41,23 @@ def test_run_produces_a_working_best_model(finished_run):
     # best/inference.py works on its own, outside omicsagent
     test_inputs = pd.read_csv(data / "test.csv").drop(columns=["label"])
     test_inputs.to_csv(out.parent / "new.csv", index=False)
-    subprocess.run([sys.executable, str(out / "best" / "inference.py"), "--input", str(out.parent / "new.csv"),
-                    "--output", str(out.parent / "direct.csv")], check=True, capture_output=True, timeout=120)
+    subprocess.run(
+        [
+            sys.executable,
+            str(out / "best" / "inference.py"),
+            "--input",
+            str(out.parent / "new.csv"),
+            "--output",
+            str(out.parent / "direct.csv"),
+        ],
+        check=True,
+        capture_output=True,
+        timeout=120,
+    )
     direct = pd.read_csv(out.parent / "direct.csv")
-    assert len(direct) == len(test_inputs) and {"prediction", "probability_0", "probability_1"} <= set(direct.columns)
+    assert len(direct) == len(test_inputs) and {"prediction", "probability_0", "probability_1"} <= set(
+        direct.columns
+    )
 
 
 def test_predict_command(finished_run):
@@ -55,7 +68,9 @@ def test_predict_command(finished_run):
     assert res.returncode == 0, res.stderr
     assert len(pd.read_csv(out.parent / "preds.csv")) == 25
     pd.DataFrame({"id": ["x"]}).to_csv(out.parent / "bad.csv", index=False)
-    res = cli("predict", str(out), "--input", str(out.parent / "bad.csv"), "--output", str(out.parent / "p2.csv"))
+    res = cli(
+        "predict", str(out), "--input", str(out.parent / "bad.csv"), "--output", str(out.parent / "p2.csv")
+    )
     assert res.returncode == 2 and "lacks the input column" in res.stderr and "Traceback" not in res.stderr
     assert not (out.parent / "p2.csv").exists()
 

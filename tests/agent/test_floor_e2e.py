@@ -18,8 +18,9 @@ EXE = [sys.executable, "-m", "omicsagent"]
 
 
 def run_in(cwd: Path, *args: str) -> tuple[dict, Path]:
-    res = subprocess.run([*EXE, "run", *args, "--quiet"], cwd=cwd, capture_output=True, text=True, timeout=600,
-                         check=False)
+    res = subprocess.run(
+        [*EXE, "run", *args, "--quiet"], cwd=cwd, capture_output=True, text=True, timeout=600, check=False
+    )
     assert res.returncode == 0, res.stderr[-3000:]
     (run_dir,) = (cwd / "runs").iterdir()
     return json.loads((run_dir / "journal.json").read_text()), run_dir

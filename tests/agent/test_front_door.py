@@ -26,14 +26,23 @@ QUICK = ("--iterations", "1", "--time-budget", "60s", "--quiet")
 
 
 def cli(*args: str, cwd: Path, env: dict | None = None, timeout: float = 400) -> subprocess.CompletedProcess:
-    return subprocess.run([*EXE, *args], cwd=cwd, capture_output=True, text=True, timeout=timeout, check=False,
-                          env={**os.environ, **(env or {})})
+    return subprocess.run(
+        [*EXE, *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+        env={**os.environ, **(env or {})},
+    )
 
 
 def start(*args: str, cwd: Path) -> subprocess.Popen:
     """A run in the background; its stderr goes to cwd/stderr.txt (a pipe nobody reads could fill up)."""
     with open(cwd / "stderr.txt", "w") as err:
-        return subprocess.Popen([*EXE, *args], cwd=cwd, stdout=subprocess.DEVNULL, stderr=err, start_new_session=True)
+        return subprocess.Popen(
+            [*EXE, *args], cwd=cwd, stdout=subprocess.DEVNULL, stderr=err, start_new_session=True
+        )
 
 
 def journal(run: Path) -> dict:
@@ -56,7 +65,9 @@ def assert_good_run(run: Path, res: subprocess.CompletedProcess, *, iterations: 
     assert res.returncode == 0, res.stderr[-3000:]
     j = journal(run)
     assert j["status"] == "finished"
-    assert [it["status"] for it in j["iterations"]] == ["succeeded"] * iterations, [it["failure"] for it in j["iterations"]]
+    assert [it["status"] for it in j["iterations"]] == ["succeeded"] * iterations, [
+        it["failure"] for it in j["iterations"]
+    ]
     assert (run / "best" / "inference.py").is_file() and not (run / "best").is_symlink()
     assert (run / "report.html").exists() and j["test_metrics"]["auroc"] > 0.7
     # the journal stores relative strings only: no host path of the run folder
@@ -119,7 +130,9 @@ def test_demo_with_a_relative_out(tmp_path):
 
 def test_kill_9_shows_stale_then_relative_resume_finishes(tmp_path, data):
     run = tmp_path / "runs" / "r"
-    proc = start("run", "data", "--out", "runs/r", "--iterations", "2", "--time-budget", "5m", "--quiet", cwd=tmp_path)
+    proc = start(
+        "run", "data", "--out", "runs/r", "--iterations", "2", "--time-budget", "5m", "--quiet", cwd=tmp_path
+    )
     first: dict = {}
 
     def one_done_and_next_started() -> bool:
@@ -164,7 +177,9 @@ def test_a_second_process_is_refused_and_ctrl_c_keeps_the_best(tmp_path, data):
         assert "Traceback" not in res.stderr
         res = cli("run", "data", "--out", "r", cwd=tmp_path)
         assert res.returncode == 2 and "already holds a run" in res.stderr
-        assert [r["status"] for r in json.loads(cli("runs", ".", "--json", cwd=tmp_path).stdout)] == ["running"]
+        assert [r["status"] for r in json.loads(cli("runs", ".", "--json", cwd=tmp_path).stdout)] == [
+            "running"
+        ]
         wait_for(best_and_next_started, what="a best model and a second iteration")
         best_before = json.loads((run / "best" / "metrics.json").read_text())["iteration"]
         os.kill(proc.pid, signal.SIGINT)  # what Ctrl-C sends to the process

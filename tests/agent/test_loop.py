@@ -15,17 +15,18 @@ from omicsagent.errors import ModelMistake, RunStateError
 from omicsagent.tasks import load_task
 from omicsagent.testing import ScriptedBrain, make_motif_task
 
-TRAIN = '''
+TRAIN = """
 import argparse, joblib, pandas as pd
 from sklearn.feature_extraction.text import CountVectorizer
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import make_pipeline
 p = argparse.ArgumentParser(); p.add_argument("--train"); p.add_argument("--out"); a = p.parse_args()
 df = pd.read_csv(a.train)
-model = make_pipeline(CountVectorizer(analyzer="char", ngram_range=(NGRAM, 6)), LogisticRegression(C=0.5, max_iter=500))
+model = make_pipeline(CountVectorizer(analyzer="char", ngram_range=(NGRAM, 6)), \
+LogisticRegression(C=0.5, max_iter=500))
 model.fit(df["sequence"], df["label"])
 import os; os.makedirs(a.out, exist_ok=True); joblib.dump(model, a.out + "/model.joblib")
-'''
+"""
 INFER = '''
 import argparse, joblib, pandas as pd
 from pathlib import Path
@@ -43,8 +44,12 @@ out.to_csv(a.output, index=False)
 def training(ctx):
     script = ctx.iter_dir / "train.py"
     # iteration 1 writes a broken script: the iteration must fail, the run must go on
-    script.write_text("this is not python\n" if ctx.iteration == 1 else TRAIN.replace("NGRAM", str(3 + ctx.iteration)))
-    res = ctx.run(["python", ctx.rel(script), "--train", ctx.train_file, "--out", ctx.rel(ctx.iter_dir / "model")])
+    script.write_text(
+        "this is not python\n" if ctx.iteration == 1 else TRAIN.replace("NGRAM", str(3 + ctx.iteration))
+    )
+    res = ctx.run(
+        ["python", ctx.rel(script), "--train", ctx.train_file, "--out", ctx.rel(ctx.iter_dir / "model")]
+    )
     if not res.ok:
         raise ModelMistake(f"train.py failed: {res.output[-300:]}")
     return TrainingOutput(train_script=ctx.rel(script), model_dir=ctx.rel(ctx.iter_dir / "model"))
@@ -69,11 +74,18 @@ def brain(**overrides):
     steps = {
         "exploration": lambda ctx: ExplorationOutput(summary="motif data"),
         "split": split,
-        "representation": lambda ctx: RepresentationOutput(name=f"char {3 + ctx.iteration}-6-grams", description="k-mers"),
-        "architecture": lambda ctx: ArchitectureOutput(name="logistic regression", description="linear", hyperparameters={"C": 0.5}),
-        "training": training, "inference": inference,
+        "representation": lambda ctx: RepresentationOutput(
+            name=f"char {3 + ctx.iteration}-6-grams", description="k-mers"
+        ),
+        "architecture": lambda ctx: ArchitectureOutput(
+            name="logistic regression", description="linear", hyperparameters={"C": 0.5}
+        ),
+        "training": training,
+        "inference": inference,
         "prediction_exploration": lambda ctx: PredictionExplorationOutput(summary="ok"),
-        "reflection": lambda ctx: ReflectionOutput(assessment="fine", instructions={"training": "keep going"}),
+        "reflection": lambda ctx: ReflectionOutput(
+            assessment="fine", instructions={"training": "keep going"}
+        ),
     }
     steps.update(overrides)
     return ScriptedBrain(steps, max_attempts=2)
@@ -157,7 +169,9 @@ def test_inference_with_wrong_rows_is_corrected(task, tmp_path):
 
     def sloppy_inference(ctx):
         calls.append(ctx.feedback)
-        text = INFER if ctx.attempt > 1 else INFER.replace("out.to_csv(a.output", "out.head(3).to_csv(a.output")
+        text = (
+            INFER if ctx.attempt > 1 else INFER.replace("out.to_csv(a.output", "out.head(3).to_csv(a.output")
+        )
         (ctx.iter_dir / "inference.py").write_text(text)
         return InferenceOutput(inference_script=ctx.rel(ctx.iter_dir / "inference.py"))
 
@@ -173,9 +187,11 @@ def test_predictions_linked_to_the_private_labels_are_refused(task, tmp_path):
         script = ctx.iter_dir / "inference.py"
         # links the requested output to the harness's labels file (which exists only on the host); the
         # path is assembled at run time, so only the harness's check of what it reads can catch it
-        script.write_text("import os, sys\nout = sys.argv[sys.argv.index('--output') + 1]\n"
-                          "if os.path.lexists(out): os.remove(out)\n"
-                          f"os.symlink(os.path.join({run_dir!r}, '.' + 'har' + 'ness', 'validation_labeled.csv'), out)\n")
+        script.write_text(
+            "import os, sys\nout = sys.argv[sys.argv.index('--output') + 1]\n"
+            "if os.path.lexists(out): os.remove(out)\n"
+            f"os.symlink(os.path.join({run_dir!r}, '.' + 'har' + 'ness', 'validation_labeled.csv'), out)\n"
+        )
         return InferenceOutput(inference_script=ctx.rel(script))
 
     journal = start_run(task, out_dir=tmp_path / "run", settings=RunSettings(iterations=1, time_budget_s=300),

@@ -13,7 +13,9 @@ from omicsagent.testing import make_motif_task, make_tabular_task
 
 def journal_for(folder, **settings) -> tuple[RunJournal, recipes.DataProfile]:
     task = load_task(folder)
-    j = RunJournal(run_id="t", settings=RunSettings(**{"iterations": 5, "time_budget_s": 900, **settings}), task=task)
+    j = RunJournal(
+        run_id="t", settings=RunSettings(**{"iterations": 5, "time_budget_s": 900, **settings}), task=task
+    )
     return j, recipes.profile_of(task, task.table("train"), time_budget_s=j.settings.time_budget_s)
 
 
@@ -30,10 +32,18 @@ def regression(tmp_path):
 def record(j: RunJournal, c: Candidate, *, train: float | None, valid: float | None,
            failed: str | None = None, seconds: float = 10) -> IterationRecord:
     metric = j.task.metric
-    it = IterationRecord(index=len(j.iterations), status="failed" if failed else "succeeded", failure=failed,
-                         steps=[StepRecord(name="representation", status="done", output={"name": c.name, "spec": c.representation}),
-                                StepRecord(name="architecture", status="done", output={"name": "m", "spec": c.model}),
-                                StepRecord(name="training", status="done", duration_s=seconds)])
+    it = IterationRecord(
+        index=len(j.iterations),
+        status="failed" if failed else "succeeded",
+        failure=failed,
+        steps=[
+            StepRecord(
+                name="representation", status="done", output={"name": c.name, "spec": c.representation}
+            ),
+            StepRecord(name="architecture", status="done", output={"name": "m", "spec": c.model}),
+            StepRecord(name="training", status="done", duration_s=seconds),
+        ],
+    )
     if train is not None:
         it.train_metrics = {metric: train}
     if valid is not None:
@@ -71,7 +81,9 @@ def test_diagnosis_of_metric_pairs(metric, train, valid, kind, phrase):
     if kind in ("overfit", "underfit"):
         assert kind in fit.assessment.replace("overfits", "overfit").replace("underfits", "underfit")
         other = "underfit" if kind == "overfit" else "overfit"
-        assert other not in fit.assessment and other not in fit.advice("regularise") + fit.advice("add capacity")
+        assert other not in fit.assessment and other not in fit.advice("regularise") + fit.advice(
+            "add capacity"
+        )
 
 
 def test_the_same_numbers_mean_opposite_things_for_a_score_and_an_error():
@@ -118,7 +130,10 @@ def test_an_underfitting_best_gets_capacity_and_both_sentences_say_so(motif):
     d = policy.decide_next(j, profile, time_left_s=800)
     assert same(d.candidate, recipes.add_capacity(plan[0])) and "add capacity" in d.reason
     assert d.candidate.rationale.startswith("The model underfits")
-    assert "overfit" not in " ".join(instructions.values()) and "regularise it harder" not in instructions["representation"]
+    assert (
+        "overfit" not in " ".join(instructions.values())
+        and "regularise it harder" not in instructions["representation"]
+    )
 
 
 def test_a_near_perfect_fit_is_not_called_underfit(tmp_path):
@@ -174,8 +189,15 @@ def test_reflection_gives_instructions_per_step(motif):
 # ----- expected training times ---------------------------------------------------------------------------
 
 def cand(family: str, est: float, limit: float | None) -> Candidate:
-    return Candidate(name=f"{family}-{est}", family=family, representation={"blocks": []}, model={"kind": family},
-                     rationale="test.", est_seconds=est, time_limit_s=limit)
+    return Candidate(
+        name=f"{family}-{est}",
+        family=family,
+        representation={"blocks": []},
+        model={"kind": family},
+        rationale="test.",
+        est_seconds=est,
+        time_limit_s=limit,
+    )
 
 
 @pytest.mark.parametrize("speeds, candidate, expected", [
@@ -240,8 +262,14 @@ def test_a_gain_after_the_plan_resets_the_plateau(tmp_path):
 
 def test_blend_and_bag():
     lin = Candidate("a", "linear", {"blocks": [{"kind": "kmer", "column": "s"}]}, {"kind": "linear"}, "", 2)
-    gbm = Candidate("b", "gbm", {"blocks": [{"kind": "kmer", "column": "s"}, {"kind": "tabular", "columns": ["x"]}]},
-                    {"kind": "lgbm"}, "", 5)
+    gbm = Candidate(
+        "b",
+        "gbm",
+        {"blocks": [{"kind": "kmer", "column": "s"}, {"kind": "tabular", "columns": ["x"]}]},
+        {"kind": "lgbm"},
+        "",
+        5,
+    )
     b = recipes.blend(gbm, lin)
     assert b.model == {"kind": "ensemble", "members": [{"kind": "lgbm"}, {"kind": "linear"}]}
     assert b.representation["blocks"] == gbm.representation["blocks"]  # the union, without duplicates

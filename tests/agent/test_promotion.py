@@ -43,7 +43,11 @@ def shown(layout: RunLayout) -> tuple[int, str, set[bytes]]:
     """(metrics.json's iteration, inference.py, the distinct model bytes): all must agree."""
     best = layout.best
     parts = {p.read_bytes()[:1] for p in (best / "model").iterdir()}
-    return json.loads((best / "metrics.json").read_text())["iteration"], (best / "inference.py").read_text(), parts
+    return (
+        json.loads((best / "metrics.json").read_text())["iteration"],
+        (best / "inference.py").read_text(),
+        parts,
+    )
 
 
 def leftovers(layout: RunLayout) -> list[str]:

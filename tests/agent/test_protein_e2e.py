@@ -18,12 +18,21 @@ pytestmark = pytest.mark.slow
 EXE = [sys.executable, "-m", "omicsagent"]
 needs_fm = pytest.mark.skipif(
     not transformers_available() and os.environ.get("CI") != "true",
-    reason="transformers is not installed (pip install 'omicsagent[fm]'); these tests always run under CI=true")
+    reason="transformers is not installed (pip install 'omicsagent[fm]'); "
+    "these tests always run under CI=true",
+)
 
 
 def cli(*args: str, cwd: Path, env: dict | None = None, timeout: float = 400) -> subprocess.CompletedProcess:
-    return subprocess.run([*EXE, *args], check=False, capture_output=True, text=True, timeout=timeout, cwd=cwd,
-                          env={**os.environ, **(env or {})})
+    return subprocess.run(
+        [*EXE, *args],
+        check=False,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        cwd=cwd,
+        env={**os.environ, **(env or {})},
+    )
 
 
 def iterations(run: Path) -> list[dict]:
@@ -59,7 +68,9 @@ def test_embeddings_from_a_model_on_disk_through_the_loop_and_predict(tmp_path):
     emb = [it for it in its if it["representation"] == "embedding_linear"]
     assert emb and emb[0]["status"] == "succeeded", [(it["representation"], it["failure"]) for it in its]
     train_py = (run / emb[0]["dir"] / "train.py").read_text()
-    assert str((tmp_path / "esm_tiny").resolve()) in train_py  # the folder is mounted read-only at its real path
+    assert (
+        str((tmp_path / "esm_tiny").resolve()) in train_py
+    )  # the folder is mounted read-only at its real path
     cache = run / "workspace" / "scratch" / "embedding_cache"
     assert list(cache.rglob("*.npz")), "embeddings were not cached in the workspace"
     combined = [it for it in its if it["representation"] == "mutations_group_ridge+embedding"]
@@ -79,8 +90,12 @@ def test_embeddings_from_a_model_on_disk_through_the_loop_and_predict(tmp_path):
 @needs_fm
 def test_bad_embedding_options_fail_in_one_sentence_and_write_nothing(tmp_path):
     make_variant_task(tmp_path / "dms", n=100, n_test=0)
-    for option, words in (("protein=missing_folder", "does not exist"), ("virus=dms", "Unknown embedding modality"),
-                          ("protein", "MODALITY=FOLDER"), ("protein=dms", "config.json")):
+    for option, words in (
+        ("protein=missing_folder", "does not exist"),
+        ("virus=dms", "Unknown embedding modality"),
+        ("protein", "MODALITY=FOLDER"),
+        ("protein=dms", "config.json"),
+    ):
         res = cli("run", "dms", "--embeddings", option, "--out", "run", cwd=tmp_path)
         assert res.returncode == 2 and words in res.stderr, (option, res.stderr)
         assert "Traceback" not in res.stderr and len(res.stderr.strip().splitlines()) == 1

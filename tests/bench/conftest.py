@@ -19,7 +19,9 @@ OMICSAGENT = [sys.executable, "-m", "omicsagent"]
 def cli(*args: str, cwd: Path, timeout: float = 600) -> subprocess.CompletedProcess:
     """The real command line, as a user types it, from ``cwd``."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("COLUMNS")}
-    return subprocess.run([*OMICSAGENT, *args], check=False, cwd=cwd, capture_output=True, text=True, timeout=timeout, env=env)
+    return subprocess.run(
+        [*OMICSAGENT, *args], check=False, cwd=cwd, capture_output=True, text=True, timeout=timeout, env=env
+    )
 
 
 def regression_frame(n: int, *, scale: float = 1.0, seed: int = 0) -> pd.DataFrame:

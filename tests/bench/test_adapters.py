@@ -127,8 +127,12 @@ def write_bioxarena(root: Path) -> None:
     train.to_csv(task / "public" / "train.csv", index=False)
     test.drop(columns=["label"]).to_csv(task / "public" / "test.csv", index=False)
     test[["id", "label"]].to_csv(task / "private" / "answers.csv", index=False)
-    pd.DataFrame({"id": test["id"], "label": 0.5}).to_csv(task / "public" / "sample_submission.csv", index=False)
-    (task / "public" / "description.md").write_text("Predict whether each DNA sequence binds (label 1). Metric: ROC-AUC.\n")
+    pd.DataFrame({"id": test["id"], "label": 0.5}).to_csv(
+        task / "public" / "sample_submission.csv", index=False
+    )
+    (task / "public" / "description.md").write_text(
+        "Predict whether each DNA sequence binds (label 1). Metric: ROC-AUC.\n"
+    )
     code = root / "BioXArena" / "tasks"
     (code / "sequence" / "motif-binding").mkdir(parents=True)
     (code / "__init__.py").write_text("")
@@ -144,7 +148,9 @@ def write_mlebench(root: Path, name: str, prepare: str) -> None:
     (comp / "config.yaml").write_text(MLE_CONFIG)
     (comp / "prepare.py").write_text(prepare)
     (comp / "grade.py").write_text(MLE_GRADE)
-    (comp / "description.md").write_text("Predict y (a solubility) from logp and weight. Metric: mean absolute error.\n")
+    (comp / "description.md").write_text(
+        "Predict y (a solubility) from logp and weight. Metric: mean absolute error.\n"
+    )
 
 
 SUITE = """
@@ -185,10 +191,19 @@ def test_mlebench_prepare_runs_once_and_declares_the_error_baseline(tmp_path: Pa
     bx, mle = resolve_suite(suite, data_root=refs, work=tmp_path / "work")
     assert (bx.layout, bx.domain, bx.metric, bx.normaliser, bx.submission_columns) == \
         ("bioxarena", "sequence", "auroc", "bounded", ["id", "label"])
-    assert (mle.layout, mle.metric, mle.direction, mle.normaliser) == ("mlebench", "mae", "lower", "error_ratio")
+    assert (mle.layout, mle.metric, mle.direction, mle.normaliser) == (
+        "mlebench",
+        "mae",
+        "lower",
+        "error_ratio",
+    )
     prepared = tmp_path / "work" / "toy-solubility"
-    assert sorted(p.name for p in (prepared / "public").iterdir()) == ["description.md", "sample_submission.csv",
-                                                                      "test.csv", "train.csv"]
+    assert sorted(p.name for p in (prepared / "public").iterdir()) == [
+        "description.md",
+        "sample_submission.csv",
+        "test.csv",
+        "train.csv",
+    ]
     assert mle.answers == str(prepared / "private" / "test.csv")
     # the baseline is the task's own grader on a constant submission (the training median, for MAE)
     train = pd.read_csv(prepared / "public" / "train.csv")
@@ -203,9 +218,11 @@ def test_mlebench_prepare_runs_once_and_declares_the_error_baseline(tmp_path: Pa
 def test_bioml_bench_two_argument_prepare(tmp_path: Path, refs: Path) -> None:
     write_mlebench(refs, "bioml-toy", MLE_PREPARE_2.replace("answers.csv", "answers.csv"))
     cfg = (refs / "bioml-toy" / "config.yaml").read_text()
-    cfg = cfg.replace("dataset:\n  answers: toy-solubility/prepared/private/test.csv\n"
-                      "  sample_submission: toy-solubility/prepared/public/sample_submission.csv",
-                      "datasets:\n  '0':\n    answers: answers.csv\n    sample_submission: sample_submission.csv")
+    cfg = cfg.replace(
+        "dataset:\n  answers: toy-solubility/prepared/private/test.csv\n"
+        "  sample_submission: toy-solubility/prepared/public/sample_submission.csv",
+        "datasets:\n  '0':\n    answers: answers.csv\n    sample_submission: sample_submission.csv",
+    )
     (refs / "bioml-toy" / "config.yaml").write_text(cfg.replace("id: toy-solubility", "id: bioml-toy"))
     (tmp_path / "one.toml").write_text('[[tasks]]\npath = "bioml-toy"\nmetric = "mae"\n')
     (task,) = resolve_suite(load_suite(tmp_path / "one.toml"), data_root=refs, work=tmp_path / "w")
@@ -214,13 +231,20 @@ def test_bioml_bench_two_argument_prepare(tmp_path: Path, refs: Path) -> None:
 
 
 @pytest.mark.slow
-def test_reference_layouts_run_end_to_end_and_are_graded_by_their_own_grade_py(tmp_path: Path, refs: Path) -> None:
+def test_reference_layouts_run_end_to_end_and_are_graded_by_their_own_grade_py(
+    tmp_path: Path, refs: Path
+) -> None:
     res = cli("bench", "run", "refs.toml", "--data", "refs", "--agents", "baseline:floor", "--out", "results",
               cwd=tmp_path)
     assert res.returncode == 0, res.stderr
     recs = {p.stem: json.loads(p.read_text()) for p in (tmp_path / "results" / "results").glob("*.json")}
     bx, mle = recs["baseline_floor__motif-binding__seed0"], recs["baseline_floor__toy-solubility__seed0"]
-    assert bx["success"] and bx["layout"] == "bioxarena" and bx["raw_score"] > 0.7 and bx["score"] == bx["raw_score"]
+    assert (
+        bx["success"]
+        and bx["layout"] == "bioxarena"
+        and bx["raw_score"] > 0.7
+        and bx["score"] == bx["raw_score"]
+    )
     assert mle["success"] and mle["layout"] == "mlebench" and mle["metric"] == "mae"
     assert mle["score"] == pytest.approx(1 - mle["raw_score"] / mle["baseline_error"]) and mle["score"] > 0.5
     log = (tmp_path / "grade.log").read_text().split()

@@ -12,7 +12,7 @@ from omicsagent.errors import ConfigError
 
 from .conftest import cli
 
-SPY = r'''
+SPY = r"""
 import json, os, shutil, sys
 
 public, out, limit = sys.argv[1], sys.argv[2], sys.argv[3]
@@ -39,9 +39,10 @@ report["secret"] = os.environ.get("SPY_SECRET")
 shutil.copyfile(os.path.join(public, "sample_submission.csv"), os.path.join(out, "submission.csv"))
 with open(os.path.join(out, "solution.py"), "w") as fh:
     fh.write("# copied the sample submission\n")
-json.dump({"input_tokens": 12, "output_tokens": 3, "cost_usd": 0.25}, open(os.path.join(out, "metrics.json"), "w"))
+json.dump({"input_tokens": 12, "output_tokens": 3, "cost_usd": 0.25},
+          open(os.path.join(out, "metrics.json"), "w"))
 json.dump(report, open(os.path.join(out, "spy.json"), "w"))
-'''
+"""
 
 
 @pytest.mark.slow
@@ -50,13 +51,28 @@ def test_an_external_agent_cannot_read_private_answers(tmp_path: Path, motif_tas
     (tmp_path / "spy.py").write_text(SPY.replace("HOST_ANSWERS", motif_task.answers)
                                      .replace("HOST_DATA_TEST", str(motif_dataset / "test.csv")))
     monkeypatch.setenv("SPY_SECRET", "s3cr3t")
-    res = cli("bench", "run", "tasks/motif", "--agents", "spy", "--agent", "spy=python spy.py {public} {out} {time_limit}",
-              "--time-limit", "2m", "--out", "results", cwd=tmp_path, timeout=300)
+    res = cli(
+        "bench",
+        "run",
+        "tasks/motif",
+        "--agents",
+        "spy",
+        "--agent",
+        "spy=python spy.py {public} {out} {time_limit}",
+        "--time-limit",
+        "2m",
+        "--out",
+        "results",
+        cwd=tmp_path,
+        timeout=300,
+    )
     assert res.returncode == 0, res.stderr
     rec = json.loads((tmp_path / "results" / "results" / "spy__motif__seed0.json").read_text())
     assert rec["status"] == "succeeded" and rec["raw_score"] == pytest.approx(0.5)  # the sample submission
     spy = json.loads(next((tmp_path / "results" / "jobs").rglob("spy.json")).read_text())
-    assert spy["answers"] == spy["task_toml"] == spy["host_answers"] == spy["data_test"] == "FileNotFoundError"
+    assert (
+        spy["answers"] == spy["task_toml"] == spy["host_answers"] == spy["data_test"] == "FileNotFoundError"
+    )
     assert spy["write_public"] in ("OSError", "PermissionError")  # read-only
     assert spy["next_to_public"] == ["public"]
     assert spy["answers_found"] == [] and spy["secret"] is None and spy["time_limit"] == "120"
@@ -89,9 +105,12 @@ def test_agent_names_are_checked(names, defs, message) -> None:
 
 def test_builtin_agent_names() -> None:
     specs = parse_agents(["expert", "baseline:floor", "llm:openai:gpt-4.1"], parse_external(["mine=a {out}"]))
-    assert [(s.name, s.kind, s.model) for s in specs] == [("expert", "expert", None), ("baseline:floor", "floor", None),
-                                                          ("llm:openai:gpt-4.1", "llm", "openai:gpt-4.1"),
-                                                          ("mine", "external", None)]
+    assert [(s.name, s.kind, s.model) for s in specs] == [
+        ("expert", "expert", None),
+        ("baseline:floor", "floor", None),
+        ("llm:openai:gpt-4.1", "llm", "openai:gpt-4.1"),
+        ("mine", "external", None),
+    ]
 
 
 def test_floor_public_view_builds_the_submission_columns(tmp_path: Path, motif_task) -> None:

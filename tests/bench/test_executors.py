@@ -97,6 +97,20 @@ def test_ray_front_door_starts_a_local_instance(root: Path, serial) -> None:
     assert res.returncode == 0, res.stderr
     got = {p.stem: json.loads(p.read_text()) for p in (root / "ray-cli" / "results").glob("*.json")}
     assert _scores(got) == _scores(serial)
-    res = cli("bench", "run", "exec.toml", "--data", "data", "--agents", "baseline:floor", "--executor", "ray",
-              "--memory-per-job", "100000G", "--out", "ray-too-big", cwd=root)
+    res = cli(
+        "bench",
+        "run",
+        "exec.toml",
+        "--data",
+        "data",
+        "--agents",
+        "baseline:floor",
+        "--executor",
+        "ray",
+        "--memory-per-job",
+        "100000G",
+        "--out",
+        "ray-too-big",
+        cwd=root,
+    )
     assert res.returncode == 2 and "no Ray node offers" in res.stderr, res.stderr

@@ -67,7 +67,9 @@ def test_prepare_run_and_leaderboard_from_another_directory(tmp_path: Path, moti
     assert journal["task"]["test_path"] is None and journal["task"]["target"] == "label"
     answers = pd.read_csv(tmp_path / "tasks" / "motif" / "private" / "answers.csv")
     test_inputs = pd.read_csv(tmp_path / "tasks" / "motif" / "public" / "test.csv")
-    assert _no_test_labels_under(job, answers, test_inputs, "label") >= 3  # the run's tables were all looked at
+    assert (
+        _no_test_labels_under(job, answers, test_inputs, "label") >= 3
+    )  # the run's tables were all looked at
 
     res = cli("bench", "leaderboard", "results", cwd=tmp_path)
     assert res.returncode == 0, res.stderr

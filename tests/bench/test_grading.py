@@ -19,17 +19,30 @@ from .conftest import cli, regression_frame, write_submission
 
 # (metric, raw score, baseline error or None, normalised): the worked examples of docs/bench.md
 WORKED = [
-    ("auroc", 0.83, None, 0.83), ("auprc", 0.41, None, 0.41), ("accuracy", 0.9, None, 0.9),
-    ("macro_f1", 0.62, None, 0.62), ("r2", 0.4, None, 0.4), ("r2", -0.3, None, 0.0),
-    ("pearson", 0.6, None, 0.8), ("spearman", -0.2, None, 0.4), ("mcc", 0.0, None, 0.5), ("mcc", 1.0, None, 1.0),
-    ("rmse", 0.5, 2.0, 0.75), ("rmse", 0.5, 0.5, 0.0), ("rmse", 0.5, 0.625, 0.2), ("rmse", 3.0, 2.0, 0.0),
-    ("mae", 0.3, 1.2, 0.75), ("log_loss", 0.3465, 0.693, 0.5),
+    ("auroc", 0.83, None, 0.83),
+    ("auprc", 0.41, None, 0.41),
+    ("accuracy", 0.9, None, 0.9),
+    ("macro_f1", 0.62, None, 0.62),
+    ("r2", 0.4, None, 0.4),
+    ("r2", -0.3, None, 0.0),
+    ("pearson", 0.6, None, 0.8),
+    ("spearman", -0.2, None, 0.4),
+    ("mcc", 0.0, None, 0.5),
+    ("mcc", 1.0, None, 1.0),
+    ("rmse", 0.5, 2.0, 0.75),
+    ("rmse", 0.5, 0.5, 0.0),
+    ("rmse", 0.5, 0.625, 0.2),
+    ("rmse", 3.0, 2.0, 0.0),
+    ("mae", 0.3, 1.2, 0.75),
+    ("log_loss", 0.3465, 0.693, 0.5),
 ]
 
 
 @pytest.mark.parametrize("metric,raw,baseline,expected", WORKED)
 def test_worked_examples_of_every_metric_family(metric, raw, baseline, expected) -> None:
-    assert normalise(raw, default_normaliser(metric), baseline_error=baseline) == pytest.approx(expected, abs=1e-3)
+    assert normalise(raw, default_normaliser(metric), baseline_error=baseline) == pytest.approx(
+        expected, abs=1e-3
+    )
 
 
 def test_undefined_scores_normalise_to_zero() -> None:
@@ -38,7 +51,9 @@ def test_undefined_scores_normalise_to_zero() -> None:
 
 def test_constant_baselines_come_from_the_training_labels() -> None:
     y_train, y_test = np.array([0.0, 2.0, 4.0, 10.0]), np.array([1.0, 3.0])
-    assert constant_baseline_error("rmse", "regression", y_train, y_test) == pytest.approx(np.sqrt((3**2 + 1**2) / 2))
+    assert constant_baseline_error("rmse", "regression", y_train, y_test) == pytest.approx(
+        np.sqrt((3**2 + 1**2) / 2)
+    )
     assert constant_baseline_error("mae", "regression", y_train, y_test) == pytest.approx(1.0)  # median 3
     ll = constant_baseline_error("log_loss", "binary", ["a", "a", "a", "b"], ["a", "b"], ["a", "b"])
     assert ll == pytest.approx(-(np.log(0.75) + np.log(0.25)) / 2)
@@ -63,12 +78,20 @@ def test_an_rmse_of_half_does_not_map_to_half_whatever_the_scale(tmp_path: Path)
     small, large = _regression_task(tmp_path, 1.0), _regression_task(tmp_path, 100.0)
     assert large.baseline_error == pytest.approx(100 * small.baseline_error)
     graded = {}
-    for name, task, rmse in (("small", small, 0.5), ("large_same_quality", large, 50.0), ("large", large, 0.5)):
-        g = grade_submission(task, write_submission(tmp_path / f"{name}.csv", _noisy(pd.read_csv(task.answers), rmse)))
+    for name, task, rmse in (
+        ("small", small, 0.5),
+        ("large_same_quality", large, 50.0),
+        ("large", large, 0.5),
+    ):
+        g = grade_submission(
+            task, write_submission(tmp_path / f"{name}.csv", _noisy(pd.read_csv(task.answers), rmse))
+        )
         assert g.valid and g.raw == pytest.approx(rmse)
         assert g.score == pytest.approx(1 - rmse / task.baseline_error)
         graded[name] = g.score
-    assert graded["small"] == pytest.approx(graded["large_same_quality"])  # same quality, same score, any units
+    assert graded["small"] == pytest.approx(
+        graded["large_same_quality"]
+    )  # same quality, same score, any units
     assert abs(graded["small"] - 0.5) > 0.1  # RMSE 0.5 is not 0.5 ...
     assert graded["large"] > 0.99  # ... and on a target 100x wider it is a near-perfect model
 
@@ -95,7 +118,10 @@ INVALID = {
     "too_few_rows": (lambda s: s.iloc[:-1], "rows; the test set has"),
     "duplicate_id": (lambda s: s.assign(id=[s["id"].iloc[0]] * 2 + list(s["id"].iloc[2:])), "more than once"),
     "unknown_id": (lambda s: s.assign(id=["zz"] + list(s["id"].iloc[1:])), "not test ids"),
-    "nan": (lambda s: s.assign(probability_1=[np.nan] + list(s["probability_1"].iloc[1:])), "missing values (NaN)"),
+    "nan": (
+        lambda s: s.assign(probability_1=[np.nan] + list(s["probability_1"].iloc[1:])),
+        "missing values (NaN)",
+    ),
     "proba_range": (lambda s: s.assign(probability_1=s["probability_1"] * 3), "between 0 and 1"),
     "not_a_class": (lambda s: s.assign(prediction="maybe"), "not a class"),
     "empty": (lambda s: s.iloc[0:0], "no data rows"),
@@ -144,10 +170,14 @@ def test_a_tasks_own_grade_py_runs_in_a_separate_process(tmp_path: Path, motif_t
     monkeypatch.setenv("GRADER_PID_FILE", str(pid_file))
     sub = _good(task)
     sub.loc[sub.index[:8], "prediction"] = 1 - sub.loc[sub.index[:8], "prediction"]  # 8 wrong labels
-    g = grade_submission(task, write_submission(tmp_path / "s.csv", sub.iloc[::-1]))  # reordered: aligned first
+    g = grade_submission(
+        task, write_submission(tmp_path / "s.csv", sub.iloc[::-1])
+    )  # reordered: aligned first
     assert g.valid and g.raw == pytest.approx(1 - 8 / len(sub)) and g.score == g.raw
     assert int(pid_file.read_text()) != os.getpid()
-    crash = write_submission(tmp_path / "c.csv", sub.assign(prediction=["crash"] + list(sub["prediction"].iloc[1:])))
+    crash = write_submission(
+        tmp_path / "c.csv", sub.assign(prediction=["crash"] + list(sub["prediction"].iloc[1:]))
+    )
     g = grade_submission(task, crash)  # the grader dies: the submission is invalid, we are not
     assert not g.valid and "grader failed" in g.reason
 
@@ -159,7 +189,9 @@ def test_grade_front_door(tmp_path: Path, motif_task) -> None:
     assert res.returncode == 0, res.stderr
     assert json.loads(res.stdout) == {"valid": True, "raw": 1.0, "score": 1.0, "reason": None}
     res = cli("bench", "grade", task_rel, "missing.csv", cwd=tmp_path)
-    assert res.returncode == 2 and res.stderr.startswith("error:") and len(res.stderr.strip().splitlines()) == 1
+    assert (
+        res.returncode == 2 and res.stderr.startswith("error:") and len(res.stderr.strip().splitlines()) == 1
+    )
 
 
 def test_metrics_come_from_omicsagent_ml_metrics(tmp_path: Path, motif_task) -> None:

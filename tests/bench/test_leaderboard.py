@@ -26,18 +26,37 @@ from .conftest import cli
 def rec(agent: str, task: str, seed: int, score: float | None, *, domain: str, wall: float = 10.0,
         cost: float | None = None) -> dict:
     ok = score is not None
-    return {"schema": RESULT_SCHEMA, "key": job_key(agent, task, seed), "suite": "toy", "agent": agent, "task": task,
-            "domain": domain, "seed": seed, "status": "succeeded" if ok else "failed", "success": ok,
-            "reason": None if ok else "no submission", "metric": "auroc", "raw_score": score,
-            "score": score if ok else 0.0, "wall_s": wall, "cpu_s": wall / 2, "cost_usd": cost}
+    return {
+        "schema": RESULT_SCHEMA,
+        "key": job_key(agent, task, seed),
+        "suite": "toy",
+        "agent": agent,
+        "task": task,
+        "domain": domain,
+        "seed": seed,
+        "status": "succeeded" if ok else "failed",
+        "success": ok,
+        "reason": None if ok else "no submission",
+        "metric": "auroc",
+        "raw_score": score,
+        "score": score if ok else 0.0,
+        "wall_s": wall,
+        "cpu_s": wall / 2,
+        "cost_usd": cost,
+    }
 
 
 RECORDS = [
-    rec("expert", "a", 0, 0.9, domain="seq", wall=100, cost=0.0), rec("expert", "a", 1, 0.8, domain="seq", wall=120),
-    rec("expert", "b", 0, 0.7, domain="chem", wall=60), rec("expert", "b", 1, None, domain="chem", wall=30),
-    rec("baseline:floor", "a", 0, 0.6, domain="seq", wall=5), rec("baseline:floor", "a", 1, 0.6, domain="seq", wall=5),
-    rec("baseline:floor", "b", 0, 0.5, domain="chem", wall=4), rec("baseline:floor", "b", 1, 0.55, domain="chem", wall=4),
-    rec("llm:x:y", "a", 0, 0.95, domain="seq", wall=300, cost=0.5), rec("llm:x:y", "b", 0, 0.65, domain="chem", cost=0.25),
+    rec("expert", "a", 0, 0.9, domain="seq", wall=100, cost=0.0),
+    rec("expert", "a", 1, 0.8, domain="seq", wall=120),
+    rec("expert", "b", 0, 0.7, domain="chem", wall=60),
+    rec("expert", "b", 1, None, domain="chem", wall=30),
+    rec("baseline:floor", "a", 0, 0.6, domain="seq", wall=5),
+    rec("baseline:floor", "a", 1, 0.6, domain="seq", wall=5),
+    rec("baseline:floor", "b", 0, 0.5, domain="chem", wall=4),
+    rec("baseline:floor", "b", 1, 0.55, domain="chem", wall=4),
+    rec("llm:x:y", "a", 0, 0.95, domain="seq", wall=300, cost=0.5),
+    rec("llm:x:y", "b", 0, 0.65, domain="chem", cost=0.25),
 ]
 
 
@@ -72,7 +91,12 @@ def test_markdown_and_csv() -> None:
     table = list(csv.DictReader(io.StringIO(to_csv(rows))))
     assert {r["level"] for r in table} == {"overall", "domain", "task"}
     first = table[0]
-    assert (first["level"], first["agent"], first["rank"], float(first["mean"])) == ("overall", "llm:x:y", "1", 0.8)
+    assert (first["level"], first["agent"], first["rank"], float(first["mean"])) == (
+        "overall",
+        "llm:x:y",
+        "1",
+        0.8,
+    )
 
 
 # --- the HTML page in headless Chromium ----------------------------------------------------------
@@ -124,8 +148,13 @@ def test_html_page_renders_offline_in_chromium(tmp_path: Path) -> None:
 
 def test_leaderboard_bad_input(tmp_path: Path) -> None:
     (tmp_path / "empty").mkdir()
-    for args, message in ((["empty"], "holds no job results"), (["empty", "--format", "pdf"], "--format 'pdf' is not known")):
+    for args, message in (
+        (["empty"], "holds no job results"),
+        (["empty", "--format", "pdf"], "--format 'pdf' is not known"),
+    ):
         res = cli("bench", "leaderboard", *args, cwd=tmp_path)
-        assert res.returncode == 2 and message in res.stderr and len(res.stderr.strip().splitlines()) == 1, res.stderr
+        assert res.returncode == 2 and message in res.stderr and len(res.stderr.strip().splitlines()) == 1, (
+            res.stderr
+        )
     with pytest.raises(InputError, match="does not exist"):
         write_leaderboard(tmp_path / "nowhere", "md")

@@ -1,5 +1,6 @@
 """`llm:PROVIDER:MODEL` through the arena: the LLM brain drives the real loop against a local
-OpenAI-compatible server over real HTTP; tokens and cost reach the job's result; the key never reaches a file."""
+OpenAI-compatible server over real HTTP; tokens and cost reach the job's result; the key never reaches
+a file."""
 from __future__ import annotations
 
 import importlib.util
@@ -43,10 +44,27 @@ def test_llm_agent_through_the_arena(tmp_path: Path, monkeypatch) -> None:
     _gc_frame(60, 1).to_csv(data / "test.csv", index=False)
     prepare_dataset(data, tmp_path / "tasks" / "gc")
     monkeypatch.setenv("OPENAI_API_KEY", SECRET)
-    (tmp_path / "llm.toml").write_text('[llm]\nprice_model = "openai:gpt-4.1"\n')  # a local server has no price
+    (tmp_path / "llm.toml").write_text(
+        '[llm]\nprice_model = "openai:gpt-4.1"\n'
+    )  # a local server has no price
     with FakeOpenAIServer(_playbook(), usage=(1000, 100)) as server:
-        res = cli("bench", "run", "tasks/gc", "--agents", "llm:openai:gpt-4.1", "--base-url", server.url,
-                  "--llm-config", "llm.toml", "--time-limit", "60s", "--out", "results", cwd=tmp_path, timeout=400)
+        res = cli(
+            "bench",
+            "run",
+            "tasks/gc",
+            "--agents",
+            "llm:openai:gpt-4.1",
+            "--base-url",
+            server.url,
+            "--llm-config",
+            "llm.toml",
+            "--time-limit",
+            "60s",
+            "--out",
+            "results",
+            cwd=tmp_path,
+            timeout=400,
+        )
         assert res.returncode == 0, res.stderr
         assert server.requests, "the brain never called the server"
     rec = json.loads((tmp_path / "results" / "results" / "llm_openai_gpt-4.1__gc__seed0.json").read_text())
@@ -54,5 +72,7 @@ def test_llm_agent_through_the_arena(tmp_path: Path, monkeypatch) -> None:
     assert rec["raw_score"] > 0.8
     assert rec["llm"]["input_tokens"] >= 1000 and rec["llm"]["output_tokens"] >= 100
     assert rec["cost_usd"] > 0
-    leaked = [p for p in (tmp_path / "results").rglob("*") if p.is_file() and SECRET.encode() in p.read_bytes()]
+    leaked = [
+        p for p in (tmp_path / "results").rglob("*") if p.is_file() and SECRET.encode() in p.read_bytes()
+    ]
     assert leaked == []

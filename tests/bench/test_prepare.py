@@ -24,19 +24,34 @@ def test_prepare_front_door_moves_test_labels_to_private(tmp_path: Path, motif_d
     assert res.returncode == 0, res.stderr
     task_dir = tmp_path / "tasks" / "motif"
     public, private = task_dir / "public", task_dir / "private"
-    assert sorted(p.name for p in public.iterdir()) == ["description.md", "sample_submission.csv", "task.toml",
-                                                       "test.csv", "train.csv"]
+    assert sorted(p.name for p in public.iterdir()) == [
+        "description.md",
+        "sample_submission.csv",
+        "task.toml",
+        "test.csv",
+        "train.csv",
+    ]
     assert sorted(p.name for p in private.iterdir()) == ["answers.csv"]
     original = pd.read_csv(motif_dataset / "test.csv")
     test, answers = pd.read_csv(public / "test.csv"), pd.read_csv(private / "answers.csv")
     assert "label" not in test.columns and list(answers.columns) == ["id", "label"]
-    assert list(test["id"]) == list(answers["id"]) == list(original["id"])  # the dataset's own unique id column
+    assert (
+        list(test["id"]) == list(answers["id"]) == list(original["id"])
+    )  # the dataset's own unique id column
     assert list(answers["label"]) == list(original["label"])
     # no public table but the training data has the target column
     assert [f.name for f in public.glob("*.csv") if "label" in pd.read_csv(f).columns] == ["train.csv"]
     decl = tomllib.loads((task_dir / "task.toml").read_text())
-    assert (decl["task"]["id"], decl["task"]["domain"], decl["task"]["modality"]) == ("motif", "sequences", "dna")
-    assert (decl["task"]["metric"], decl["task"]["direction"], decl["task"]["normaliser"]) == ("auroc", "higher", "bounded")
+    assert (decl["task"]["id"], decl["task"]["domain"], decl["task"]["modality"]) == (
+        "motif",
+        "sequences",
+        "dna",
+    )
+    assert (decl["task"]["metric"], decl["task"]["direction"], decl["task"]["normaliser"]) == (
+        "auroc",
+        "higher",
+        "bounded",
+    )
     assert decl["task"]["time_limit_s"] == 900.0
     assert decl["submission"]["columns"] == ["id", "prediction", "probability_0", "probability_1"]
     assert "auroc" in (public / "description.md").read_text()
@@ -45,7 +60,9 @@ def test_prepare_front_door_moves_test_labels_to_private(tmp_path: Path, motif_d
     assert sample.valid and sample.raw == pytest.approx(0.5)  # constant probabilities
 
 
-def test_prepare_adds_an_id_column_and_declares_the_error_baseline(tmp_path: Path, tabular_dataset: Path) -> None:
+def test_prepare_adds_an_id_column_and_declares_the_error_baseline(
+    tmp_path: Path, tabular_dataset: Path
+) -> None:
     task = prepare_dataset(tabular_dataset, tmp_path / "task")
     test = pd.read_csv(task.public / "test.csv")
     assert test.columns[0] == "id" and list(test["id"]) == list(range(len(test)))
@@ -60,7 +77,9 @@ def test_prepare_adds_an_id_column_and_declares_the_error_baseline(tmp_path: Pat
 
 
 @pytest.mark.parametrize("case", ["missing", "no_test", "not_empty", "bad_metric"])
-def test_prepare_bad_input_is_one_sentence_and_writes_nothing(tmp_path: Path, motif_dataset: Path, case: str) -> None:
+def test_prepare_bad_input_is_one_sentence_and_writes_nothing(
+    tmp_path: Path, motif_dataset: Path, case: str
+) -> None:
     args = ["bench", "prepare", "data/motif", "--out", "task"]
     if case == "missing":
         args[2] = "data/nope"

@@ -1,4 +1,5 @@
-"""`omicsagent bench run`: one result file per (agent, task, seed), written atomically; a killed sweep resumes."""
+"""`omicsagent bench run`: one result file per (agent, task, seed), written atomically; a killed sweep
+resumes."""
 from __future__ import annotations
 
 import json
@@ -41,7 +42,18 @@ def _results(folder: Path) -> dict[str, dict]:
 
 @pytest.mark.slow
 def test_a_killed_sweep_resumes_with_only_the_missing_jobs(tmp_path: Path, small_suite: Path) -> None:
-    args = [*OMICSAGENT, "bench", "run", "two.toml", "--data", "data", "--agents", "baseline:floor", "--out", "results"]
+    args = [
+        *OMICSAGENT,
+        "bench",
+        "run",
+        "two.toml",
+        "--data",
+        "data",
+        "--agents",
+        "baseline:floor",
+        "--out",
+        "results",
+    ]
     proc = subprocess.Popen(args, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                             start_new_session=True)
     results = tmp_path / "results" / "results"
@@ -74,7 +86,9 @@ def test_a_killed_sweep_resumes_with_only_the_missing_jobs(tmp_path: Path, small
     (["two.toml", "--data", "data", "--tasks", "motif,zzz"], "--tasks names zzz"),
     (["two.toml", "--data", "data", "--time-limit", "soon"], "is not a duration"),
 ])
-def test_bad_input_is_one_sentence_exit_2_and_nothing_written(tmp_path: Path, small_suite: Path, args, message) -> None:
+def test_bad_input_is_one_sentence_exit_2_and_nothing_written(
+    tmp_path: Path, small_suite: Path, args, message
+) -> None:
     from .conftest import cli
 
     res = cli("bench", "run", *args, "--out", "results", cwd=tmp_path)

@@ -31,7 +31,8 @@ TRAIN_PY = textwrap.dedent("""\
     rep = {"blocks": [{"kind": "kmer", "column": "sequence", "k": [2, 3]}]}
     featurizer = build_featurizer(rep)
     X = featurizer.fit_transform(df)
-    model = build_model({"kind": "linear"}, task_type="binary", seed=0).fit(X, df["label"].to_numpy(), log=print)
+    model = build_model({"kind": "linear"}, task_type="binary", seed=0).fit(X, df["label"].to_numpy(),
+                                                                        log=print)
     TrainedModel(featurizer=featurizer, model=model, task_type="binary", target="label",
                  representation=rep, model_spec={"kind": "linear"}).save(args.out)
     print("saved model")
@@ -64,22 +65,49 @@ def full_playbook(*, break_json: bool = False) -> Playbook:
     if break_json:
         exploration.append(raw_call("final_result", '{"summary": "half an answ'))  # invalid JSON
     exploration.append(final(summary="DNA sequences with a binary label.", findings=["balanced classes"]))
-    return Playbook({
-        "exploration": exploration,
-        "split": [call("write_file", path="scratch/split.py", content=SPLIT_PY),
-                  call("run_python", script="scratch/split.py"),
-                  final(method="stratified by 'label' (20%)", train_file="artifacts/split/train.csv",
-                        validation_file="artifacts/split/validation.csv")],
-        "representation": [final(name="2-3-mer counts", description="k-mer frequencies of the sequence",
-                                 spec={"blocks": [{"kind": "kmer", "column": "sequence", "k": [2, 3]}]})],
-        "architecture": [final(name="logistic regression", description="linear baseline",
-                               hyperparameters={"C": 1.0}, spec={"kind": "linear"})],
-        "training": [call("write_file", path="{iter_dir}/train.py", content=TRAIN_PY),
-                     call("run_python", script="{iter_dir}/train.py"),
-                     final(train_script="{iter_dir}/train.py", model_dir="{iter_dir}/model")],
-        "inference": inference_steps,
-        "prediction_exploration": [call("read_file", path="{iter_dir}/validation_predictions.csv", max_lines=5),
-                                   final(summary="errors spread evenly", findings=[])],
-        "reflection": [final(assessment="a linear baseline works", stop=False,
-                             instructions={"architecture": "keep the linear model", "training": "same"})],
-    })
+    return Playbook(
+        {
+            "exploration": exploration,
+            "split": [
+                call("write_file", path="scratch/split.py", content=SPLIT_PY),
+                call("run_python", script="scratch/split.py"),
+                final(
+                    method="stratified by 'label' (20%)",
+                    train_file="artifacts/split/train.csv",
+                    validation_file="artifacts/split/validation.csv",
+                ),
+            ],
+            "representation": [
+                final(
+                    name="2-3-mer counts",
+                    description="k-mer frequencies of the sequence",
+                    spec={"blocks": [{"kind": "kmer", "column": "sequence", "k": [2, 3]}]},
+                )
+            ],
+            "architecture": [
+                final(
+                    name="logistic regression",
+                    description="linear baseline",
+                    hyperparameters={"C": 1.0},
+                    spec={"kind": "linear"},
+                )
+            ],
+            "training": [
+                call("write_file", path="{iter_dir}/train.py", content=TRAIN_PY),
+                call("run_python", script="{iter_dir}/train.py"),
+                final(train_script="{iter_dir}/train.py", model_dir="{iter_dir}/model"),
+            ],
+            "inference": inference_steps,
+            "prediction_exploration": [
+                call("read_file", path="{iter_dir}/validation_predictions.csv", max_lines=5),
+                final(summary="errors spread evenly", findings=[]),
+            ],
+            "reflection": [
+                final(
+                    assessment="a linear baseline works",
+                    stop=False,
+                    instructions={"architecture": "keep the linear model", "training": "same"},
+                )
+            ],
+        }
+    )

@@ -40,7 +40,11 @@ def test_all_steps_through_the_loop_with_corrections(tmp_path, dataset, bwrap, m
     ws = tmp_path / "run" / "workspace"
     assert (ws / "artifacts/iter_000/model/model.joblib").exists()
     pred = pd.read_csv(ws / "artifacts/iter_000/validation_predictions.csv")
-    assert len(pred) == journal.split.n_validation and {"prediction", "probability_0", "probability_1"} <= set(pred.columns)
+    assert len(pred) == journal.split.n_validation and {
+        "prediction",
+        "probability_0",
+        "probability_1",
+    } <= set(pred.columns)
     assert (tmp_path / "run" / "best" / "inference.py").exists()
     # the inference step needed two corrections (wrong name, wrong row count) within one agent run
     inference_turns = [turn for step, turn in playbook.seen if step == "inference"]
@@ -52,14 +56,20 @@ def test_all_steps_through_the_loop_with_corrections(tmp_path, dataset, bwrap, m
     assert sum(m.startswith("inference dry-run") for m in capture.logs) == 2
     # the trajectory holds every request and response, no tool trajectories leak into later prompts
     lines = [json.loads(x) for x in (tmp_path / "run" / "trajectory.jsonl").read_text().splitlines()]
-    assert sum(r["kind"] == "request" for r in lines) == sum(r["kind"] == "response" for r in lines) == len(playbook.seen)
+    assert (
+        sum(r["kind"] == "request" for r in lines)
+        == sum(r["kind"] == "response" for r in lines)
+        == len(playbook.seen)
+    )
     assert {r["step"] for r in lines} >= {"exploration", "inference", "reflection"}
     # a later step sees earlier structured outputs, never their tool trajectories
     first = next(r for r in lines if r["kind"] == "request" and r["step"] == "training")
     prompt = first["messages"][0]["parts"][0]["content"]
     assert '"name": "2-3-mer counts"' in prompt and "balanced classes" in prompt
     assert "inputs/train.csv" not in prompt.split("## Results of the earlier steps")[1]  # no bash output
-    assert "omicsagent.ml.pipeline" in first["messages"][0]["instructions"]  # the building blocks are documented
+    assert (
+        "omicsagent.ml.pipeline" in first["messages"][0]["instructions"]
+    )  # the building blocks are documented
 
 
 def test_a_validator_bug_is_not_sent_to_the_model(tmp_path, dataset, bwrap, monkeypatch):
@@ -104,7 +114,9 @@ def test_invalid_json_and_text_answers_are_corrected(step_ctx):
 
 
 def test_unfixable_step_fails_as_model_mistake_with_usage(step_ctx):
-    playbook = Playbook({"training": [final(train_script="{iter_dir}/train.py", model_dir="{iter_dir}/model")]})
+    playbook = Playbook(
+        {"training": [final(train_script="{iter_dir}/train.py", model_dir="{iter_dir}/model")]}
+    )
     brain = brain_for(playbook, max_retries=2)
     with pytest.raises(ModelMistake) as err:
         brain.run_step(step_ctx("training"))

@@ -45,7 +45,13 @@ def test_key_from_env_file_is_never_dumped(tmp_path: Path):
     cfg = load_llm_config(model="openai:gpt-4.1", env_file=env)
     assert cfg.key_for("openai") == SECRET
     brain = LLMBrain(cfg)
-    for text in (cfg.model_dump_json(), repr(cfg), str(cfg), json.dumps(cfg.public()), json.dumps(brain.describe())):
+    for text in (
+        cfg.model_dump_json(),
+        repr(cfg),
+        str(cfg),
+        json.dumps(cfg.public()),
+        json.dumps(brain.describe()),
+    ):
         assert SECRET not in text
     with pytest.raises(ConfigError, match="does not exist"):
         load_llm_config(model="openai:gpt-4.1", env_file=tmp_path / "missing.env")
@@ -62,12 +68,16 @@ def test_config_file_sets_step_and_reflection_models(tmp_path: Path, monkeypatch
     monkeypatch.setenv("OPENAI_API_KEY", SECRET)
     monkeypatch.setenv("ANTHROPIC_API_KEY", SECRET + "-a")
     cfg_file = tmp_path / "omicsagent.toml"
-    cfg_file.write_text('[llm]\nmodel = "openai:gpt-4.1-mini"\nreflection_model = "anthropic:claude-sonnet-4-5"\n'
-                        "max_requests_per_step = 12\n")
+    cfg_file.write_text(
+        '[llm]\nmodel = "openai:gpt-4.1-mini"\nreflection_model = "anthropic:claude-sonnet-4-5"\n'
+        "max_requests_per_step = 12\n"
+    )
     cfg = load_llm_config(config_file=cfg_file)
     assert (cfg.model, cfg.reflection_model, cfg.max_requests_per_step) == \
         ("openai:gpt-4.1-mini", "anthropic:claude-sonnet-4-5", 12)
-    assert load_llm_config(model="openai:gpt-4.1", config_file=cfg_file).model == "openai:gpt-4.1"  # flag wins
+    assert (
+        load_llm_config(model="openai:gpt-4.1", config_file=cfg_file).model == "openai:gpt-4.1"
+    )  # flag wins
     cfg_file.write_text('[llm]\nmodel = "openai:gpt-4.1"\napi_key = "sk-oops"\n')
     with pytest.raises(ConfigError, match="keep keys out of config files"):
         load_llm_config(config_file=cfg_file)
@@ -93,9 +103,16 @@ def test_local_servers_need_no_key_and_have_unknown_prices(monkeypatch):
 def test_every_provider_builds_a_model(monkeypatch):
     for var in ("OPENAI_API_KEY", "ANTHROPIC_API_KEY", "OPENROUTER_API_KEY"):
         monkeypatch.setenv(var, SECRET)
-    for spec in ("openai:gpt-4.1", "anthropic:claude-sonnet-4-5", "openrouter:openai/gpt-4.1", "ollama:llama3.1",
-                 "vllm:qwen"):
-        cfg = load_llm_config(model=spec, base_url="http://127.0.0.1:9/v1" if spec.startswith("vllm") else None)
+    for spec in (
+        "openai:gpt-4.1",
+        "anthropic:claude-sonnet-4-5",
+        "openrouter:openai/gpt-4.1",
+        "ollama:llama3.1",
+        "vllm:qwen",
+    ):
+        cfg = load_llm_config(
+            model=spec, base_url="http://127.0.0.1:9/v1" if spec.startswith("vllm") else None
+        )
         assert make_chat_model(spec, cfg).model_name == spec.partition(":")[2]
 
 

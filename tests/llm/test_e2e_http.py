@@ -35,9 +35,20 @@ def test_run_with_http_model_faults_and_a_secret(tmp_path: Path, dataset: Path, 
     playbook = full_playbook(break_json=True)
     # exploration also dumps the sandbox's environment to a file (in artifacts/: scratch/ is emptied once the
     # split is registered), to prove the key is not there
-    playbook.steps["exploration"] = [playbook.steps["exploration"][0].__class__(
-        calls=(("bash", {"command": "env > artifacts/sandbox_env.txt; cat /proc/self/environ >> artifacts/sandbox_env.txt;"
-                                    " head -3 inputs/train.csv"}),))] + list(playbook.steps["exploration"][1:])
+    playbook.steps["exploration"] = [
+        playbook.steps["exploration"][0].__class__(
+            calls=(
+                (
+                    "bash",
+                    {
+                        "command": "env > artifacts/sandbox_env.txt; "
+                        "cat /proc/self/environ >> artifacts/sandbox_env.txt;"
+                        " head -3 inputs/train.csv"
+                    },
+                ),
+            )
+        )
+    ] + list(playbook.steps["exploration"][1:])
     server = FakeOpenAIServer(playbook, usage=(1200, 150))
     server.inject([fault(500), fault(429, retry_after=0), garbage()])
     out = tmp_path / "run"
@@ -72,7 +83,10 @@ def test_run_with_http_model_faults_and_a_secret(tmp_path: Path, dataset: Path, 
     assert total.input_tokens == 1200 * server.responses and total.output_tokens == 150 * server.responses
     assert total.cost_usd == pytest.approx(per_request * server.responses)
     # the key went to the server, and nowhere else
-    assert any({k.lower(): v for k, v in h.items()}.get("authorization") == f"Bearer {SECRET}" for h in server.headers)
+    assert any(
+        {k.lower(): v for k, v in h.items()}.get("authorization") == f"Bearer {SECRET}"
+        for h in server.headers
+    )
     env_dump = (out / "workspace/artifacts/sandbox_env.txt").read_text(errors="replace")
     assert "PATH=" in env_dump and SECRET not in env_dump and "OPENAI_API_KEY" not in env_dump
     assert all(SECRET not in json.dumps(b) for b in server.requests)  # tool results sent back hold no key
@@ -90,8 +104,12 @@ def test_a_dead_server_fails_iterations_but_not_the_run(tmp_path: Path, dataset:
     out = tmp_path / "run"
     with server:
         brain = _brain(server, provider_retries=1)
-        journal = start_run(load_task(dataset), out_dir=out, brain=brain,
-                            settings=RunSettings(brain="llm", iterations=2, time_budget_s=300, sandbox="bwrap"))
+        journal = start_run(
+            load_task(dataset),
+            out_dir=out,
+            brain=brain,
+            settings=RunSettings(brain="llm", iterations=2, time_budget_s=300, sandbox="bwrap"),
+        )
     assert journal.status == "finished"
     assert [it.status for it in journal.iterations] == ["failed", "failed"]
     assert "failed after 2 attempt(s) (HTTP 500)" in journal.iterations[0].failure
@@ -103,7 +121,11 @@ def test_garbage_answers_fail_a_step_and_the_run_continues(tmp_path: Path, datas
     out = tmp_path / "run"
     with server:
         brain = _brain(server, max_retries=1)
-        journal = start_run(load_task(dataset), out_dir=out, brain=brain,
-                            settings=RunSettings(brain="llm", iterations=1, time_budget_s=300, sandbox="bwrap"))
+        journal = start_run(
+            load_task(dataset),
+            out_dir=out,
+            brain=brain,
+            settings=RunSettings(brain="llm", iterations=1, time_budget_s=300, sandbox="bwrap"),
+        )
     assert journal.status == "finished" and journal.iterations[0].status == "failed"
     assert "no valid answer" in journal.iterations[0].failure

@@ -22,7 +22,11 @@ def test_local_model_cost_is_unknown_not_a_crash(step_ctx, monkeypatch):
     with FakeOpenAIServer(EXPLORE, model_name="llama3.1", usage=(500, 50)) as server:
         brain = LLMBrain(load_llm_config(model="ollama:llama3.1", base_url=server.url))
         outcome = brain.run_step(step_ctx("exploration"))
-    assert outcome.usage.requests == 2 and outcome.usage.input_tokens == 1000 and outcome.usage.output_tokens == 100
+    assert (
+        outcome.usage.requests == 2
+        and outcome.usage.input_tokens == 1000
+        and outcome.usage.output_tokens == 100
+    )
     assert outcome.usage.cost_usd is None
     assert brain.spent() is None and brain.over_budget() is None
     assert any("cost unknown" in m for m in step_ctx.logs)
@@ -52,9 +56,14 @@ def test_max_cost_ends_the_run_gracefully(tmp_path: Path, dataset: Path, bwrap):
     with FakeOpenAIServer(EXPLORE, usage=(1000, 100)) as server:
         config = load_llm_config(model="openai:gpt-4.1", base_url=server.url, price_model="openai:gpt-4.1",
                                  max_cost_usd=0.004, retry_base_delay_s=0.0)
-        journal = start_run(load_task(dataset), out_dir=tmp_path / "run", brain=LLMBrain(config),
-                            settings=RunSettings(brain="llm", iterations=3, time_budget_s=300, sandbox="bwrap",
-                                                 max_cost_usd=0.004))
+        journal = start_run(
+            load_task(dataset),
+            out_dir=tmp_path / "run",
+            brain=LLMBrain(config),
+            settings=RunSettings(
+                brain="llm", iterations=3, time_budget_s=300, sandbox="bwrap", max_cost_usd=0.004
+            ),
+        )
     assert journal.status == "finished" and journal.status_reason.startswith("cost limit reached")
     assert len(journal.iterations) == 1
     assert server.responses == 2  # two priced requests (~$0.0028 each), then no more

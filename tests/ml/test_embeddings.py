@@ -14,7 +14,9 @@ from omicsagent.ml.pipeline import build_featurizer
 
 needs_fm = pytest.mark.skipif(
     not embeddings.transformers_available() and os.environ.get("CI") != "true",
-    reason="transformers is not installed (pip install 'omicsagent[fm]'); these tests always run under CI=true")
+    reason="transformers is not installed (pip install 'omicsagent[fm]'); "
+    "these tests always run under CI=true",
+)
 
 
 @pytest.fixture(scope="module")
@@ -36,7 +38,13 @@ PROTEINS = pd.DataFrame({"p": ["MKTAYIAKQR", "mktayiakqr", "GGGG", "", "MKTAYIAK
 
 @needs_fm
 def test_protein_embeddings_are_pooled_cached_and_reused_without_loading(esm, tmp_path, monkeypatch):
-    spec = {"kind": "embedding", "column": "p", "model": str(esm), "uppercase": True, "cache_dir": str(tmp_path / "c")}
+    spec = {
+        "kind": "embedding",
+        "column": "p",
+        "model": str(esm),
+        "uppercase": True,
+        "cache_dir": str(tmp_path / "c"),
+    }
     f = build_featurizer({"blocks": [spec]})
     X = f.fit_transform(PROTEINS)
     assert X.flat.shape == (5, 16) and np.isfinite(X.flat).all()
@@ -64,8 +72,9 @@ def test_protein_embeddings_are_pooled_cached_and_reused_without_loading(esm, tm
 def test_dna_model_with_kmer_vocabulary_and_environment_cache(nt, tmp_path, monkeypatch):
     monkeypatch.setenv(embeddings.CACHE_ENV, str(tmp_path / "env_cache"))
     df = pd.DataFrame({"s": ["ACGTACGTACGTAAAC", "acgtacgtacgtaaac", "TTTTGGGGCCCCAAAA"]})
-    X = build_featurizer({"blocks": [{"kind": "embedding", "column": "s", "model": str(nt), "uppercase": True}]}
-                         ).fit_transform(df)
+    X = build_featurizer(
+        {"blocks": [{"kind": "embedding", "column": "s", "model": str(nt), "uppercase": True}]}
+    ).fit_transform(df)
     assert X.flat.shape == (3, 16) and np.allclose(X.flat[0], X.flat[1])
     assert list((tmp_path / "env_cache").rglob("*.npz"))
 
@@ -75,7 +84,9 @@ def test_embedding_errors_are_one_sentence(esm, tmp_path):
     with pytest.raises(InputError, match="needs"):
         build_featurizer({"blocks": [{"kind": "embedding", "column": "p"}]})
     with pytest.raises(InputError, match="pooling"):
-        build_featurizer({"blocks": [{"kind": "embedding", "column": "p", "model": str(esm), "pooling": "max"}]})
+        build_featurizer(
+            {"blocks": [{"kind": "embedding", "column": "p", "model": str(esm), "pooling": "max"}]}
+        )
     f = build_featurizer({"blocks": [{"kind": "embedding", "column": "p", "model": str(tmp_path / "gone")}]})
     with pytest.raises(InputError, match="does not exist"):
         f.fit_transform(PROTEINS)
@@ -97,8 +108,12 @@ def test_configure_reads_options_and_config_file(esm, tmp_path):
     out = embeddings.configure(None, config)
     assert out["protein"]["path"] == str((tmp_path / "models" / "esm").resolve())
     assert out["protein"]["pooling"] == "cls"
-    for bad, match in ((["virus=/x"], "modality"), (["protein"], "MODALITY=FOLDER"),
-                       ([f"protein={tmp_path / 'nope'}"], "does not exist"), ([f"dna={tmp_path}"], "config.json")):
+    for bad, match in (
+        (["virus=/x"], "modality"),
+        (["protein"], "MODALITY=FOLDER"),
+        ([f"protein={tmp_path / 'nope'}"], "does not exist"),
+        ([f"dna={tmp_path}"], "config.json"),
+    ):
         with pytest.raises(ConfigError, match=match):
             embeddings.configure(bad)
     config.write_text('[embeddings.protein]\nfolder = "x"\n')

@@ -39,7 +39,9 @@ def test_the_floor_is_among_the_first_two_candidates(tmp_path, make, column):
     floor = plan[names.index(recipes.FLOOR)]
     blocks = floor.representation["blocks"]
     assert {"kind": "char_ngram", "column": column, "ngram": [1, 5]} in blocks
-    assert floor.model["kind"] == "linear" and floor.model["C"] == "auto" and floor.model["standardize"] is False
+    assert (
+        floor.model["kind"] == "linear" and floor.model["C"] == "auto" and floor.model["standardize"] is False
+    )
     # the floor is a real, buildable candidate on this table and scores the training rows
     train = task.table("train")
     X = build_featurizer(floor.representation).fit_transform(train)

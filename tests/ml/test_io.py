@@ -126,5 +126,7 @@ def test_a_script_in_a_plain_python_reads_the_same_frame(tmp_path):
     path = write_text(tmp_path / "train.csv", frame(), "\t")
     code = ("import sys; from omicsagent.ml.pipeline import read_table; "
             "df = read_table(sys.argv[1]); print(df.shape, dict(df.dtypes.astype(str)))")
-    out = subprocess.run([sys.executable, "-c", code, str(path)], capture_output=True, text=True, check=True).stdout
+    out = subprocess.run(
+        [sys.executable, "-c", code, str(path)], capture_output=True, text=True, check=True
+    ).stdout
     assert out.strip() == f"{frame().shape} {dict(read_table(path).dtypes.astype(str))}"

@@ -46,20 +46,35 @@ def test_feature_importances_name_the_planted_motif_and_are_saved_as_plain_data(
     trained = fit(KMER, spec, motif_df, "label", "binary")
     imp = trained.feature_importances()
     names, values = list(imp), np.abs(list(imp.values()))
-    assert all(n.startswith("sequence:") for n in names) and np.all(values[:-1] >= values[1:]) and values.min() > 0
+    assert (
+        all(n.startswith("sequence:") for n in names)
+        and np.all(values[:-1] >= values[1:])
+        and values.min() > 0
+    )
     top = [n.split(":", 1)[1] for n in names[:2]]
     assert all(len(k) >= 4 and k in MOTIF for k in top), top  # the motif is its own reverse complement
     trained.save(tmp_path / "m")
     assert json.loads((tmp_path / "m" / "feature_importances.json").read_text()) == imp
     meta = json.loads((tmp_path / "m" / "model.json").read_text())
-    assert meta["importance"] == {"file": "feature_importances.json", "meaning": trained.model.importance_kind}
+    assert meta["importance"] == {
+        "file": "feature_importances.json",
+        "meaning": trained.model.importance_kind,
+    }
     assert TrainedModel.load(tmp_path / "m").feature_importances() == imp
 
 
 def test_feature_importances_of_tabular_columns_and_of_a_network(tabular_df, motif_df, tmp_path):
     rep = {"blocks": [{"kind": "tabular", "columns": ["x1", "x2", "colour"]}]}
     imp = fit(rep, {"kind": "linear", "C": 1.0}, tabular_df, "class", "binary").feature_importances()
-    assert set(imp) <= {"x1", "x2", "x2:missing", "colour=red", "colour=green", "colour=blue", "colour=<other>"}
+    assert set(imp) <= {
+        "x1",
+        "x2",
+        "x2:missing",
+        "colour=red",
+        "colour=green",
+        "colour=blue",
+        "colour=<other>",
+    }
     assert next(iter(imp)) in ("x1", "colour=red")  # the target is x1 + 1.5 * (colour == red)
     assert imp["x1"] > 0  # positive: towards the second class, "M"
 
@@ -115,7 +130,10 @@ def test_regression(tabular_df, spec):
 def test_multiclass_with_few_rows(tabular_df, tmp_path):
     df = tabular_df.assign(grade=pd.cut(tabular_df["x1"], [-9, -0.5, 0.5, 9], labels=[0, 1, 2]).astype(int))
     rep = {"blocks": [{"kind": "tabular", "columns": ["x1", "colour"]}]}
-    for spec in ({"kind": "lgbm", "class_weight": "balanced"}, {"kind": "linear", "class_weight": "balanced"}):
+    for spec in (
+        {"kind": "lgbm", "class_weight": "balanced"},
+        {"kind": "linear", "class_weight": "balanced"},
+    ):
         trained = fit(rep, spec, df.head(60), "grade", "multiclass")
         pred = trained.predict_frame(df)
         assert [c for c in pred.columns if c.startswith("probability_")] == ["probability_0", "probability_1",
@@ -174,8 +192,13 @@ def test_auto_linear_strength_and_cnn_side_features_skip_kmers(motif_df, tabular
     m.fit(f.fit_transform(tabular_df), tabular_df["amount"].to_numpy(), log=lines.append)
     assert m.chosen_ is not None and any("inner-val" in s for s in lines)
     df = motif_df.assign(gc=motif_df["sequence"].str.count("G"))
-    rep = {"blocks": [{"kind": "onehot", "column": "sequence"}, {"kind": "kmer", "column": "sequence", "k": [3]},
-                      {"kind": "tabular", "columns": ["gc"]}]}
+    rep = {
+        "blocks": [
+            {"kind": "onehot", "column": "sequence"},
+            {"kind": "kmer", "column": "sequence", "k": [3]},
+            {"kind": "tabular", "columns": ["gc"]},
+        ]
+    }
     X = build_featurizer(rep).fit_transform(df)
     assert X.flat.shape[1] == 65 and X.dense_columns.tolist() == [64]
     cnn = build_model({"kind": "cnn1d", "channels": 8, "n_blocks": 1, "epochs": 1, "use_flat": True},

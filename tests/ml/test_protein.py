@@ -34,9 +34,34 @@ def dms() -> tuple[pd.DataFrame, pd.DataFrame]:
 def test_blosum62_is_the_published_symmetric_matrix():
     assert all(BLOSUM62[(a, b)] == BLOSUM62[(b, a)] for a in AMINO_ACIDS for b in AMINO_ACIDS)
     diagonal = {a: BLOSUM62[(a, a)] for a in AMINO_ACIDS}
-    assert diagonal == {"A": 4, "R": 5, "N": 6, "D": 6, "C": 9, "Q": 5, "E": 5, "G": 6, "H": 8, "I": 4, "L": 4,
-                        "K": 5, "M": 5, "F": 6, "P": 7, "S": 4, "T": 5, "W": 11, "Y": 7, "V": 4}
-    assert (BLOSUM62[("W", "C")], BLOSUM62[("I", "V")], BLOSUM62[("D", "E")], BLOSUM62[("F", "Y")]) == (-2, 3, 2, 3)
+    assert diagonal == {
+        "A": 4,
+        "R": 5,
+        "N": 6,
+        "D": 6,
+        "C": 9,
+        "Q": 5,
+        "E": 5,
+        "G": 6,
+        "H": 8,
+        "I": 4,
+        "L": 4,
+        "K": 5,
+        "M": 5,
+        "F": 6,
+        "P": 7,
+        "S": 4,
+        "T": 5,
+        "W": 11,
+        "Y": 7,
+        "V": 4,
+    }
+    assert (BLOSUM62[("W", "C")], BLOSUM62[("I", "V")], BLOSUM62[("D", "E")], BLOSUM62[("F", "Y")]) == (
+        -2,
+        3,
+        2,
+        3,
+    )
     assert BLOSUM62[("A", "*")] == -4 and BLOSUM62[("*", "*")] == 1
     assert all(set(table) == set(AMINO_ACIDS) for table in SCALES.values())
 
@@ -128,7 +153,9 @@ def test_group_ridge_matches_ridge_and_drops_a_noise_group():
     y = signal @ np.array([1.0, -2.0, 0.5, 0.0, 1.5]) + rng.normal(scale=0.3, size=n)
     X = FeatureSet(flat=np.hstack([signal, noise]).astype(np.float32),
                    column_groups={"signal": np.arange(5), "noise": np.arange(5, 35)})
-    fixed = build_model({"kind": "group_ridge", "strengths": {"signal": 2.0, "noise": 0.5}}, task_type="regression")
+    fixed = build_model(
+        {"kind": "group_ridge", "strengths": {"signal": 2.0, "noise": 0.5}}, task_type="regression"
+    )
     fixed.fit(X, y, log=quiet)
     scale = np.r_[np.full(5, 2.0), np.full(30, 0.5)]
     ref = Ridge(alpha=1.0).fit(X.flat.astype(float) * scale, y)
@@ -139,7 +166,9 @@ def test_group_ridge_matches_ridge_and_drops_a_noise_group():
     with pytest.raises(InputError, match="classification"):
         build_model({"kind": "group_ridge"}, task_type="binary")
     with pytest.raises(InputError, match="unknown group"):
-        build_model({"kind": "group_ridge", "strengths": {"nope": 1.0}}, task_type="regression").fit(X, y, log=quiet)
+        build_model({"kind": "group_ridge", "strengths": {"nope": 1.0}}, task_type="regression").fit(
+            X, y, log=quiet
+        )
 
 
 def test_rank_target_transform_is_monotone_and_on_the_target_scale():
@@ -161,12 +190,22 @@ def test_rank_target_transform_is_monotone_and_on_the_target_scale():
 def test_variant_recipes_beat_sequence_text_and_round_trip(dms, tmp_path):
     train, test = dms
     rep = {"blocks": [{"kind": "mutations", "column": "mutant", "sequence_column": "mutated_sequence"}]}
-    spec = {"kind": "ensemble", "target_transform": "rank", "members": [{"kind": "group_ridge"}, {"kind": "lgbm"}]}
+    spec = {
+        "kind": "ensemble",
+        "target_transform": "rank",
+        "members": [{"kind": "group_ridge"}, {"kind": "lgbm"}],
+    }
     f = build_featurizer(rep)
     model = build_model(spec, task_type="regression")
     model.fit(f.fit_transform(train), train["fitness"].to_numpy(), log=quiet)
-    trained = TrainedModel(featurizer=f, model=model, task_type="regression", target="fitness", representation=rep,
-                           model_spec=spec)
+    trained = TrainedModel(
+        featurizer=f,
+        model=model,
+        task_type="regression",
+        target="fitness",
+        representation=rep,
+        model_spec=spec,
+    )
     pred = trained.predict_frame(test)["prediction"]
     rho = spearmanr(pred, test["fitness"]).statistic
     text = build_featurizer({"blocks": [{"kind": "kmer", "column": "mutated_sequence", "alphabet": "protein",
@@ -191,7 +230,9 @@ def test_sparse_group_ridge_predicts_like_dense():
     y = dense @ rng.normal(size=40) + rng.normal(scale=0.1, size=200)
     spec = {"kind": "group_ridge", "strengths": {"a": 1.0, "b": 3.0}}
     groups = {"a": np.arange(20), "b": np.arange(20, 40)}
-    p1 = build_model(spec, task_type="regression").fit(FeatureSet(flat=dense, column_groups=groups), y, log=quiet)
+    p1 = build_model(spec, task_type="regression").fit(
+        FeatureSet(flat=dense, column_groups=groups), y, log=quiet
+    )
     p2 = build_model(spec, task_type="regression").fit(
         FeatureSet(flat=sparse.csr_matrix(dense), column_groups=groups), y, log=quiet)
     X = FeatureSet(flat=dense)

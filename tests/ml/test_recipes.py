@@ -32,17 +32,38 @@ def tables() -> dict[str, pd.DataFrame]:
         # a miRNA next to a 50-nt site it only partly pairs with
         "mirna": pd.DataFrame({"mirna": mirna, "site": dna(n, 50), "label": labels}),
         # siRNA duplexes: the 19-nt target segment and its extended context contain the guide's complement
-        "sirna": pd.DataFrame({"siRNA": sirna, "mRNA": [reverse_complement(s) for s in sirna],
-                               "extended_mRNA": ["ACGTACGTACGTACGTAC" + reverse_complement(s) + "TTGCATTGCATTGCATTGCA"
-                                                 for s in sirna],
-                               "dg": RNG.normal(size=n), "efficacy": RNG.normal(size=n)}),
+        "sirna": pd.DataFrame(
+            {
+                "siRNA": sirna,
+                "mRNA": [reverse_complement(s) for s in sirna],
+                "extended_mRNA": [
+                    "ACGTACGTACGTACGTAC" + reverse_complement(s) + "TTGCATTGCATTGCATTGCA" for s in sirna
+                ],
+                "dg": RNG.normal(size=n),
+                "efficacy": RNG.normal(size=n),
+            }
+        ),
         "dna": pd.DataFrame({"sequence": dna(n, 101), "label": labels}),
-        "protein": pd.DataFrame({"protein": ["".join(RNG.choice(list("ACDEFGHIKLMNPQRSTVWY"), 300)) for _ in range(n)],
-                                 "family": [f"f{i % 4}" for i in range(n)]}),
-        "smiles": pd.DataFrame({"smiles": ["CCO", "c1ccccc1", "CC(=O)O", "CCN(CC)CC", "O=C=O", "CC(C)O"] * (n // 6),
-                                "label": labels}),
-        "tabular": pd.DataFrame({"a": RNG.normal(size=n), "b": RNG.normal(size=n),
-                                 "c": RNG.choice(["x", "y", "z"], n), "label": [f"k{i % 5}" for i in range(n)]}),
+        "protein": pd.DataFrame(
+            {
+                "protein": ["".join(RNG.choice(list("ACDEFGHIKLMNPQRSTVWY"), 300)) for _ in range(n)],
+                "family": [f"f{i % 4}" for i in range(n)],
+            }
+        ),
+        "smiles": pd.DataFrame(
+            {
+                "smiles": ["CCO", "c1ccccc1", "CC(=O)O", "CCN(CC)CC", "O=C=O", "CC(C)O"] * (n // 6),
+                "label": labels,
+            }
+        ),
+        "tabular": pd.DataFrame(
+            {
+                "a": RNG.normal(size=n),
+                "b": RNG.normal(size=n),
+                "c": RNG.choice(["x", "y", "z"], n),
+                "label": [f"k{i % 5}" for i in range(n)],
+            }
+        ),
     }
 
 
@@ -121,7 +142,9 @@ def test_refinements_move_in_the_right_direction(profiles):
     assert recipes.add_capacity(c).model["channels"] > c.model["channels"]
     assert recipes.cheaper(c).model["epochs"] < c.model["epochs"]
     # the diagnosis given by the caller opens the rationale; the recipe says what it changes
-    assert recipes.regularize(c, "The model overfits (gap 0.2).").rationale.startswith("The model overfits (gap 0.2). ")
+    assert recipes.regularize(c, "The model overfits (gap 0.2).").rationale.startswith(
+        "The model overfits (gap 0.2). "
+    )
     # repeated regularisation eventually stops
     r, steps = c, 0
     while r is not None and steps < 20:

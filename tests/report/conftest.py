@@ -38,7 +38,9 @@ TASKS: dict[str, tuple[Callable[[Path], Path], int]] = {
 }
 
 
-def cli(*args: str, cwd: Path, env: dict[str, str] | None = None, timeout: float = 300) -> subprocess.CompletedProcess:
+def cli(
+    *args: str, cwd: Path, env: dict[str, str] | None = None, timeout: float = 300
+) -> subprocess.CompletedProcess:
     """The CLI as a user types it, with the usual umask 022 (so file modes can be checked exactly)."""
     return subprocess.run([*EXE, *args], cwd=cwd, capture_output=True, text=True, timeout=timeout,
                           env={**os.environ, **(env or {})}, umask=0o022, check=False)
@@ -108,7 +110,11 @@ def failed_run(tmp_path: Path, bwrap_usable) -> Path:
         "training": fail,
     }, fallback=ExpertBrain(), max_attempts=1)  # the expert brain splits the data
     out = tmp_path / "runs" / "failing"
-    journal = start_run(task, out_dir=out, settings=RunSettings(brain="scripted", iterations=2, time_budget_s=120),
-                        brain=brain)
+    journal = start_run(
+        task,
+        out_dir=out,
+        settings=RunSettings(brain="scripted", iterations=2, time_budget_s=120),
+        brain=brain,
+    )
     assert [it.status for it in journal.iterations] == ["failed", "failed"]
     return out

@@ -20,7 +20,8 @@ PROBE = """<script>window.addEventListener("load", () => {
   const p = document.createElement("pre"); p.id = "probe";
   p.textContent = JSON.stringify({
     images: [...document.images].map(i => [i.naturalWidth, i.naturalHeight]),
-    svgs: [...document.querySelectorAll("svg")].map(s => [s.getBoundingClientRect().width, s.getBoundingClientRect().height]),
+    svgs: [...document.querySelectorAll("svg")].map(s => [s.getBoundingClientRect().width,
+                                                         s.getBoundingClientRect().height]),
     resources: performance.getEntriesByType("resource").map(e => e.name)});
   document.body.appendChild(p);
 });</script>"""
@@ -35,8 +36,10 @@ def chromium() -> str:
     """The browser, checked before the run is made (a missing browser fails under CI=true)."""
     path = shutil.which("chromium") or shutil.which("chromium-browser") or shutil.which("google-chrome")
     if path is None:
-        tool_unusable("chromium is not installed; run `make sysdeps` (or `apt-get install -y chromium`) to enable "
-                      "this test")
+        tool_unusable(
+            "chromium is not installed; run `make sysdeps` (or `apt-get install -y chromium`) to enable "
+            "this test"
+        )
     return path
 
 
@@ -54,7 +57,9 @@ def _with_probe(src: str, dest: Path) -> Path:
     return dest
 
 
-def test_report_renders_offline_in_chromium(chromium: str, tmp_path: Path, run_copy: Callable[..., Path]) -> None:
+def test_report_renders_offline_in_chromium(
+    chromium: str, tmp_path: Path, run_copy: Callable[..., Path]
+) -> None:
     run = run_copy("motif")  # a report of a run the real CLI wrote
     report = write_report(run, formats=("html",))["html"]
     got = _probe(chromium, _with_probe(report.read_text(), tmp_path / "probed.html"))
@@ -64,6 +69,8 @@ def test_report_renders_offline_in_chromium(chromium: str, tmp_path: Path, run_c
     assert got["resources"] == [], f"the report loaded {got['resources']}"
 
     # the probe itself notices an external load (so an empty list above means something)
-    control = _with_probe('<html><body><img src="https://example.invalid/x.png"></body></html>', tmp_path / "c.html")
+    control = _with_probe(
+        '<html><body><img src="https://example.invalid/x.png"></body></html>', tmp_path / "c.html"
+    )
     seen = _probe(chromium, control)
     assert seen["resources"] == ["https://example.invalid/x.png"] and seen["images"] == [[0, 0]]

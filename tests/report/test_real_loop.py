@@ -35,7 +35,8 @@ os.makedirs(args.out, exist_ok=True); joblib.dump(pipe, os.path.join(args.out, "
 """
 INFER = """import argparse, joblib, pandas as pd
 from pathlib import Path
-ap = argparse.ArgumentParser(); ap.add_argument("--input"); ap.add_argument("--output"); args = ap.parse_args()
+ap = argparse.ArgumentParser(); ap.add_argument("--input"); ap.add_argument("--output"); \
+args = ap.parse_args()
 pipe = joblib.load(Path(__file__).parent / "model" / "model.joblib")
 proba = pipe.predict_proba(pd.read_csv(args.input)["sequence"])
 out = pd.DataFrame({"prediction": pipe.classes_[proba.argmax(1)]})
@@ -61,7 +62,9 @@ def _split(ctx) -> SplitOutput:
 def _training(ctx) -> TrainingOutput:
     script = ctx.iter_dir / "train.py"
     script.write_text(TRAIN if ctx.iteration == 0 else "raise SystemExit('out of ideas')\n")
-    res = ctx.run(["python", ctx.rel(script), "--train", ctx.train_file, "--out", ctx.rel(ctx.iter_dir / "model")])
+    res = ctx.run(
+        ["python", ctx.rel(script), "--train", ctx.train_file, "--out", ctx.rel(ctx.iter_dir / "model")]
+    )
     if not res.ok:
         raise ModelMistake(f"train.py failed: {res.output[-200:]}")
     return TrainingOutput(train_script=ctx.rel(script), model_dir=ctx.rel(ctx.iter_dir / "model"))
@@ -75,26 +78,45 @@ def _inference(ctx) -> InferenceOutput:
 @pytest.mark.slow
 def test_report_of_a_real_loop_run(tmp_path: Path) -> None:
     task = load_task(make_motif_task(tmp_path / "data", n=240, n_test=80))
-    brain = ScriptedBrain({
-        "exploration": lambda ctx: ExplorationOutput(summary="motif data"), "split": _split,
-        "representation": lambda ctx: RepresentationOutput(name="char 4-6-grams", description="k-mer counts"),
-        "architecture": lambda ctx: ArchitectureOutput(name="logistic regression", description="linear",
-                                                       hyperparameters={"max_iter": 300}),
-        "training": _training, "inference": _inference,
-        "prediction_exploration": lambda ctx: PredictionExplorationOutput(summary="ok"),
-        "reflection": lambda ctx: ReflectionOutput(assessment="fits well", instructions={"architecture": "try a GBM"}),
-    }, max_attempts=1)
+    brain = ScriptedBrain(
+        {
+            "exploration": lambda ctx: ExplorationOutput(summary="motif data"),
+            "split": _split,
+            "representation": lambda ctx: RepresentationOutput(
+                name="char 4-6-grams", description="k-mer counts"
+            ),
+            "architecture": lambda ctx: ArchitectureOutput(
+                name="logistic regression", description="linear", hyperparameters={"max_iter": 300}
+            ),
+            "training": _training,
+            "inference": _inference,
+            "prediction_exploration": lambda ctx: PredictionExplorationOutput(summary="ok"),
+            "reflection": lambda ctx: ReflectionOutput(
+                assessment="fits well", instructions={"architecture": "try a GBM"}
+            ),
+        },
+        max_attempts=1,
+    )
     out = tmp_path / "runs" / "motif"
     try:
-        journal = start_run(task, out_dir=out, settings=RunSettings(brain="scripted", iterations=2, time_budget_s=300),
-                            brain=brain)
+        journal = start_run(
+            task,
+            out_dir=out,
+            settings=RunSettings(brain="scripted", iterations=2, time_budget_s=300),
+            brain=brain,
+        )
     except SandboxUnavailable as err:
         tool_unusable(f"the bwrap sandbox cannot run here: {err}")  # a failure under CI=true
     assert [it.status for it in journal.iterations] == ["succeeded", "failed"]
 
     paths = write_report(out)
     html, md = paths["html"].read_text(), paths["md"].read_text()
-    assert re.findall(r'<figure id="fig-([\w-]+)">', html) == ["metric_history", "roc_pr", "confusion", "calibration"]
+    assert re.findall(r'<figure id="fig-([\w-]+)">', html) == [
+        "metric_history",
+        "roc_pr",
+        "confusion",
+        "calibration",
+    ]
     assert "validation plots are skipped" not in md
     j = RunJournal.load(out)
     assert f"validation AUROC {j.iterations[0].validation_metrics['auroc']:.4f}" in md
@@ -102,4 +124,7 @@ def test_report_of_a_real_loop_run(tmp_path: Path) -> None:
     assert "train.py failed: out of ideas" in md and "try a GBM" in md
     assert "python best/train.py --train workspace/artifacts/split/train.csv --out best/model" in md
     [summary] = list_runs(tmp_path / "runs")
-    assert summary.best_validation == j.iterations[0].validation_metrics["auroc"] and summary.test == j.test_metrics["auroc"]
+    assert (
+        summary.best_validation == j.iterations[0].validation_metrics["auroc"]
+        and summary.test == j.test_metrics["auroc"]
+    )

@@ -25,7 +25,9 @@ def _figure_ids(html: str) -> list[str]:
 
 
 def _md_section(md: str, title: str, level: str = "##") -> str:
-    m = re.search(rf"^{level} {re.escape(title)}\n(.*?)(?=^#{{2,{len(level)}}} |\Z)", md, re.DOTALL | re.MULTILINE)
+    m = re.search(
+        rf"^{level} {re.escape(title)}\n(.*?)(?=^#{{2,{len(level)}}} |\Z)", md, re.DOTALL | re.MULTILINE
+    )
     assert m, f"section {title!r} missing in:\n{md}"
     return m.group(1)
 
@@ -58,9 +60,13 @@ def test_report_of_a_real_run_matches_its_journal(run_copy: Callable[..., Path])
         assert row[0] == str(it.index) + (" (best)" if it.index == best.index else "")
         assert row[1] == it.status == "succeeded"
         assert (row[2], row[3]) == (it.representation, it.model)
-        assert row[5] == fmt_metric(it.train_metrics["auroc"]) and row[6] == fmt_metric(it.validation_metrics["auroc"])
+        assert row[5] == fmt_metric(it.train_metrics["auroc"]) and row[6] == fmt_metric(
+            it.validation_metrics["auroc"]
+        )
         assert row[8] == "-"  # the offline brain costs nothing
-        said = [v for v in it.instructions.values() if v.strip()] or [it.step("reflection").output["assessment"]]
+        said = [v for v in it.instructions.values() if v.strip()] or [
+            it.step("reflection").output["assessment"]
+        ]
         assert said[0].strip().splitlines()[0].startswith(row[10].removesuffix("...").replace("\\|", "|"))
         assert len(row[10]) > 10
 
@@ -71,7 +77,9 @@ def test_report_of_a_real_run_matches_its_journal(run_copy: Callable[..., Path])
     assert f"| AUROC (higher is better) * | {j.test_metrics['auroc']:.4f} |" in test
     assert f"{j.test_metrics['auroc']:.4f}" not in validation
     assert f"omicsagent predict {run} --input new.csv --output preds.csv" in md
-    assert f"python best/train.py --train {j.split.train_path} --out best/model --seed {j.settings.seed}" in md
+    assert (
+        f"python best/train.py --train {j.split.train_path} --out best/model --seed {j.settings.seed}" in md
+    )
     assert (run / j.split.train_path).is_file()
     assert "pip install -r best/requirements.txt" in md and "none (offline brain, no model requests)" in md
     task = _md_section(md, "Task")
@@ -150,9 +158,15 @@ def test_partial_runs_say_what_is_missing(failed_run: Path, run_copy: Callable[.
 
 
 def test_costs_known_and_unknown(run_copy: Callable[..., Path], tmp_path: Path) -> None:
-    cases = (("priced", Usage(requests=3, input_tokens=1000, output_tokens=200, cost_usd=0.0125), "| $0.0125 |",
-              "**cost**: $0.0250"),  # two iterations
-             ("local", Usage(requests=2, cost_usd=None), "| unknown |", "**cost**: unknown"))
+    cases = (
+        (
+            "priced",
+            Usage(requests=3, input_tokens=1000, output_tokens=200, cost_usd=0.0125),
+            "| $0.0125 |",
+            "**cost**: $0.0250",
+        ),  # two iterations
+        ("local", Usage(requests=2, cost_usd=None), "| unknown |", "**cost**: unknown"),
+    )
     for name, usage, cell, total in cases:
         run = run_copy("motif", tmp_path / name)
         j = RunJournal.load(run)  # the usage an LLM brain would have recorded on each iteration

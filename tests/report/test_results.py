@@ -76,7 +76,9 @@ def test_a_fresh_venv_from_best_requirements_reproduces_the_run(run_copy: Callab
         print(f"\n[measured] python -m venv + pip install -r best/requirements.txt: {took:.1f} s")
     installed = _run([python, "-m", "pip", "list", "--format=freeze"], cwd=tmp_path).stdout.lower()
     for absent in ("typer", "rich", "pydantic", "openai", "pytest", "torch", "scikit-learn"):
-        assert f"\n{absent}==" not in "\n" + installed, f"{absent} was installed but the model does not need it"
+        assert f"\n{absent}==" not in "\n" + installed, (
+            f"{absent} was installed but the model does not need it"
+        )
 
     # a colleague predicts from another folder, with relative paths
     test = pd.read_csv(Path(journal.task.test_path))
@@ -89,9 +91,24 @@ def test_a_fresh_venv_from_best_requirements_reproduces_the_run(run_copy: Callab
     fresh = pd.read_csv(elsewhere / "fresh.csv")
 
     # ... and gets what the run gives: `omicsagent predict` (sandboxed, our environment) and the test metric
-    ref = subprocess.run([sys.executable, "-m", "omicsagent", "predict", os.path.relpath(run, elsewhere),
-                          "--input", "new.csv", "--output", "ref.csv"], cwd=elsewhere, capture_output=True, text=True,
-                         timeout=300, check=False)
+    ref = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "omicsagent",
+            "predict",
+            os.path.relpath(run, elsewhere),
+            "--input",
+            "new.csv",
+            "--output",
+            "ref.csv",
+        ],
+        cwd=elsewhere,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
     assert ref.returncode == 0, ref.stderr[-3000:]
     pd.testing.assert_frame_equal(fresh, pd.read_csv(elsewhere / "ref.csv"))
     from sklearn.metrics import roc_auc_score

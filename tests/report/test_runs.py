@@ -1,4 +1,5 @@
-"""The runs listing on runs the real CLI wrote: nested folders, corrupted journals, the table at 80 columns."""
+"""The runs listing on runs the real CLI wrote: nested folders, corrupted journals, the table at 80
+columns."""
 from __future__ import annotations
 
 import os
@@ -61,7 +62,11 @@ def test_list_runs_finds_nested_and_unreadable_runs(tmp_path: Path, run_copy: Ca
     text = _render(runs_table(summaries, root=root))
     assert "3 run(s)" in text
     assert "sweep/seed1" in text and "unreadable" in text and "seed1: " in text and "corrupted" in text
-    assert f"{ja.best_iteration.validation_metrics['auroc']:.4f} ({ja.best_iteration.index}/{len(ja.iterations)})" in text
+    assert (
+        f"{ja.best_iteration.validation_metrics['auroc']:.4f} "
+        f"({ja.best_iteration.index}/{len(ja.iterations)})"
+        in text
+    )
     assert f"{ja.test_metrics['auroc']:.4f}" in text and "AUROC" in text and "RMSE" in text
     assert "unknown" in text
 
@@ -72,9 +77,15 @@ def test_runs_keeps_the_run_name_whole_at_80_columns(tmp_path: Path, run_copy: C
     run_copy("interaction", tmp_path / "runs" / "interaction-20260101-130000")
 
     def listing(columns: int) -> str:
-        res = subprocess.run([sys.executable, "-m", "omicsagent", "runs", "runs"], cwd=tmp_path, capture_output=True,
-                             text=True, env={**os.environ, "COLUMNS": str(columns)},
-                             timeout=120, check=False)
+        res = subprocess.run(
+            [sys.executable, "-m", "omicsagent", "runs", "runs"],
+            cwd=tmp_path,
+            capture_output=True,
+            text=True,
+            env={**os.environ, "COLUMNS": str(columns)},
+            timeout=120,
+            check=False,
+        )
         assert res.returncode == 0, res.stderr
         return res.stdout
 

@@ -1,5 +1,5 @@
-"""Tests that need bubblewrap or Chromium skip where the tool is unusable, but fail under CI=true: CI can never
-go green without having tested isolation (or the report in a real browser)."""
+"""Tests that need bubblewrap or Chromium skip where the tool is unusable, but fail under CI=true: CI can
+never go green without having tested isolation (or the report in a real browser)."""
 from __future__ import annotations
 
 import os

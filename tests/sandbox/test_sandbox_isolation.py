@@ -170,7 +170,9 @@ def test_extra_ro_mounts_are_visible_read_only(tmp_path: Path, ws: Workspace,
     assert "FileNotFoundError" in hidden.output  # not mounted unless asked for
 
 
-def test_cannot_create_user_namespaces_or_keep_capabilities(ws: Workspace, bwrap_sandbox: BwrapSandbox) -> None:
+def test_cannot_create_user_namespaces_or_keep_capabilities(
+    ws: Workspace, bwrap_sandbox: BwrapSandbox
+) -> None:
     code = ("import ctypes\nprint(open('/proc/self/status').read().split('CapEff:')[1].split()[0])\n"
             "libc = ctypes.CDLL(None, use_errno=True)\n"
             "print('refused' if libc.unshare(0x10000000) != 0 else 'unshared')")  # CLONE_NEWUSER

@@ -175,7 +175,14 @@ def test_secret_variables_never_reach_the_command(ws: Workspace, sandbox: Sandbo
                           workspace=ws, env=passed)
     seen = json.loads(res.output)
     assert "7f3a" not in res.output and "HARMLESS_PARENT_VAR" not in seen
-    for name in ("OPENAI_API_KEY", "GITHUB_TOKEN", "AWS_REGION", "DB_PASSWORD", "MY_SECRET_THING", "HF_TOKEN"):
+    for name in (
+        "OPENAI_API_KEY",
+        "GITHUB_TOKEN",
+        "AWS_REGION",
+        "DB_PASSWORD",
+        "MY_SECRET_THING",
+        "HF_TOKEN",
+    ):
         assert name not in seen
     assert seen["GOOD_VAR"] == "yes" and seen["OMP_NUM_THREADS"] == "1"
     assert seen["PYTHONUNBUFFERED"] == "1" and seen["HOME"] and seen["TMPDIR"]

@@ -28,7 +28,9 @@ def test_harmless_names(name: str) -> None:
 
 def test_build_env_is_an_allow_list(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("SOMETHING_FROM_PARENT", "1")
-    env = build_env({"OMP_NUM_THREADS": "1", "X_API_KEY": "k", "SEED": 3}, path="/bin", home="/h", tmpdir="/t")
+    env = build_env(
+        {"OMP_NUM_THREADS": "1", "X_API_KEY": "k", "SEED": 3}, path="/bin", home="/h", tmpdir="/t"
+    )
     assert env["PATH"] == "/bin" and env["HOME"] == "/h" and env["TMPDIR"] == "/t"
     assert env["OMP_NUM_THREADS"] == "1" and env["SEED"] == "3" and env["PYTHONDONTWRITEBYTECODE"] == "1"
     assert "X_API_KEY" not in env and "SOMETHING_FROM_PARENT" not in env

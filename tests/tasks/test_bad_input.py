@@ -1,4 +1,5 @@
-"""Every bad input gets one sentence naming the file and the fix, exit code 2, no traceback, nothing written."""
+"""Every bad input gets one sentence naming the file and the fix, exit code 2, no traceback, nothing
+written."""
 from __future__ import annotations
 
 import gzip
@@ -47,19 +48,43 @@ CASES = {
     "missing file": (lambda d: None, ["has no train.csv"]),
     "empty file": (lambda d: write(d, "train.csv", ""), ["is empty"]),
     "header only": (lambda d: write(d, "train.csv", "sequence,label\n"), ["no data rows"]),
-    "bad encoding": (lambda d: write(d, "train.csv", "name,label\n" + "caf\xe9,1\n".encode("latin-1").decode("latin-1") * 1
-                                     if False else b"name,label\nx\xe9\xff\xfe,1\ny,0\n"), ["not UTF-8"]),
-    "duplicate columns": (lambda d: write(d, "train.csv", "a,a,label\n1,2,0\n3,4,1\n"), ["duplicate column names", "'a'"]),
-    "no target": (lambda d: write(d, "train.csv", "f1,f2,f3\n" + "\n".join(f"{i},{i * 2},{i % 3}" for i in range(30))),
-                  ["--target"]),
-    "one class": (lambda d: write(d, "train.csv", "sequence,label\n" + "\n".join(f"{seq(i)},1" for i in range(20))),
-                  ["single value", "label"]),
-    "nan targets": (lambda d: write(d, "train.csv", GOOD + "ACGTACGTACGTACGTAAAA,\nACGTACGTACGTACGTAAAA,\n"),
-                    ["2 row(s)", "--drop-missing-target"]),
-    "columns disagree": (lambda d: (write(d, "train.csv", GOOD), write(d, "validation.csv", "seq,label,extra\nACGTACGTAC,1,3\n")),
-                         ["validation.csv", "disagree"]),
-    "target missing from test": (lambda d: (write(d, "train.csv", GOOD), write(d, "test.csv", "sequence\nACGTACGTACGTACGTACGT\n")),
-                                 ["test.csv", "no target column 'label'"]),
+    "bad encoding": (
+        lambda d: write(
+            d,
+            "train.csv",
+            "name,label\n" + "caf\xe9,1\n".encode("latin-1").decode("latin-1") * 1
+            if False
+            else b"name,label\nx\xe9\xff\xfe,1\ny,0\n",
+        ),
+        ["not UTF-8"],
+    ),
+    "duplicate columns": (
+        lambda d: write(d, "train.csv", "a,a,label\n1,2,0\n3,4,1\n"),
+        ["duplicate column names", "'a'"],
+    ),
+    "no target": (
+        lambda d: write(d, "train.csv", "f1,f2,f3\n" + "\n".join(f"{i},{i * 2},{i % 3}" for i in range(30))),
+        ["--target"],
+    ),
+    "one class": (
+        lambda d: write(d, "train.csv", "sequence,label\n" + "\n".join(f"{seq(i)},1" for i in range(20))),
+        ["single value", "label"],
+    ),
+    "nan targets": (
+        lambda d: write(d, "train.csv", GOOD + "ACGTACGTACGTACGTAAAA,\nACGTACGTACGTACGTAAAA,\n"),
+        ["2 row(s)", "--drop-missing-target"],
+    ),
+    "columns disagree": (
+        lambda d: (
+            write(d, "train.csv", GOOD),
+            write(d, "validation.csv", "seq,label,extra\nACGTACGTAC,1,3\n"),
+        ),
+        ["validation.csv", "disagree"],
+    ),
+    "target missing from test": (
+        lambda d: (write(d, "train.csv", GOOD), write(d, "test.csv", "sequence\nACGTACGTACGTACGTACGT\n")),
+        ["test.csv", "no target column 'label'"],
+    ),
     "truncated gzip": (lambda d: write(d, "train.csv.gz", gzip.compress(GOOD.encode())[:30]), ["gzip"]),
     "unknown metric": (lambda d: write(d, "train.csv", GOOD), None),
 }
@@ -109,7 +134,11 @@ def test_two_plausible_targets_ask_the_user(tmp_path):
 
 def test_task_toml_overrides_detection(tmp_path):
     folder = tmp_path / "d"
-    write(folder, "train.csv", "sequence,label,batch\n" + "\n".join(f"{seq(i)},{i % 2},{i % 3}" for i in range(40)))
+    write(
+        folder,
+        "train.csv",
+        "sequence,label,batch\n" + "\n".join(f"{seq(i)},{i % 2},{i % 3}" for i in range(40)),
+    )
     write(folder, "task.toml", 'target = "label"\nmetric = "mcc"\ngroup_column = "batch"\n')
     task = load_task(folder)
     assert task.metric == "mcc" and task.group_column == "batch"

@@ -29,8 +29,15 @@ nan = np.nan
 
 
 def cli(*args: str, cwd: Path, timeout: float = 400) -> subprocess.CompletedProcess:
-    return subprocess.run([*EXE, *args], cwd=cwd, capture_output=True, text=True, timeout=timeout, check=False,
-                          env={**os.environ, "COLUMNS": "200"})
+    return subprocess.run(
+        [*EXE, *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+        env={**os.environ, "COLUMNS": "200"},
+    )
 
 
 # --- the metric --------------------------------------------------------------------------------
@@ -127,7 +134,9 @@ def test_predictions_need_a_probability_column_per_label(tmp_path):
 
     task = load_task(make_multilabel_task(tmp_path / "d"))
     path = tmp_path / "p.csv"
-    pd.DataFrame({"probability_label_0": [0.1, 0.9], "probability_label_1": [0.5, 0.5]}).to_csv(path, index=False)
+    pd.DataFrame({"probability_label_0": [0.1, 0.9], "probability_label_1": [0.5, 0.5]}).to_csv(
+        path, index=False
+    )
     with pytest.raises(ModelMistake, match="probability_label_2"):
         check_predictions(path, task, n_rows=2)
     pd.DataFrame({f"probability_label_{j}": [0.1, 1.5] for j in range(3)}).to_csv(path, index=False)
@@ -167,8 +176,14 @@ def test_run_then_best_inference_and_predict_from_another_directory(tmp_path):
     new = pd.read_csv(tmp_path / "data" / "test.csv").drop(columns=["label_0", "label_1", "label_2"]).head(25)
     new.to_csv(work / "new.csv", index=False)
     want = ["probability_label_0", "probability_label_1", "probability_label_2"]
-    direct = subprocess.run([sys.executable, "runs/ml/best/inference.py", "--input", "new.csv", "--output",
-                             "direct.csv"], cwd=work, capture_output=True, text=True, timeout=300, check=False)
+    direct = subprocess.run(
+        [sys.executable, "runs/ml/best/inference.py", "--input", "new.csv", "--output", "direct.csv"],
+        cwd=work,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
     assert direct.returncode == 0, direct.stderr[-2000:]
     res = cli("predict", "runs/ml", "--input", "new.csv", "--output", "preds.csv", cwd=work)
     assert res.returncode == 0, res.stderr[-2000:]

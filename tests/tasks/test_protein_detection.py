@@ -20,7 +20,9 @@ def test_mutant_notation_and_variant_sequences_are_recognised(tmp_path):
 
 def test_unrelated_proteins_and_accessions_are_not_variants():
     rng = np.random.default_rng(0)
-    proteins = pd.Series(["".join(rng.choice(list("ACDEFGHIKLMNPQRSTVWY"), size=50)) for _ in range(200)], name="p")
+    proteins = pd.Series(
+        ["".join(rng.choice(list("ACDEFGHIKLMNPQRSTVWY"), size=50)) for _ in range(200)], name="p"
+    )
     prof = profile_column(proteins, n_rows=200)
     assert prof.role == "protein" and not prof.variants
     accessions = pd.Series([f"P{10000 + i}" for i in range(200)], name="acc")
@@ -34,7 +36,8 @@ def test_the_expert_plans_mutation_models_for_a_variant_task(tmp_path):
     profile = recipes.profile_of(task, task.table("train"), time_budget_s=900)
     assert profile.mutation_columns == ["mutant"] and profile.sequence_columns[0].variants
     plan = recipes.plan(profile)
-    assert [c.name for c in plan] == ["mutations_group_ridge", "mutations_lgbm", "mutations_ensemble"]
+    names = [c.name for c in plan]
+    assert names == ["mutations_group_ridge", recipes.FLOOR, "mutations_lgbm", "mutations_ensemble"]
     block = plan[0].representation["blocks"][0]
     assert block == {"kind": "mutations", "column": "mutant", "sequence_column": "mutated_sequence"}
     assert plan[0].model == {"kind": "group_ridge", "target_transform": "rank"}
@@ -46,5 +49,8 @@ def test_the_expert_plans_mutation_models_for_a_variant_task(tmp_path):
     df.drop(columns=["fitness"]).to_csv(tmp_path / "seq_only.csv", index=False)
     task2 = load_task(train=tmp_path / "seq_only.csv")
     plan2 = recipes.plan(recipes.profile_of(task2, task2.table("train"), time_budget_s=900))
-    assert plan2[0].representation["blocks"][0] == {"kind": "mutations", "sequence_column": "mutated_sequence"}
+    assert plan2[0].representation["blocks"][0] == {
+        "kind": "mutations",
+        "sequence_column": "mutated_sequence",
+    }
     assert plan2[0].model["kind"] == "linear" and "target_transform" not in plan2[0].model

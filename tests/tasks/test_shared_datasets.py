@@ -10,20 +10,54 @@ from omicsagent.cli import app
 from omicsagent.tasks import load_task
 
 ML = Path(__file__).resolve().parents[2].parent / "shared" / "datasets" / "ml"
-pytestmark = pytest.mark.skipif(not ML.exists(), reason=f"../shared/datasets not found at {ML}: the shared datasets are not beside this clone")
+pytestmark = pytest.mark.skipif(
+    not ML.exists(),
+    reason=f"../shared/datasets not found at {ML}: the shared datasets are not beside this clone",
+)
 
 EXPECTED = {
     # dataset: (target, task type, metric, {column: role})
-    "ago2_clash_hejret": ("target", "binary", "auroc", {
-        "gene": "dna", "noncodingRNA": "dna", "numeric_label": "leak", "gene_cluster_ID": "group",
-        "chr": "metadata", "start": "metadata", "noncodingRNA_name": "metadata"}),
+    "ago2_clash_hejret": (
+        "target",
+        "binary",
+        "auroc",
+        {
+            "gene": "dna",
+            "noncodingRNA": "dna",
+            "numeric_label": "leak",
+            "gene_cluster_ID": "group",
+            "chr": "metadata",
+            "start": "metadata",
+            "noncodingRNA_name": "metadata",
+        },
+    ),
     "gue_prom_core_notata": ("label", "binary", "auroc", {"sequence": "dna"}),
     "gue_tf0": ("label", "binary", "auroc", {"sequence": "dna"}),
-    "breast_cancer": ("class", "binary", "auroc", {"id": "identifier", "radius_mean": "numeric", "numeric_label": "duplicate"}),
-    "heart_disease": ("(num) (the predicted attribute)", "multiclass", "macro_f1", {"(ca)": "numeric", "(age)": "numeric"}),
-    "esol": ("measured log solubility in mols per litre", "regression", "rmse", {"smiles": "smiles", "Compound ID": "identifier"}),
+    "breast_cancer": (
+        "class",
+        "binary",
+        "auroc",
+        {"id": "identifier", "radius_mean": "numeric", "numeric_label": "duplicate"},
+    ),
+    "heart_disease": (
+        "(num) (the predicted attribute)",
+        "multiclass",
+        "macro_f1",
+        {"(ca)": "numeric", "(age)": "numeric"},
+    ),
+    "esol": (
+        "measured log solubility in mols per litre",
+        "regression",
+        "rmse",
+        {"smiles": "smiles", "Compound ID": "identifier"},
+    ),
     "bbbp": ("BBBP", "binary", "auroc", {"smiles": "smiles"}),
-    "sirbench": ("target", "regression", "rmse", {"siRNA": "rna", "extended_mRNA": "dna", "DG_total": "numeric"}),
+    "sirbench": (
+        "target",
+        "regression",
+        "rmse",
+        {"siRNA": "rna", "extended_mRNA": "dna", "DG_total": "numeric"},
+    ),
 }
 
 

@@ -31,7 +31,8 @@ def _label_errors(task: Task, valid: pd.DataFrame, pred: pd.DataFrame) -> dict:
 
 
 def validation_errors(task: Task, valid: pd.DataFrame, pred: pd.DataFrame) -> dict:
-    """``{"summary": str, "findings": [str, ...]}`` for predictions ``pred`` of the labelled rows ``valid``."""
+    """``{"summary": str, "findings": [str, ...]}`` for predictions ``pred`` of the labelled rows
+    ``valid``."""
     findings: list[str] = []
     if task.labels:
         return _label_errors(task, valid, pred)
@@ -42,9 +43,13 @@ def validation_errors(task: Task, valid: pd.DataFrame, pred: pd.DataFrame) -> di
         resid = pred["prediction"].to_numpy(dtype=float) - y.to_numpy(dtype=float)
         q = pd.qcut(y.rank(method="first"), 3, labels=["low", "middle", "high"])
         by = pd.Series(np.abs(resid)).groupby(q.to_numpy(), observed=True).mean()
-        findings.append("mean absolute error by target tertile: " + ", ".join(f"{k} {v:.3g}" for k, v in by.items()))
+        findings.append(
+            "mean absolute error by target tertile: " + ", ".join(f"{k} {v:.3g}" for k, v in by.items())
+        )
         bias = float(np.mean(resid))
-        findings.append(f"mean residual {bias:+.3g} (systematic {'over' if bias > 0 else 'under'}-prediction if large)")
+        findings.append(
+            f"mean residual {bias:+.3g} (systematic {'over' if bias > 0 else 'under'}-prediction if large)"
+        )
         if by.get("high", 0) > 1.5 * by.get("middle", 1) or by.get("low", 0) > 1.5 * by.get("middle", 1):
             findings.append("errors concentrate at the extremes: predictions shrink towards the mean")
         return {"summary": f"validation residuals of {len(y)} rows", "findings": findings}
@@ -65,5 +70,8 @@ def validation_errors(task: Task, valid: pd.DataFrame, pred: pd.DataFrame) -> di
     if len(task.classes or []) == 2:
         p = pred[f"probability_{task.classes[1]}"].to_numpy(dtype=float)
         confident_wrong = int(((p > 0.9) | (p < 0.1))[wrong].sum())
-        findings.append(f"{int(wrong.sum())} errors, {confident_wrong} of them with probability beyond 0.1/0.9 (overconfident)")
+        findings.append(
+            f"{int(wrong.sum())} errors, {confident_wrong} of them with probability beyond 0.1/0.9 "
+            "(overconfident)"
+        )
     return {"summary": f"{int(wrong.sum())} of {len(y)} validation rows misclassified", "findings": findings}

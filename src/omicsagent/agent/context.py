@@ -76,7 +76,8 @@ class StepContext:
         return self.layout.ws_rel(path)
 
     def path(self, rel: str) -> Path:
-        """Host path of a workspace-relative path (not confined: use ``workspace.confine`` for a model's path)."""
+        """Host path of a workspace-relative path (not confined: use ``workspace.confine`` for a model's
+        path)."""
         return self.layout.ws_path(rel)
 
     def validate(self, output: BaseModel) -> None:

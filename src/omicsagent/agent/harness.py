@@ -76,14 +76,33 @@ def register_split(layout: RunLayout | Path, ws, task: Task, *, train_rel: str, 
     then leave the workspace (see ``_register``)."""
     train = read_table(ws.confine(train_rel))
     valid = read_table(ws.confine(valid_rel))
-    info = _register(layout, ws, task, train, valid, train_rel=train_rel, method=method, stratified=stratified,
-                     grouped_by=grouped_by)
+    info = _register(
+        layout,
+        ws,
+        task,
+        train,
+        valid,
+        train_rel=train_rel,
+        method=method,
+        stratified=stratified,
+        grouped_by=grouped_by,
+    )
     ws.confine(valid_rel).unlink(missing_ok=True)
     return info
 
 
-def _register(layout: RunLayout | Path, ws, task: Task, train: pd.DataFrame, valid: pd.DataFrame, *, train_rel: str,
-              method: str, stratified: bool, grouped_by: str | None) -> SplitInfo:
+def _register(
+    layout: RunLayout | Path,
+    ws,
+    task: Task,
+    train: pd.DataFrame,
+    valid: pd.DataFrame,
+    *,
+    train_rel: str,
+    method: str,
+    stratified: bool,
+    grouped_by: str | None,
+) -> SplitInfo:
     """Keep the labels privately, write label-free feature files to score on, and leave the agent only the
     training split and the validation features: ``inputs/train.csv`` becomes the training split (so it
     cannot be joined with the validation features to recover their labels) and ``scratch/`` is emptied
@@ -120,7 +139,9 @@ def validation_errors(layout: RunLayout | Path, task: Task, pred_path: Path) -> 
     return analyse(task, read_table(RunLayout.at(layout).private_labels("validation")), read_table(pred_path))
 
 
-def metrics_from_predictions(task: Task, y_true: pd.Series | pd.DataFrame, pred: pd.DataFrame) -> dict[str, float]:
+def metrics_from_predictions(
+    task: Task, y_true: pd.Series | pd.DataFrame, pred: pd.DataFrame
+) -> dict[str, float]:
     if task.labels:  # multi-label: one probability column per label, NaN labels left out per label
         truth = y_true[task.labels].apply(pd.to_numeric, errors="coerce").to_numpy(dtype=float)
         proba = pred[[f"probability_{c}" for c in task.labels]].to_numpy(dtype=float)
@@ -155,7 +176,9 @@ def own_file(path: Path, root: Path) -> Path:
     """
     path = Path(path)
     if path.is_symlink() or not path.resolve().is_relative_to(Path(root).resolve()):
-        raise ModelMistake(f"{path.name} is a link or lies outside the workspace; write predictions as a plain file.")
+        raise ModelMistake(
+            f"{path.name} is a link or lies outside the workspace; write predictions as a plain file."
+        )
     return path
 
 
@@ -249,15 +272,17 @@ def _recover_promotion(layout: RunLayout) -> None:
 
 def _best_readme(journal: RunJournal, index: int) -> str:
     t = journal.task
-    return (f"# Best model of run {journal.run_id} (iteration {index})\n\n"
-            f"Task: predict `{t.target}` ({t.task_type}); metric {t.metric}.\n\n"
-            "Predict on new data (same input columns as train.csv, target not needed):\n\n"
-            "    omicsagent predict RUN_DIR --input new.csv --output predictions.csv\n"
-            "    python best/inference.py --input new.csv --output predictions.csv\n\n"
-            "Retrain from scratch:\n\n"
-            "    python best/train.py --train train.csv --out best/model\n\n"
-            "Environment (what these scripts import, pinned; omicsagent itself is the wheel in best/wheels/):\n\n"
-            "    python -m venv .venv && .venv/bin/pip install -r best/requirements.txt\n")
+    return (
+        f"# Best model of run {journal.run_id} (iteration {index})\n\n"
+        f"Task: predict `{t.target}` ({t.task_type}); metric {t.metric}.\n\n"
+        "Predict on new data (same input columns as train.csv, target not needed):\n\n"
+        "    omicsagent predict RUN_DIR --input new.csv --output predictions.csv\n"
+        "    python best/inference.py --input new.csv --output predictions.csv\n\n"
+        "Retrain from scratch:\n\n"
+        "    python best/train.py --train train.csv --out best/model\n\n"
+        "Environment (what these scripts import, pinned; omicsagent itself is the wheel in best/wheels/):\n\n"
+        "    python -m venv .venv && .venv/bin/pip install -r best/requirements.txt\n"
+    )
 
 
 def run_inference(layout: RunLayout | Path, sandbox, *, model_dir: Path, input_path: Path, output_path: Path,

@@ -35,8 +35,12 @@ class Usage(BaseModel):
 
     def add(self, other: Usage) -> Usage:
         cost = None if self.cost_usd is None or other.cost_usd is None else self.cost_usd + other.cost_usd
-        return Usage(requests=self.requests + other.requests, input_tokens=self.input_tokens + other.input_tokens,
-                     output_tokens=self.output_tokens + other.output_tokens, cost_usd=cost)
+        return Usage(
+            requests=self.requests + other.requests,
+            input_tokens=self.input_tokens + other.input_tokens,
+            output_tokens=self.output_tokens + other.output_tokens,
+            cost_usd=cost,
+        )
 
 
 class StepRecord(BaseModel):
@@ -61,7 +65,9 @@ class IterationRecord(BaseModel):
     train_metrics: dict[str, float] = Field(default_factory=dict)
     validation_metrics: dict[str, float] = Field(default_factory=dict)
     failure: str | None = None
-    instructions: dict[str, str] = Field(default_factory=dict)  # from this iteration's reflection, for the next
+    instructions: dict[str, str] = Field(
+        default_factory=dict
+    )  # from this iteration's reflection, for the next
     started_at: float = 0.0
     duration_s: float = 0.0
     peak_memory_mb: float | None = None
@@ -122,7 +128,9 @@ class RunJournal(BaseModel):
     def best_iteration(self) -> IterationRecord | None:
         best = None
         for it in self.iterations:
-            if it.status == "succeeded" and self.metric.better(self.primary(it), None if best is None else self.primary(best)):
+            if it.status == "succeeded" and self.metric.better(
+                self.primary(it), None if best is None else self.primary(best)
+            ):
                 best = it
         return best
 
@@ -154,12 +162,19 @@ class RunJournal(BaseModel):
         layout = RunLayout.at(run_dir)
         path = layout.journal
         if not path.exists():
-            raise RunStateError(f"{layout.display()} is not an omicsagent run (no {JOURNAL_FILE}); give the --out "
-                                "folder of a run.")
+            raise RunStateError(
+                f"{layout.display()} is not an omicsagent run (no {JOURNAL_FILE}); give the --out "
+                "folder of a run."
+            )
         try:
             data = json.loads(path.read_text())
         except (json.JSONDecodeError, UnicodeDecodeError):
-            raise RunStateError(f"{path} is corrupted (not valid JSON); restore it or start a new run.") from None
+            raise RunStateError(
+                f"{path} is corrupted (not valid JSON); restore it or start a new run."
+            ) from None
         if data.get("version") != JOURNAL_VERSION:
-            raise RunStateError(f"{path} has journal version {data.get('version')}, this omicsagent reads {JOURNAL_VERSION}; use a matching omicsagent version.")
+            raise RunStateError(
+                f"{path} has journal version {data.get('version')}, this omicsagent reads {JOURNAL_VERSION}; "
+                "use a matching omicsagent version."
+            )
         return cls.model_validate(data)

@@ -38,8 +38,10 @@ class RunLock:
                 owner = _read_pid(fd)
                 os.close(fd)
                 who = f"process {owner}" if owner else "another process"
-                raise RunStateError(f"{who} is already working on the run in {self.layout.root}; wait for it to "
-                                    "finish or stop it (Ctrl-C), then try again.") from None
+                raise RunStateError(
+                    f"{who} is already working on the run in {self.layout.root}; wait for it to "
+                    "finish or stop it (Ctrl-C), then try again."
+                ) from None
         os.ftruncate(fd, 0)
         os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
         self._fd = fd

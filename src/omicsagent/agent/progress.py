@@ -23,13 +23,19 @@ class JsonProgress:
     """One JSON object per line on stdout: {"event": kind, ...}."""
 
     def event(self, kind: str, **data: Any) -> None:
-        sys.stdout.write(json.dumps({"event": kind, "time": round(time.time(), 3), **data}, default=str) + "\n")
+        sys.stdout.write(
+            json.dumps({"event": kind, "time": round(time.time(), 3), **data}, default=str) + "\n"
+        )
         sys.stdout.flush()
 
 
 def _clock(seconds: float) -> str:
     seconds = max(0, int(seconds))
-    return f"{seconds // 60:02d}:{seconds % 60:02d}" if seconds < 3600 else f"{seconds // 3600}h{seconds % 3600 // 60:02d}"
+    return (
+        f"{seconds // 60:02d}:{seconds % 60:02d}"
+        if seconds < 3600
+        else f"{seconds // 3600}h{seconds % 3600 // 60:02d}"
+    )
 
 
 class ConsoleProgress:
@@ -51,12 +57,16 @@ class ConsoleProgress:
         # Names, paths, plans and errors are user or brain text: printed as typed, never read as markup.
         d = {k: escape(v) if isinstance(v, str) else v for k, v in d.items()}
         if kind == "run_start":
-            self.console.print(f"{p}[bold]run {d['run_id']}[/]: {d['task']} with the {d['brain']} brain, "
-                               f"{d['iterations']} iterations, budget {_clock(d['budget_s'])}, sandbox {d['sandbox']}")
+            self.console.print(
+                f"{p}[bold]run {d['run_id']}[/]: {d['task']} with the {d['brain']} brain, "
+                f"{d['iterations']} iterations, budget {_clock(d['budget_s'])}, sandbox {d['sandbox']}"
+            )
         elif kind == "iteration_start":
             self.console.print(f"{p}[bold cyan]iteration {d['iteration']}[/] {d.get('plan', '')}")
         elif kind == "step_start":
-            self.console.print(f"{p}  {d['step']}{' (attempt ' + str(d['attempt']) + ')' if d.get('attempt', 1) > 1 else ''}")
+            self.console.print(
+                f"{p}  {d['step']}{' (attempt ' + str(d['attempt']) + ')' if d.get('attempt', 1) > 1 else ''}"
+            )
         elif kind == "step_failed":
             self.console.print(f"{p}  [yellow]{d['step']} failed:[/] {d['error'][:300]}")
         elif kind == "log":
@@ -64,15 +74,26 @@ class ConsoleProgress:
         elif kind == "iteration_end":
             if d.get("best"):
                 self.best = f"{d['metric']} {d['validation']:.4f}"
-            status = "[green]ok[/]" if d["status"] == "succeeded" else f"[red]failed[/] ({d.get('failure', '')[:200]})"
-            val = f" validation {d['metric']} {d['validation']:.4f}" if d.get("validation") is not None else ""
+            status = (
+                "[green]ok[/]"
+                if d["status"] == "succeeded"
+                else f"[red]failed[/] ({d.get('failure', '')[:200]})"
+            )
+            val = (
+                f" validation {d['metric']} {d['validation']:.4f}" if d.get("validation") is not None else ""
+            )
             trn = f", train {d['train']:.4f}" if d.get("train") is not None else ""
             star = " [bold green]* new best[/]" if d.get("best") else ""
-            self.console.print(f"{p}iteration {d['iteration']} {status}{val}{trn} in {d['duration_s']:.0f}s{star} (best: {self.best})")
+            self.console.print(
+                f"{p}iteration {d['iteration']} {status}{val}{trn} in {d['duration_s']:.0f}s{star} "
+                f"(best: {self.best})"
+            )
         elif kind == "warning":
             self.console.print(f"{p}[bold yellow]warning:[/] {d['message']}")
         elif kind == "run_end":
-            self.console.print(f"{p}[bold]run {d['status']}[/]{': ' + d['reason'] if d.get('reason') else ''}")
+            self.console.print(
+                f"{p}[bold]run {d['status']}[/]{': ' + d['reason'] if d.get('reason') else ''}"
+            )
         elif kind == "test":
             shown = ", ".join(f"{k} {v:.4f}" for k, v in d["metrics"].items())
             self.console.print(f"{p}[bold]hidden test set[/] (scored by the harness): {shown}")

@@ -44,7 +44,8 @@ INTERRUPTED = "interrupted by the user (Ctrl-C)"  # the failure of an iteration 
 
 def start_run(task: Task, *, out_dir: Path | str | RunLayout, settings: RunSettings, brain: Brain,
               progress: Progress | None = None) -> RunJournal:
-    """Create the run folder ``out_dir`` and run the loop; returns the journal (status finished or interrupted).
+    """Create the run folder ``out_dir`` and run the loop; returns the journal (status finished or
+    interrupted).
 
     Raises ``InternalError`` (after writing the report) when our own code fails, ``OmicsAgentError`` for a
     problem of the user's input, configuration or machine.
@@ -59,7 +60,9 @@ def start_run(task: Task, *, out_dir: Path | str | RunLayout, settings: RunSetti
     try:
         root.mkdir(parents=True, exist_ok=True)
     except OSError as err:
-        raise InputError(f"cannot create the run folder {root} ({err.strerror or err}); choose another --out.") from None
+        raise InputError(
+            f"cannot create the run folder {root} ({err.strerror or err}); choose another --out."
+        ) from None
     lock = RunLock(layout).acquire()
     try:
         run_id = f"{time.strftime('%Y%m%d-%H%M%S')}-{uuid.uuid4().hex[:6]}"
@@ -89,8 +92,10 @@ def check_new_run_folder(layout: RunLayout) -> None:
         raise RunStateError(f"{root} is a file, not a folder; choose another --out folder.")
     if root.exists() and any(root.iterdir()):
         if layout.journal.exists():
-            raise RunStateError(f"{layout.display()} already holds a run; continue it with "
-                                f"`{command('omicsagent', 'resume', layout.display())}` or choose another --out.")
+            raise RunStateError(
+                f"{layout.display()} already holds a run; continue it with "
+                f"`{command('omicsagent', 'resume', layout.display())}` or choose another --out."
+            )
         raise RunStateError(f"{layout.display()} exists and is not empty; choose another --out folder.")
 
 
@@ -111,8 +116,10 @@ def resume_run(run_dir: Path | str | RunLayout, *, brain: Brain, progress: Progr
         s = journal.settings
         where = layout.display()
         if journal.status == "finished" and not extra_iterations:
-            raise RunStateError(f"the run in {where} has already finished; pass --iterations N to add N more, "
-                                "or start a new run.")
+            raise RunStateError(
+                f"the run in {where} has already finished; pass --iterations N to add N more, "
+                "or start a new run."
+            )
         left = s.time_budget_s - journal.elapsed_s
         if time_budget_s is None and left < MIN_ITERATION_S:
             raise RunStateError(
@@ -182,10 +189,18 @@ def _short(err: BaseException, limit: int = 300) -> str:
 
 
 class Loop:
-    def __init__(self, layout: RunLayout, journal: RunJournal, brain: Brain, sandbox, progress: Progress) -> None:
+    def __init__(
+        self, layout: RunLayout, journal: RunJournal, brain: Brain, sandbox, progress: Progress
+    ) -> None:
         from omicsagent.sandbox import Workspace
 
-        self.layout, self.journal, self.brain, self.sandbox, self.progress = layout, journal, brain, sandbox, progress
+        self.layout, self.journal, self.brain, self.sandbox, self.progress = (
+            layout,
+            journal,
+            brain,
+            sandbox,
+            progress,
+        )
         self.ws = Workspace.open(layout.workspace)
         self.runlog = RunLog(layout.log_file)
         self.current: IterationRecord | None = None  # the iteration in progress
@@ -215,10 +230,20 @@ class Loop:
         handler = _LogHandler(self.runlog)
         logging.getLogger("omicsagent").addHandler(handler)
         try:
-            self.emit("run_start", run_id=j.run_id, task=j.task.name, brain=self.brain.name,
-                      iterations=j.settings.iterations, sandbox=j.settings.sandbox, run_dir=str(self.layout.root))
+            self.emit(
+                "run_start",
+                run_id=j.run_id,
+                task=j.task.name,
+                brain=self.brain.name,
+                iterations=j.settings.iterations,
+                sandbox=j.settings.sandbox,
+                run_dir=str(self.layout.root),
+            )
             if j.settings.sandbox == "none":
-                self.emit("warning", message="--sandbox none: generated code runs WITHOUT isolation on this machine.")
+                self.emit(
+                    "warning",
+                    message="--sandbox none: generated code runs WITHOUT isolation on this machine.",
+                )
             try:
                 self._body()
             except Exception as err:
@@ -243,13 +268,19 @@ class Loop:
             if self.current is not None and self.current.status == "running":
                 self.current.status, self.current.failure = "failed", INTERRUPTED
             self.save()
-            self.emit("warning", message="interrupted: keeping the best model, scoring the hidden test, writing the report")
+            self.emit(
+                "warning",
+                message="interrupted: keeping the best model, scoring the hidden test, writing the report",
+            )
         try:
             self._score_test()
         except KeyboardInterrupt:
             j.notes.append("the hidden test was not scored: interrupted again (Ctrl-C)")
             if j.status == "finished":
-                j.status, j.status_reason = "interrupted", "stopped by the user (Ctrl-C) while scoring the hidden test"
+                j.status, j.status_reason = (
+                    "interrupted",
+                    "stopped by the user (Ctrl-C) while scoring the hidden test",
+                )
 
     def _iterations(self) -> str:
         j = self.journal
@@ -262,7 +293,8 @@ class Loop:
         return f"{j.settings.iterations} iterations done"
 
     def _stopped(self, err: Exception) -> Exception:
-        """Our code failed (or the user's setup did): mark the run failed, keep the traceback, write the report."""
+        """Our code failed (or the user's setup did): mark the run failed, keep the traceback, write the
+        report."""
         j = self.journal
         internal = not isinstance(err, OmicsAgentError) or isinstance(err, InternalError)
         cause = err.__cause__ if isinstance(err, InternalError) and err.__cause__ is not None else err
@@ -277,7 +309,8 @@ class Loop:
             return err
         return InternalError(
             f"omicsagent stopped on an internal error, not a model mistake ({type(cause).__name__}: "
-            f"{_short(cause, 200)}); the run is marked failed and the traceback is in {self.layout.log_file}.")
+            f"{_short(cause, 200)}); the run is marked failed and the traceback is in {self.layout.log_file}."
+        )
 
     def _score_test(self) -> None:
         """Score the best model on the hidden test file, once per best iteration."""
@@ -315,7 +348,8 @@ class Loop:
             self.save()
 
     def sync_best(self) -> None:
-        """Make best/ match the journal's best iteration (a kill -9 can fall between promotion and journal)."""
+        """Make best/ match the journal's best iteration (a kill -9 can fall between promotion and
+        journal)."""
         best = self.journal.best_iteration
         shown = None
         try:
@@ -332,7 +366,9 @@ class Loop:
     def iteration(self, index: int) -> str | None:
         """Run iteration ``index``; return a reason to stop the run, or None."""
         j, layout = self.journal, self.layout
-        it = IterationRecord(index=index, started_at=time.time(), dir=layout.run_rel(layout.iteration_dir(index)))
+        it = IterationRecord(
+            index=index, started_at=time.time(), dir=layout.run_rel(layout.iteration_dir(index))
+        )
         j.iterations.append(it)
         self.current = it
         files = layout.iteration_files(index)
@@ -377,14 +413,18 @@ class Loop:
                 failed = f"scoring: {err}"
         if failed is not None:
             it.status, it.failure = "failed", failed
-        is_best = it.status == "succeeded" and j.best_iteration is not None and j.best_iteration.index == index
+        is_best = (
+            it.status == "succeeded" and j.best_iteration is not None and j.best_iteration.index == index
+        )
         if is_best:
             harness.promote(layout, j)
         self.save()
         scoring = {"status": it.status, "failure": it.failure, "train_metrics": it.train_metrics,
                    "validation_metrics": it.validation_metrics}
         if it.status == "succeeded":  # computed here: the validation labels never reach the brain
-            scoring["validation_errors"] = harness.validation_errors(layout, j.task, files.validation_predictions)
+            scoring["validation_errors"] = harness.validation_errors(
+                layout, j.task, files.validation_predictions
+            )
         for name in (["prediction_exploration"] if it.status == "succeeded" else []) + ["reflection"]:
             ctx.previous.setdefault("_iteration", scoring)
             rec = self.step(name, ctx, it)
@@ -396,9 +436,17 @@ class Loop:
         it.duration_s = time.monotonic() - t
         self.current = None
         self.save()
-        self.emit("iteration_end", iteration=index, status=it.status, failure=it.failure, metric=j.task.metric,
-                  validation=j.primary(it), train=it.train_metrics.get(j.task.metric),
-                  duration_s=it.duration_s, best=is_best)
+        self.emit(
+            "iteration_end",
+            iteration=index,
+            status=it.status,
+            failure=it.failure,
+            metric=j.task.metric,
+            validation=j.primary(it),
+            train=it.train_metrics.get(j.task.metric),
+            duration_s=it.duration_s,
+            best=is_best,
+        )
         over = getattr(self.brain, "over_budget", None)
         if callable(over) and (reason := over()):
             return reason
@@ -420,9 +468,18 @@ class Loop:
         j = self.journal
         previous_instr = j.iterations[it.index - 1].instructions if it.index > 0 else {}
         ctx = StepContext(
-            step="", iteration=it.index, task=j.task, journal=j, layout=self.layout, workspace=self.ws,
-            sandbox=self.sandbox, deadline=self.deadline, seed=j.settings.seed, all_instructions=previous_instr,
-            previous=previous if previous is not None else {}, log=lambda msg: self.emit("log", message=msg),
+            step="",
+            iteration=it.index,
+            task=j.task,
+            journal=j,
+            layout=self.layout,
+            workspace=self.ws,
+            sandbox=self.sandbox,
+            deadline=self.deadline,
+            seed=j.settings.seed,
+            all_instructions=previous_instr,
+            previous=previous if previous is not None else {},
+            log=lambda msg: self.emit("log", message=msg),
             **self._split_fields(),
         )
         ctx.on_exec = lambda res: self._track_memory(it, res)
@@ -434,8 +491,9 @@ class Loop:
 
     def _checker(self, spec: StepSpec, ctx: StepContext):
         """The loop's validation of one attempt's output. A check that passed is not repeated for the same
-        output (the LLM brain validates inside its agent run; the loop then does not dry-run inference again).
-        ``ModelMistake`` is the brain's to fix; any other exception is our bug and becomes ``InternalError``."""
+        output (the LLM brain validates inside its agent run; the loop then does not dry-run inference
+        again). ``ModelMistake`` is the brain's to fix; any other exception is our bug and becomes
+        ``InternalError``."""
         passed: set[str] = set()
 
         def check(output: BaseModel) -> None:
@@ -478,7 +536,9 @@ class Loop:
                 try:
                     outcome = self.brain.run_step(ctx)  # only what happens in here counts against the brain
                 except ModelMistake as err:
-                    if isinstance(used := getattr(err, "usage", None), Usage):  # failed attempts still cost tokens
+                    if isinstance(
+                        used := getattr(err, "usage", None), Usage
+                    ):  # failed attempts still cost tokens
                         rec.usage = rec.usage.add(used)
                     feedback = rec.error = str(err)
                     self.emit("step_failed", iteration=it.index, step=name, error=str(err))
@@ -522,10 +582,16 @@ class Loop:
         train.to_csv(layout.split_file("train"), index=False)
         valid.to_csv(layout.split_file("validation"), index=False)
         j.notes.append(f"the split step failed ({why[:200]}); the harness split the data itself: {method}")
-        j.split = harness.register_split(layout, self.ws, j.task, train_rel=layout.ws_rel(layout.split_file("train")),
-                                         valid_rel=layout.ws_rel(layout.split_file("validation")),
-                                         method=f"harness fallback: {method}", stratified="stratif" in method,
-                                         grouped_by=j.task.group_column)
+        j.split = harness.register_split(
+            layout,
+            self.ws,
+            j.task,
+            train_rel=layout.ws_rel(layout.split_file("train")),
+            valid_rel=layout.ws_rel(layout.split_file("validation")),
+            method=f"harness fallback: {method}",
+            stratified="stratif" in method,
+            grouped_by=j.task.group_column,
+        )
         self._refresh(ctx)
 
     def _refresh(self, ctx: StepContext) -> None:

@@ -23,7 +23,9 @@ def split_frame(df: pd.DataFrame, *, target: str, task_type: str, group: str | N
             _, valid_idx = next(folds.split(idx, df[target].astype(str), groups))
             method = f"grouped by '{group}' and stratified by '{target}' (1 of {n_splits} folds)"
         else:
-            _, valid_idx = next(GroupShuffleSplit(n_splits=1, test_size=fraction, random_state=seed).split(idx, groups=groups))
+            _, valid_idx = next(
+                GroupShuffleSplit(n_splits=1, test_size=fraction, random_state=seed).split(idx, groups=groups)
+            )
             method = f"grouped by '{group}' ({fraction:.0%} of groups)"
     else:
         stratify = df[target].astype(str) if classification and df[target].value_counts().min() >= 2 else None

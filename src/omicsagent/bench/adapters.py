@@ -28,10 +28,21 @@ from omicsagent.ml.metrics import get_metric, resolve_metric_name
 from omicsagent.tasks.io import find_table, read_table
 
 # names the reference benchmarks give their graders -> omicsagent metric names
-GRADER_NAMES = {"mean-absolute-error": "mae", "mean_absolute_error": "mae", "root-mean-squared-error": "rmse",
-                "root_mean_squared_error": "rmse", "auc-roc": "auroc", "roc-auc": "auroc", "roc_auc": "auroc",
-                "log-loss": "log_loss", "average-precision": "auprc", "macro-f1": "macro_f1",
-                "matthews-correlation": "mcc", "pearson-correlation": "pearson", "spearman-correlation": "spearman"}
+GRADER_NAMES = {
+    "mean-absolute-error": "mae",
+    "mean_absolute_error": "mae",
+    "root-mean-squared-error": "rmse",
+    "root_mean_squared_error": "rmse",
+    "auc-roc": "auroc",
+    "roc-auc": "auroc",
+    "roc_auc": "auroc",
+    "log-loss": "log_loss",
+    "average-precision": "auprc",
+    "macro-f1": "macro_f1",
+    "matthews-correlation": "mcc",
+    "pearson-correlation": "pearson",
+    "spearman-correlation": "spearman",
+}
 PREPARE_TIMEOUT_S = 3600.0
 
 
@@ -116,7 +127,9 @@ def bioxarena_task(folder: Path, entry: dict, data_root: Path) -> BenchTask:
     folder = Path(folder).resolve()
     public = folder / "public"
     if not (public / "description.md").is_file():
-        raise InputError(f"{public} has no description.md; a BioXArena task folder has public/description.md.")
+        raise InputError(
+            f"{public} has no description.md; a BioXArena task folder has public/description.md."
+        )
     grade = _resolve(entry.get("grade"), data_root) or folder / "grade.py"
     if not grade.is_file():
         raise InputError(f"task {entry.get('id', folder.name)}: no grade.py at {grade}; give its path with "
@@ -140,16 +153,23 @@ def _config(folder: Path) -> dict:
     try:
         cfg = yaml.safe_load((folder / "config.yaml").read_text()) or {}
     except yaml.YAMLError as err:
-        raise InputError(f"{folder / 'config.yaml'} is not valid YAML ({str(err).splitlines()[0]}); fix it.") from None
+        raise InputError(
+            f"{folder / 'config.yaml'} is not valid YAML ({str(err).splitlines()[0]}); fix it."
+        ) from None
     if not isinstance(cfg, dict):
-        raise InputError(f"{folder / 'config.yaml'} is not a mapping; it needs id, dataset and grader entries.")
+        raise InputError(
+            f"{folder / 'config.yaml'} is not a mapping; it needs id, dataset and grader entries."
+        )
     return cfg
 
 
 def _dataset_files(cfg: dict) -> tuple[str, str]:
-    """Basenames of the answers and sample submission (MLE-bench ``dataset``; BioML-bench ``datasets: {'0': ...}``)."""
+    """Basenames of the answers and sample submission (MLE-bench ``dataset``; BioML-bench
+    ``datasets: {'0': ...}``)."""
     ds = cfg.get("dataset") or next(iter((cfg.get("datasets") or {}).values()), {}) or {}
-    return Path(str(ds.get("answers", "answers.csv"))).name, Path(str(ds.get("sample_submission", "sample_submission.csv"))).name
+    return Path(str(ds.get("answers", "answers.csv"))).name, Path(
+        str(ds.get("sample_submission", "sample_submission.csv"))
+    ).name
 
 
 def _find_split(prepared: Path, name: str) -> Path:
@@ -173,11 +193,20 @@ def prepare_mlebench(folder: Path, raw: Path, dest: Path) -> None:
     argv = [sys.executable, "-m", "omicsagent.bench._taskcode", "prepare", str(folder / "prepare.py"), fn,
             str(raw), str(tmp), *import_roots(folder / "prepare.py")]
     try:
-        res = subprocess.run(argv, check=False, cwd=str(folder), capture_output=True, text=True, timeout=PREPARE_TIMEOUT_S,
-                             stdin=subprocess.DEVNULL)
+        res = subprocess.run(
+            argv,
+            check=False,
+            cwd=str(folder),
+            capture_output=True,
+            text=True,
+            timeout=PREPARE_TIMEOUT_S,
+            stdin=subprocess.DEVNULL,
+        )
         if res.returncode != 0:
             tail = (res.stderr.strip().splitlines() or [f"exit code {res.returncode}"])[-1]
-            raise InputError(f"the task's prepare.py failed in {folder} ({tail[:300]}); fix it or its raw data.")
+            raise InputError(
+                f"the task's prepare.py failed in {folder} ({tail[:300]}); fix it or its raw data."
+            )
         public = _find_split(tmp, "public")
         desc = folder / "description.md"
         if desc.is_file() and not (public / "description.md").exists():

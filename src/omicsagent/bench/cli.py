@@ -50,12 +50,27 @@ def _handle(fn):
 @bench_app.command()
 @_handle
 def prepare(
-    dataset: Annotated[Path, typer.Argument(help="An omicsagent dataset folder: train.csv (+ validation.csv) and test.csv with labels.")],
-    out: Annotated[Path, typer.Option("--out", "-o", help="Task folder to create (public/, private/, task.toml).")],
-    task_id: Annotated[str | None, typer.Option("--id", help="Task id (default: the dataset folder's name).")] = None,
-    domain: Annotated[str, typer.Option("--domain", help="Domain for per-domain leaderboards, e.g. sequences.")] = "",
-    metric: Annotated[str | None, typer.Option("--metric", help="Metric (default: the loop's default for the task type).")] = None,
-    target: Annotated[str | None, typer.Option("--target", help="Target column (overrides detection).")] = None,
+    dataset: Annotated[
+        Path,
+        typer.Argument(
+            help="An omicsagent dataset folder: train.csv (+ validation.csv) and test.csv with labels."
+        ),
+    ],
+    out: Annotated[
+        Path, typer.Option("--out", "-o", help="Task folder to create (public/, private/, task.toml).")
+    ],
+    task_id: Annotated[
+        str | None, typer.Option("--id", help="Task id (default: the dataset folder's name).")
+    ] = None,
+    domain: Annotated[
+        str, typer.Option("--domain", help="Domain for per-domain leaderboards, e.g. sequences.")
+    ] = "",
+    metric: Annotated[
+        str | None, typer.Option("--metric", help="Metric (default: the loop's default for the task type).")
+    ] = None,
+    target: Annotated[
+        str | None, typer.Option("--target", help="Target column (overrides detection).")
+    ] = None,
     time_limit: Annotated[str, typer.Option("--time-limit", help="Default time limit per job.")] = "15m",
 ) -> None:
     """Turn a dataset folder into a benchmark task: test labels move to private/.
@@ -68,36 +83,94 @@ def prepare(
         raise InputError(f"{dataset} is not a folder; give a dataset folder with train.csv and test.csv.")
     task = prepare_dataset(dataset, out, task_id=task_id, domain=domain, metric=metric, target=target,
                            time_limit_s=_duration(time_limit))
-    _err().print(f"task {task.id}: {task.task_type}, metric {task.metric} ({task.direction} is better, normaliser "
-                 f"{task.normaliser}); public/ and private/ in {out}")
+    _err().print(
+        f"task {task.id}: {task.task_type}, metric {task.metric} ({task.direction} is better, normaliser "
+        f"{task.normaliser}); public/ and private/ in {out}"
+    )
 
 
 @bench_app.command()
 @_handle
 def run(
-    suite: Annotated[Path, typer.Argument(help="A suite TOML file (e.g. benchmarks/suites/omics-mini.toml) or one task folder.")],
-    data: Annotated[Path | None, typer.Option("--data", help="The folder the suite's task paths are relative to (required with a suite file).")] = None,
-    agents: Annotated[str, typer.Option("--agents", help="Comma-separated: expert, llm:PROVIDER:MODEL, baseline:floor, baseline:autogluon, or names defined with --agent.")] = "expert,baseline:floor",
-    agent_defs: Annotated[list[str] | None, typer.Option("--agent", help="An external agent: \"NAME=COMMAND {public} {out} {time_limit} {seed}\" (repeatable).")] = None,
-    seeds: Annotated[int, typer.Option("--seeds", min=1, max=1000, help="Seeds 0..N-1 per (agent, task).")] = 1,
-    time_limit: Annotated[str | None, typer.Option("--time-limit", help="Time limit per job, e.g. 15m (default: the suite's or task's).")] = None,
-    out: Annotated[Path | None, typer.Option("--out", "-o", help="Results folder (default: bench-results/<suite>); rerunning skips finished jobs.")] = None,
+    suite: Annotated[
+        Path,
+        typer.Argument(help="A suite TOML file (e.g. benchmarks/suites/omics-mini.toml) or one task folder."),
+    ],
+    data: Annotated[
+        Path | None,
+        typer.Option(
+            "--data", help="The folder the suite's task paths are relative to (required with a suite file)."
+        ),
+    ] = None,
+    agents: Annotated[
+        str,
+        typer.Option(
+            "--agents",
+            help=(
+                "Comma-separated: expert, llm:PROVIDER:MODEL, baseline:floor, baseline:autogluon, "
+                "or names defined with --agent."
+            ),
+        ),
+    ] = "expert,baseline:floor",
+    agent_defs: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--agent",
+            help='An external agent: "NAME=COMMAND {public} {out} {time_limit} {seed}" (repeatable).',
+        ),
+    ] = None,
+    seeds: Annotated[
+        int, typer.Option("--seeds", min=1, max=1000, help="Seeds 0..N-1 per (agent, task).")
+    ] = 1,
+    time_limit: Annotated[
+        str | None,
+        typer.Option("--time-limit", help="Time limit per job, e.g. 15m (default: the suite's or task's)."),
+    ] = None,
+    out: Annotated[
+        Path | None,
+        typer.Option(
+            "--out",
+            "-o",
+            help="Results folder (default: bench-results/<suite>); rerunning skips finished jobs.",
+        ),
+    ] = None,
     executor: Annotated[str, typer.Option("--executor", help="serial, process or ray.")] = "serial",
-    workers: Annotated[int | None, typer.Option("--workers", min=1, help="Parallel jobs (process, local ray); default: CPU count.")] = None,
-    ray_address: Annotated[str | None, typer.Option("--ray-address", help="An existing Ray cluster (ray start --head ...).")] = None,
-    cpus_per_job: Annotated[float, typer.Option("--cpus-per-job", min=0.1, help="CPUs a job reserves (Ray).")] = 1.0,
-    memory_per_job: Annotated[str, typer.Option("--memory-per-job", help="Memory limit per job (and its Ray reservation).")] = "8G",
-    tasks: Annotated[str | None, typer.Option("--tasks", help="Comma-separated task ids: run only these.")] = None,
-    sandbox: Annotated[str, typer.Option("--sandbox", help="bwrap (default) or none (NO isolation).")] = "bwrap",
-    base_url: Annotated[str | None, typer.Option("--base-url", help="OpenAI-compatible server for llm: agents.")] = None,
-    env_file: Annotated[Path | None, typer.Option("--env-file", help="A .env file with API keys for llm: agents.")] = None,
-    llm_config: Annotated[Path | None, typer.Option("--llm-config", help="The loop's TOML config for llm: agents (see docs/llm.md).")] = None,
+    workers: Annotated[
+        int | None,
+        typer.Option("--workers", min=1, help="Parallel jobs (process, local ray); default: CPU count."),
+    ] = None,
+    ray_address: Annotated[
+        str | None, typer.Option("--ray-address", help="An existing Ray cluster (ray start --head ...).")
+    ] = None,
+    cpus_per_job: Annotated[
+        float, typer.Option("--cpus-per-job", min=0.1, help="CPUs a job reserves (Ray).")
+    ] = 1.0,
+    memory_per_job: Annotated[
+        str, typer.Option("--memory-per-job", help="Memory limit per job (and its Ray reservation).")
+    ] = "8G",
+    tasks: Annotated[
+        str | None, typer.Option("--tasks", help="Comma-separated task ids: run only these.")
+    ] = None,
+    sandbox: Annotated[
+        str, typer.Option("--sandbox", help="bwrap (default) or none (NO isolation).")
+    ] = "bwrap",
+    base_url: Annotated[
+        str | None, typer.Option("--base-url", help="OpenAI-compatible server for llm: agents.")
+    ] = None,
+    env_file: Annotated[
+        Path | None, typer.Option("--env-file", help="A .env file with API keys for llm: agents.")
+    ] = None,
+    llm_config: Annotated[
+        Path | None,
+        typer.Option("--llm-config", help="The loop's TOML config for llm: agents (see docs/llm.md)."),
+    ] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress output.")] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Progress as JSON lines on stdout.")] = False,
 ) -> None:
     """Run agents x tasks x seeds; one JSON result per job; rerun to resume.
 
-    Example: omicsagent bench run benchmarks/suites/omics-mini.toml --data ../shared/datasets --agents expert,baseline:floor --seeds 2
+    Example: omicsagent bench run benchmarks/suites/omics-mini.toml --data ../shared/datasets
+    --agents expert,baseline:floor --seeds 2
     """
     from omicsagent.bench.agents import autogluon_available, parse_agents, parse_external
     from omicsagent.bench.agents.run import RunOptions, resolve_external
@@ -114,18 +187,24 @@ def run(
     if ray_address and executor != "ray":
         raise ConfigError("--ray-address is for --executor ray; add --executor ray or drop --ray-address.")
     if data is not None and not data.is_dir():
-        raise InputError(f"--data {data} is not a folder; give the folder the suite's task paths are relative to.")
+        raise InputError(
+            f"--data {data} is not a folder; give the folder the suite's task paths are relative to."
+        )
     for flag, f in (("--env-file", env_file), ("--llm-config", llm_config)):
         if f is not None and not f.is_file():
             raise InputError(f"{flag} {f} does not exist; give an existing file.")
     memory_mb, limit = parse_memory(memory_per_job), _duration(time_limit)
     specs = parse_agents([a for a in agents.split(",")], parse_external(agent_defs or []))
     if any(s.kind == "autogluon" for s in specs) and not autogluon_available():
-        _err().print("[yellow]skipping baseline:autogluon: AutoGluon is not installed in this environment "
-                     "(autogluon.tabular 1.6.3 needs pyarrow<25; omicsagent pins 26.0.1, see docs/bench.md).[/]")
+        _err().print(
+            "[yellow]skipping baseline:autogluon: AutoGluon is not installed in this environment "
+            "(autogluon.tabular 1.6.3 needs pyarrow<25; omicsagent pins 26.0.1, see docs/bench.md).[/]"
+        )
         specs = [s for s in specs if s.kind != "autogluon"]
         if not specs:
-            raise ConfigError("no agent left to run (AutoGluon is not installed); add another agent to --agents.")
+            raise ConfigError(
+                "no agent left to run (AutoGluon is not installed); add another agent to --agents."
+            )
     the_suite = load_suite(suite)
     if the_suite.source is not None and data is None:
         raise InputError(f"pass --data ROOT, the folder the task paths in {suite} are relative to "
@@ -146,8 +225,10 @@ def run(
     counts = run_sweep(sweep, executor=executor, workers=workers, ray_address=ray_address,
                        progress=SweepProgress(as_json=as_json, quiet=quiet), command=sys.argv)
     if not quiet and not as_json:
-        _err().print(f"{counts['succeeded']} succeeded, {counts['failed']} failed, {counts['skipped']} skipped; "
-                     f"results in {results}\nleaderboard: omicsagent bench leaderboard {results}")
+        _err().print(
+            f"{counts['succeeded']} succeeded, {counts['failed']} failed, {counts['skipped']} skipped; "
+            f"results in {results}\nleaderboard: omicsagent bench leaderboard {results}"
+        )
 
 
 @bench_app.command()
@@ -176,7 +257,14 @@ def grade(
 def leaderboard(
     results: Annotated[Path, typer.Argument(help="The --out folder of `omicsagent bench run`.")],
     fmt: Annotated[str, typer.Option("--format", "-f", help="md (default), csv or html.")] = "md",
-    out: Annotated[Path | None, typer.Option("--out", "-o", help="File to write (html default: RESULTS/leaderboard.html; md and csv print to stdout).")] = None,
+    out: Annotated[
+        Path | None,
+        typer.Option(
+            "--out",
+            "-o",
+            help="File to write (html default: RESULTS/leaderboard.html; md and csv print to stdout).",
+        ),
+    ] = None,
 ) -> None:
     """Per task, per domain and overall: mean and standard error of the normalised score, success, time, cost.
 

@@ -17,8 +17,16 @@ EXECUTORS = ("serial", "process", "ray")
 OnEvent = Callable[..., None]
 
 
-def execute(jobs: list[Job], *, executor: str, on_start: OnEvent, on_result: OnEvent, workers: int | None = None,
-            ray_address: str | None = None, memory_mb: int = 8192) -> None:
+def execute(
+    jobs: list[Job],
+    *,
+    executor: str,
+    on_start: OnEvent,
+    on_result: OnEvent,
+    workers: int | None = None,
+    ray_address: str | None = None,
+    memory_mb: int = 8192,
+) -> None:
     if executor == "serial":
         for job in jobs:
             on_start(job)
@@ -26,7 +34,14 @@ def execute(jobs: list[Job], *, executor: str, on_start: OnEvent, on_result: OnE
     elif executor == "process":
         _process(jobs, on_start=on_start, on_result=on_result, workers=workers)
     elif executor == "ray":
-        _ray(jobs, on_start=on_start, on_result=on_result, address=ray_address, workers=workers, memory_mb=memory_mb)
+        _ray(
+            jobs,
+            on_start=on_start,
+            on_result=on_result,
+            address=ray_address,
+            workers=workers,
+            memory_mb=memory_mb,
+        )
     else:
         raise ConfigError(f"unknown executor {executor!r}; use {', '.join(EXECUTORS)}.")
 
@@ -72,8 +87,10 @@ def ray_available() -> bool:
 def _ray(jobs: list[Job], *, on_start: OnEvent, on_result: OnEvent, address: str | None, workers: int | None,
          memory_mb: int) -> None:
     if not ray_available():
-        raise ConfigError("the ray executor needs Ray; install it with `pip install 'omicsagent[ray]'` or use "
-                          "--executor serial.")
+        raise ConfigError(
+            "the ray executor needs Ray; install it with `pip install 'omicsagent[ray]'` or use "
+            "--executor serial."
+        )
     import ray
 
     started_here = False
@@ -82,8 +99,10 @@ def _ray(jobs: list[Job], *, on_start: OnEvent, on_result: OnEvent, address: str
         try:
             ray.init(include_dashboard=False, log_to_driver=False, configure_logging=False, **kwargs)
         except ConnectionError as err:
-            raise ConfigError(f"cannot connect to the Ray cluster at {address} ({err}); start it with `ray start "
-                              "--head` or check --ray-address.") from None
+            raise ConfigError(
+                f"cannot connect to the Ray cluster at {address} ({err}); start it with `ray start "
+                "--head` or check --ray-address."
+            ) from None
         started_here = True
     try:
         _check_fits(ray, jobs, memory_mb)

@@ -126,15 +126,35 @@ def _grader_env() -> dict[str, str]:
     return {k: v for k, v in os.environ.items() if not is_secret_name(k)}
 
 
-def run_grader(task: BenchTask, submission: Path, answers_path: Path, *, timeout_s: float = GRADER_TIMEOUT_S) -> float:
+def run_grader(
+    task: BenchTask, submission: Path, answers_path: Path, *, timeout_s: float = GRADER_TIMEOUT_S
+) -> float:
     """Call the task's ``grade.py`` in a separate process; ``InvalidSubmission`` when it rejects the file."""
     with tempfile.TemporaryDirectory(prefix="omicsagent-grade-") as tmp:
         out = Path(tmp) / "grade.json"
-        argv = [sys.executable, "-m", "omicsagent.bench._taskcode", "grade", task.grader, task.grade_fn, str(submission),
-                str(answers_path), str(out), *task.grader_paths]
+        argv = [
+            sys.executable,
+            "-m",
+            "omicsagent.bench._taskcode",
+            "grade",
+            task.grader,
+            task.grade_fn,
+            str(submission),
+            str(answers_path),
+            str(out),
+            *task.grader_paths,
+        ]
         try:
-            res = subprocess.run(argv, check=False, cwd=str(Path(task.grader).parent), env=_grader_env(), capture_output=True,
-                                 text=True, timeout=timeout_s, stdin=subprocess.DEVNULL)
+            res = subprocess.run(
+                argv,
+                check=False,
+                cwd=str(Path(task.grader).parent),
+                env=_grader_env(),
+                capture_output=True,
+                text=True,
+                timeout=timeout_s,
+                stdin=subprocess.DEVNULL,
+            )
         except subprocess.TimeoutExpired:
             raise InvalidSubmission(f"the task's grader did not finish within {timeout_s:.0f} s") from None
         if not out.exists():
@@ -164,5 +184,9 @@ def grade_submission(task: BenchTask, submission: str | Path) -> Grade:
     except InvalidSubmission as err:
         return Grade(valid=False, reason=str(err))
     if raw is None or not math.isfinite(raw):
-        return Grade(valid=False, reason=f"{task.metric} is undefined for this submission (e.g. constant predictions)")
-    return Grade(valid=True, raw=float(raw), score=normalise(raw, task.normaliser, baseline_error=task.baseline_error))
+        return Grade(
+            valid=False, reason=f"{task.metric} is undefined for this submission (e.g. constant predictions)"
+        )
+    return Grade(
+        valid=True, raw=float(raw), score=normalise(raw, task.normaliser, baseline_error=task.baseline_error)
+    )

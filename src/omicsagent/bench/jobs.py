@@ -66,7 +66,9 @@ def run_job(job: Job) -> dict:
         shutil.rmtree(job_dir)
     job_dir.mkdir(parents=True)
     started = time.time()
-    run = run_agent(job.agent, job.task, job_dir, seed=job.seed, time_limit_s=job.time_limit_s, options=job.options)
+    run = run_agent(
+        job.agent, job.task, job_dir, seed=job.seed, time_limit_s=job.time_limit_s, options=job.options
+    )
     t = time.monotonic()
     if run.submission.is_file() or run.submission.is_symlink():
         grade = grade_submission(job.task, run.submission)

@@ -60,11 +60,19 @@ def _cost(records: list[dict]) -> float | None:
 
 
 def _summary(agent: str, level: str, name: str, records: list[dict], task_rows: list[Row]) -> Row:
-    return Row(agent=agent, level=level, name=name, n_tasks=len(task_rows), n_jobs=len(records),
-               mean=float(np.mean([t.mean for t in task_rows])), se=_combine_se([t.se for t in task_rows]),
-               success_rate=float(np.mean([bool(r["success"]) for r in records])),
-               wall_s=float(np.mean([r["wall_s"] for r in records])), cpu_s=float(np.mean([r["cpu_s"] for r in records])),
-               cost_usd=_cost(records))
+    return Row(
+        agent=agent,
+        level=level,
+        name=name,
+        n_tasks=len(task_rows),
+        n_jobs=len(records),
+        mean=float(np.mean([t.mean for t in task_rows])),
+        se=_combine_se([t.se for t in task_rows]),
+        success_rate=float(np.mean([bool(r["success"]) for r in records])),
+        wall_s=float(np.mean([r["wall_s"] for r in records])),
+        cpu_s=float(np.mean([r["cpu_s"] for r in records])),
+        cost_usd=_cost(records),
+    )
 
 
 def aggregate(records: list[dict]) -> list[Row]:
@@ -78,12 +86,23 @@ def aggregate(records: list[dict]) -> list[Row]:
         recs = sorted(recs, key=lambda r: r["seed"])
         scores = [float(r["score"]) if r["success"] else 0.0 for r in recs]
         raws = [r["raw_score"] for r in recs if r["success"] and r["raw_score"] is not None]
-        row = Row(agent=agent, level="task", name=task, domain=recs[0].get("domain") or "", metric=recs[0]["metric"],
-                  n_tasks=1, n_jobs=len(recs), mean=float(np.mean(scores)), se=_se(scores),
-                  raw_mean=float(np.mean(raws)) if raws else None,
-                  success_rate=float(np.mean([bool(r["success"]) for r in recs])),
-                  wall_s=float(np.mean([r["wall_s"] for r in recs])), cpu_s=float(np.mean([r["cpu_s"] for r in recs])),
-                  cost_usd=_cost(recs), seeds=[r["seed"] for r in recs])
+        row = Row(
+            agent=agent,
+            level="task",
+            name=task,
+            domain=recs[0].get("domain") or "",
+            metric=recs[0]["metric"],
+            n_tasks=1,
+            n_jobs=len(recs),
+            mean=float(np.mean(scores)),
+            se=_se(scores),
+            raw_mean=float(np.mean(raws)) if raws else None,
+            success_rate=float(np.mean([bool(r["success"]) for r in recs])),
+            wall_s=float(np.mean([r["wall_s"] for r in recs])),
+            cpu_s=float(np.mean([r["cpu_s"] for r in recs])),
+            cost_usd=_cost(recs),
+            seeds=[r["seed"] for r in recs],
+        )
         rows.append(row)
         task_rows.setdefault(agent, []).append(row)
     for agent, trows in task_rows.items():
@@ -107,7 +126,9 @@ def load_leaderboard(results: Path) -> tuple[list[Row], list[dict]]:
         raise InputError(f"{results} does not exist; give the --out folder of `omicsagent bench run`.")
     records = load_results(results)
     if not records:
-        raise InputError(f"{results} holds no job results yet; run `omicsagent bench run ... --out {results}` first.")
+        raise InputError(
+            f"{results} holds no job results yet; run `omicsagent bench run ... --out {results}` first."
+        )
     return aggregate(records), records
 
 
@@ -129,26 +150,67 @@ def _money(c: float | None) -> str:
 
 def to_markdown(rows: list[Row], title: str = "Leaderboard") -> str:
     overall = sorted([r for r in rows if r.level == "overall"], key=lambda r: r.rank or 0)
-    out = [f"# {title}", "", ("Normalised scores (0..1; a failed job scores 0): mean ± standard error over seeds. "
-           "Time is the mean wall time per job; cost is the total LLM cost."), "", "## Overall", "",
-           "| rank | agent | score | success | tasks | jobs | time per job | CPU per job | cost |",
-           "|---|---|---|---|---|---|---|---|---|"]
-    out += [f"| {r.rank} | {r.agent} | {_pm(r)} | {r.success_rate:.0%} | {r.n_tasks} | {r.n_jobs} | {_time(r.wall_s)} | "
-            f"{_time(r.cpu_s)} | {_money(r.cost_usd)} |" for r in overall]
+    out = [
+        f"# {title}",
+        "",
+        (
+            "Normalised scores (0..1; a failed job scores 0): mean ± standard error over seeds. "
+            "Time is the mean wall time per job; cost is the total LLM cost."
+        ),
+        "",
+        "## Overall",
+        "",
+        "| rank | agent | score | success | tasks | jobs | time per job | CPU per job | cost |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
+    out += [
+        f"| {r.rank} | {r.agent} | {_pm(r)} | {r.success_rate:.0%} | {r.n_tasks} | {r.n_jobs} | "
+        f"{_time(r.wall_s)} | {_time(r.cpu_s)} | {_money(r.cost_usd)} |"
+        for r in overall
+    ]
     out += ["", "## Per domain", "", "| domain | agent | score | success | tasks | time per job | cost |",
             "|---|---|---|---|---|---|---|"]
-    out += [f"| {r.name} | {r.agent} | {_pm(r)} | {r.success_rate:.0%} | {r.n_tasks} | {_time(r.wall_s)} | "
-            f"{_money(r.cost_usd)} |" for r in sorted((r for r in rows if r.level == "domain"), key=lambda r: (r.name, -r.mean))]
-    out += ["", "## Per task", "", ("| task | domain | metric | agent | score | raw metric (mean) | success | seeds | "
-            "time per job | cost |"), "|---|---|---|---|---|---|---|---|---|---|"]
-    out += [f"| {r.name} | {r.domain} | {r.metric} | {r.agent} | {_pm(r)} | "
-            f"{'-' if r.raw_mean is None else f'{r.raw_mean:.4g}'} | {r.success_rate:.0%} | {r.n_jobs} | {_time(r.wall_s)} | "
-            f"{_money(r.cost_usd)} |" for r in sorted((r for r in rows if r.level == "task"), key=lambda r: (r.name, -r.mean))]
+    out += [
+        f"| {r.name} | {r.agent} | {_pm(r)} | {r.success_rate:.0%} | {r.n_tasks} | {_time(r.wall_s)} | "
+        f"{_money(r.cost_usd)} |"
+        for r in sorted((r for r in rows if r.level == "domain"), key=lambda r: (r.name, -r.mean))
+    ]
+    out += [
+        "",
+        "## Per task",
+        "",
+        (
+            "| task | domain | metric | agent | score | raw metric (mean) | success | seeds | "
+            "time per job | cost |"
+        ),
+        "|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    out += [
+        f"| {r.name} | {r.domain} | {r.metric} | {r.agent} | {_pm(r)} | "
+        f"{'-' if r.raw_mean is None else f'{r.raw_mean:.4g}'} | {r.success_rate:.0%} | {r.n_jobs} | "
+        f"{_time(r.wall_s)} | {_money(r.cost_usd)} |"
+        for r in sorted((r for r in rows if r.level == "task"), key=lambda r: (r.name, -r.mean))
+    ]
     return "\n".join(out) + "\n"
 
 
-CSV_COLUMNS = ("level", "name", "domain", "agent", "rank", "metric", "n_tasks", "n_jobs", "mean", "se", "raw_mean",
-               "success_rate", "wall_s", "cpu_s", "cost_usd")
+CSV_COLUMNS = (
+    "level",
+    "name",
+    "domain",
+    "agent",
+    "rank",
+    "metric",
+    "n_tasks",
+    "n_jobs",
+    "mean",
+    "se",
+    "raw_mean",
+    "success_rate",
+    "wall_s",
+    "cpu_s",
+    "cost_usd",
+)
 
 
 def to_csv(rows: list[Row]) -> str:
@@ -229,7 +291,8 @@ def plot_score_time(rows: list[Row]) -> str:
     return _png(fig)
 
 
-CSS = """body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:2em auto;max-width:1100px;color:#222;
+CSS = """body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:2em auto;\
+max-width:1100px;color:#222;
 padding:0 1em}h1{font-size:1.6em}h2{margin-top:1.6em;border-bottom:1px solid #ddd;padding-bottom:.2em}
 table{border-collapse:collapse;margin:.6em 0;font-size:.92em}th,td{border:1px solid #ddd;padding:.3em .6em;
 text-align:left}th{background:#f4f4f4}td.num{text-align:right;font-variant-numeric:tabular-nums}
@@ -246,25 +309,83 @@ def _table(head: list[str], body: list[list[str]], numeric: set[int]) -> str:
 
 def to_html(rows: list[Row], title: str = "Leaderboard") -> str:
     overall = sorted([r for r in rows if r.level == "overall"], key=lambda r: r.rank or 0)
-    t_overall = _table(["rank", "agent", "score", "success", "tasks", "jobs", "time per job", "CPU per job", "cost"],
-                       [[str(r.rank), r.agent, _pm(r), f"{r.success_rate:.0%}", str(r.n_tasks), str(r.n_jobs),
-                         _time(r.wall_s), _time(r.cpu_s), _money(r.cost_usd)] for r in overall], {0, 2, 3, 4, 5, 6, 7, 8})
-    t_domain = _table(["domain", "agent", "score", "success", "tasks", "time per job", "cost"],
-                      [[r.name, r.agent, _pm(r), f"{r.success_rate:.0%}", str(r.n_tasks), _time(r.wall_s),
-                        _money(r.cost_usd)] for r in sorted((r for r in rows if r.level == "domain"),
-                                                            key=lambda r: (r.name, -r.mean))], {2, 3, 4, 5, 6})
-    t_task = _table(["task", "domain", "metric", "agent", "score", "raw metric", "success", "seeds", "time per job", "cost"],
-                    [[r.name, r.domain, r.metric, r.agent, _pm(r), "-" if r.raw_mean is None else f"{r.raw_mean:.4g}",
-                      f"{r.success_rate:.0%}", str(r.n_jobs), _time(r.wall_s), _money(r.cost_usd)]
-                     for r in sorted((r for r in rows if r.level == "task"), key=lambda r: (r.name, -r.mean))],
-                    {4, 5, 6, 7, 8, 9})
-    img = lambda b64, alt: f'<img alt="{html.escape(alt)}" src="data:image/png;base64,{b64}">'
+    t_overall = _table(
+        ["rank", "agent", "score", "success", "tasks", "jobs", "time per job", "CPU per job", "cost"],
+        [
+            [
+                str(r.rank),
+                r.agent,
+                _pm(r),
+                f"{r.success_rate:.0%}",
+                str(r.n_tasks),
+                str(r.n_jobs),
+                _time(r.wall_s),
+                _time(r.cpu_s),
+                _money(r.cost_usd),
+            ]
+            for r in overall
+        ],
+        {0, 2, 3, 4, 5, 6, 7, 8},
+    )
+    t_domain = _table(
+        ["domain", "agent", "score", "success", "tasks", "time per job", "cost"],
+        [
+            [
+                r.name,
+                r.agent,
+                _pm(r),
+                f"{r.success_rate:.0%}",
+                str(r.n_tasks),
+                _time(r.wall_s),
+                _money(r.cost_usd),
+            ]
+            for r in sorted((r for r in rows if r.level == "domain"), key=lambda r: (r.name, -r.mean))
+        ],
+        {2, 3, 4, 5, 6},
+    )
+    t_task = _table(
+        [
+            "task",
+            "domain",
+            "metric",
+            "agent",
+            "score",
+            "raw metric",
+            "success",
+            "seeds",
+            "time per job",
+            "cost",
+        ],
+        [
+            [
+                r.name,
+                r.domain,
+                r.metric,
+                r.agent,
+                _pm(r),
+                "-" if r.raw_mean is None else f"{r.raw_mean:.4g}",
+                f"{r.success_rate:.0%}",
+                str(r.n_jobs),
+                _time(r.wall_s),
+                _money(r.cost_usd),
+            ]
+            for r in sorted((r for r in rows if r.level == "task"), key=lambda r: (r.name, -r.mean))
+        ],
+        {4, 5, 6, 7, 8, 9},
+    )
+
+    def img(b64, alt):
+        return f'<img alt="{html.escape(alt)}" src="data:image/png;base64,{b64}">'
+
     return f"""<!DOCTYPE html>
-<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<html lang="en"><head><meta charset="utf-8">\
+<meta name="viewport" content="width=device-width, initial-scale=1">
 <title>{html.escape(title)}</title><style>{CSS}</style></head>
 <body><h1>{html.escape(title)}</h1>
-<p class="note">Normalised scores (0..1; a failed or invalid job scores 0), mean ± standard error over seeds. Domain and
-overall scores average the task means (every task weighs the same). Time is the mean wall time per job; cost the total
+<p class="note">Normalised scores (0..1; a failed or invalid job scores 0), mean ± standard error \
+over seeds. Domain and
+overall scores average the task means (every task weighs the same). Time is the mean wall time per job; \
+cost the total
 LLM cost. See docs/bench.md for the normalisation of each metric.</p>
 <h2>Overall</h2>{t_overall}
 <h2>Per domain</h2>{img(plot_domains(rows), "score per domain per agent")}{t_domain}
@@ -281,7 +402,9 @@ def write_leaderboard(results: Path, fmt: str, out: Path | None = None) -> tuple
     rows, records = load_leaderboard(results)
     suites = sorted({r.get("suite") or "" for r in records} - {""})
     title = f"Leaderboard: {', '.join(suites)}" if suites else "Leaderboard"
-    text = {"md": to_markdown, "csv": to_csv, "html": to_html}[fmt](rows, **({} if fmt == "csv" else {"title": title}))
+    text = {"md": to_markdown, "csv": to_csv, "html": to_html}[fmt](
+        rows, **({} if fmt == "csv" else {"title": title})
+    )
     if fmt == "html" and out is None:
         out = Path(results) / "leaderboard.html"
     if out is not None:

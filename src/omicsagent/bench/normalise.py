@@ -55,7 +55,9 @@ def constant_prediction(metric: str, task_type: str, y_train: Sequence, classes:
     y = np.asarray(y_train)
     if task_type == "regression":
         values = y.astype(float)
-        return (float(np.median(values)) if get_metric(metric).name == "mae" else float(np.mean(values))), None
+        return (
+            float(np.median(values)) if get_metric(metric).name == "mae" else float(np.mean(values))
+        ), None
     labels = [str(v) for v in y]
     classes = [str(c) for c in (classes if classes is not None else sorted(set(labels)))]
     freq = np.array([labels.count(c) for c in classes], dtype=float)
@@ -73,4 +75,6 @@ def constant_baseline_error(metric: str, task_type: str, y_train: Sequence, y_te
     if task_type == "regression":
         return m.compute(np.asarray(y_test, dtype=float), np.full(n, value))
     classes = [str(c) for c in (classes if classes is not None else sorted({str(v) for v in y_train}))]
-    return m.compute(np.array([str(v) for v in y_test]), np.array([value] * n), np.tile(proba, (n, 1)), classes)
+    return m.compute(
+        np.array([str(v) for v in y_test]), np.array([value] * n), np.tile(proba, (n, 1)), classes
+    )

@@ -60,19 +60,29 @@ def submission_columns(task_type: str, classes: list | None, id_column: str) -> 
 def _description(task, *, metric: str, direction: str, id_col: str, columns: list[str], n_test: int,
                  time_limit_s: float) -> str:
     m = get_metric(metric)
-    lines = [task.description.strip() or f"Predict `{task.target}` from the other columns.", "",
-             "## Benchmark task", "",
-             f"- Training data: `train.csv` ({task.n_train} rows)"
-             + (f" and `validation.csv` ({task.n_validation} rows)" if task.n_validation else "")
-             + f", with the target column `{task.target}`.",
-             f"- Task type: {task.task_type}"
-             + (f"; classes: {', '.join(map(str, task.classes))}." if task.classes else "."),
-             f"- Test inputs: `test.csv` ({n_test} rows, no target); `{id_col}` identifies each row.",
-             f"- Metric: {m.label} (`{m.name}`, {m.direction}), computed on the hidden test labels.",
-             f"- Submission: `{SUBMISSION_FILE}` with the columns {', '.join(f'`{c}`' for c in columns)}, one row per "
-             "test row, no missing values (see `sample_submission.csv`)"
-             + ("; `probability_<class>` columns hold class probabilities." if task.task_type != "regression" else "."),
-             f"- Time limit: {time_limit_s:.0f} s.", ""]
+    lines = [
+        task.description.strip() or f"Predict `{task.target}` from the other columns.",
+        "",
+        "## Benchmark task",
+        "",
+        f"- Training data: `train.csv` ({task.n_train} rows)"
+        + (f" and `validation.csv` ({task.n_validation} rows)" if task.n_validation else "")
+        + f", with the target column `{task.target}`.",
+        f"- Task type: {task.task_type}"
+        + (f"; classes: {', '.join(map(str, task.classes))}." if task.classes else "."),
+        f"- Test inputs: `test.csv` ({n_test} rows, no target); `{id_col}` identifies each row.",
+        f"- Metric: {m.label} (`{m.name}`, {m.direction}), computed on the hidden test labels.",
+        f"- Submission: `{SUBMISSION_FILE}` with the columns {', '.join(f'`{c}`' for c in columns)}, "
+        "one row per "
+        "test row, no missing values (see `sample_submission.csv`)"
+        + (
+            "; `probability_<class>` columns hold class probabilities."
+            if task.task_type != "regression"
+            else "."
+        ),
+        f"- Time limit: {time_limit_s:.0f} s.",
+        "",
+    ]
     return "\n".join(lines)
 
 
@@ -87,11 +97,15 @@ def prepare_dataset(dataset: str | Path, out: str | Path, *, task_id: str | None
     if out.exists() and (not out.is_dir() or any(out.iterdir())):
         raise InputError(f"{out} already exists and is not empty; choose a new --out folder for the task.")
     if dataset.is_dir() and not any(dataset.glob("test.*")):
-        raise InputError(f"{dataset} has no test table (test.csv); a benchmark task needs held-out test labels, "
-                         "so add one or prepare another dataset.")
+        raise InputError(
+            f"{dataset} has no test table (test.csv); a benchmark task needs held-out test labels, "
+            "so add one or prepare another dataset."
+        )
     task = load_task(dataset, overrides=Overrides(target=target, metric=metric))
     if not task.test_path:
-        raise InputError(f"{dataset} has no test table (test.csv); a benchmark task needs held-out test labels.")
+        raise InputError(
+            f"{dataset} has no test table (test.csv); a benchmark task needs held-out test labels."
+        )
     metric_name = task.metric
     direction = "higher" if get_metric(metric_name).greater_is_better else "lower"
     normaliser = default_normaliser(metric_name)
@@ -107,7 +121,9 @@ def prepare_dataset(dataset: str | Path, out: str | Path, *, task_id: str | None
     y_train = train[task.target].dropna()
     baseline = None
     if normaliser == "error_ratio":
-        baseline = constant_baseline_error(metric_name, task.task_type, y_train, test[task.target], task.classes)
+        baseline = constant_baseline_error(
+            metric_name, task.task_type, y_train, test[task.target], task.classes
+        )
     columns = submission_columns(task.task_type, task.classes, id_col)
     value, proba = constant_prediction(metric_name, task.task_type, y_train, task.classes)
     sample = pd.DataFrame({id_col: answers[id_col], "prediction": value})
@@ -135,16 +151,31 @@ def prepare_dataset(dataset: str | Path, out: str | Path, *, task_id: str | None
             loop_toml["id_columns"] = [id_col]
         if task.group_column:
             loop_toml["group_column"] = task.group_column
-        ignored = [c.name for c in task.columns if c.role in ("metadata", "leak") and "by the user" in c.reason]
+        ignored = [
+            c.name for c in task.columns if c.role in ("metadata", "leak") and "by the user" in c.reason
+        ]
         if ignored:
             loop_toml["ignore_columns"] = ignored
         (public / "task.toml").write_text(dump_toml({"task": loop_toml}))
         bench = BenchTask(
-            id=task_id or dataset.name, domain=domain, modality=modality_of([c.role for c in task.feature_columns]),
-            root=str(out), public_dir=str(out / "public"), answers=str(out / "private" / "answers.csv"),
-            task_type=task.task_type, target=task.target, classes=task.classes, metric=metric_name,
-            direction=direction, normaliser=normaliser, baseline_error=baseline, time_limit_s=time_limit_s,
-            id_column=id_col, submission_columns=columns, source=str(dataset))
+            id=task_id or dataset.name,
+            domain=domain,
+            modality=modality_of([c.role for c in task.feature_columns]),
+            root=str(out),
+            public_dir=str(out / "public"),
+            answers=str(out / "private" / "answers.csv"),
+            task_type=task.task_type,
+            target=task.target,
+            classes=task.classes,
+            metric=metric_name,
+            direction=direction,
+            normaliser=normaliser,
+            baseline_error=baseline,
+            time_limit_s=time_limit_s,
+            id_column=id_col,
+            submission_columns=columns,
+            source=str(dataset),
+        )
         write_task_toml(bench, tmp)
         # task.toml names paths relative to its folder, so the whole folder can move into place
         if out.exists():

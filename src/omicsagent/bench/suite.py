@@ -8,11 +8,12 @@
     id = "gue_tf0"
     path = "ml/gue_tf0"           # relative to --data ROOT
     domain = "sequences"
-    metric = "auroc"              # optional; layout = "auto" (default), "task", "dataset", "bioxarena", "mlebench"
+    metric = "auroc"              # optional; layout = "auto" (default), "task", "dataset", "bioxarena",
+                                  # "mlebench"
 
-Each entry is one of: a prepared task folder (``task.toml`` + ``public/`` + ``private/``); an omicsagent dataset
-folder (train/validation/test with labels), prepared on the fly into ``RESULTS/tasks/<id>/`` the first time
-``bench run`` needs it; a BioXArena task folder; an MLE-bench / BioML-bench competition folder.
+Each entry is one of: a prepared task folder (``task.toml`` + ``public/`` + ``private/``); an omicsagent
+dataset folder (train/validation/test with labels), prepared on the fly into ``RESULTS/tasks/<id>/`` the
+first time ``bench run`` needs it; a BioXArena task folder; an MLE-bench / BioML-bench competition folder.
 """
 from __future__ import annotations
 
@@ -26,8 +27,22 @@ from omicsagent.errors import InputError
 from omicsagent.tasks.io import find_table
 
 LAYOUTS = ("auto", "task", "dataset", "bioxarena", "mlebench")
-ENTRY_KEYS = {"id", "path", "domain", "modality", "metric", "direction", "normaliser", "baseline_error", "layout",
-              "time_limit", "grade", "answers", "raw", "target"}
+ENTRY_KEYS = {
+    "id",
+    "path",
+    "domain",
+    "modality",
+    "metric",
+    "direction",
+    "normaliser",
+    "baseline_error",
+    "layout",
+    "time_limit",
+    "grade",
+    "answers",
+    "raw",
+    "target",
+}
 
 
 @dataclass
@@ -63,10 +78,14 @@ def load_suite(path: str | Path) -> Suite:
         name = folder.name
         if is_task_dir(folder):
             name = str(tomllib.loads((folder / "task.toml").read_text()).get("task", {}).get("id") or name)
-        return Suite(name=_safe_id(name), entries=[{"id": _safe_id(name), "path": str(folder)}], ids=[_safe_id(name)])
+        return Suite(
+            name=_safe_id(name), entries=[{"id": _safe_id(name), "path": str(folder)}], ids=[_safe_id(name)]
+        )
     if not path.is_file():
-        raise InputError(f"{path} does not exist; give a suite TOML file (such as benchmarks/suites/omics-mini.toml) "
-                         "or a task folder.")
+        raise InputError(
+            f"{path} does not exist; give a suite TOML file (such as benchmarks/suites/omics-mini.toml) "
+            "or a task folder."
+        )
     try:
         raw = tomllib.loads(path.read_text())
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as err:
@@ -78,7 +97,9 @@ def load_suite(path: str | Path) -> Suite:
     seen: set[str] = set()
     for i, e in enumerate(entries):
         if not isinstance(e, dict) or "path" not in e:
-            raise InputError(f"{path}: task entry {i + 1} has no path; give each [[tasks]] a path relative to --data.")
+            raise InputError(
+                f"{path}: task entry {i + 1} has no path; give each [[tasks]] a path relative to --data."
+            )
         unknown = sorted(set(e) - ENTRY_KEYS)
         if unknown:
             raise InputError(f"{path}: task entry {i + 1} has unknown key(s) {', '.join(unknown)}; use only "
@@ -89,10 +110,18 @@ def load_suite(path: str | Path) -> Suite:
             raise InputError(f"{path}: the task id {e['id']!r} appears twice; give each task its own id.")
         seen.add(e["id"])
         if e.get("layout", "auto") not in LAYOUTS:
-            raise InputError(f"{path}: task {e['id']} has layout {e['layout']!r}; use one of {', '.join(LAYOUTS)}.")
+            raise InputError(
+                f"{path}: task {e['id']} has layout {e['layout']!r}; use one of {', '.join(LAYOUTS)}."
+            )
     limit = seconds(head["time_limit"], str(path)) if "time_limit" in head else None
-    return Suite(name=str(head.get("name") or path.stem), entries=entries, time_limit_s=limit,
-                 description=str(head.get("description", "")), source=path.resolve(), ids=[e["id"] for e in entries])
+    return Suite(
+        name=str(head.get("name") or path.stem),
+        entries=entries,
+        time_limit_s=limit,
+        description=str(head.get("description", "")),
+        source=path.resolve(),
+        ids=[e["id"] for e in entries],
+    )
 
 
 def detect_layout(folder: Path) -> str:
@@ -104,8 +133,10 @@ def detect_layout(folder: Path) -> str:
         return "bioxarena"
     if find_table(folder, "train") is not None:
         return "dataset"
-    raise InputError(f"{folder} is not a task folder (task.toml + public/), a dataset folder (train.csv + test.csv), "
-                     "a BioXArena task (public/sample_submission.csv) nor an MLE-bench task (config.yaml).")
+    raise InputError(
+        f"{folder} is not a task folder (task.toml + public/), a dataset folder (train.csv + test.csv), "
+        "a BioXArena task (public/sample_submission.csv) nor an MLE-bench task (config.yaml)."
+    )
 
 
 def resolve_task(entry: dict, *, data_root: Path, work: Path, default_time_limit_s: float | None = None,
@@ -116,8 +147,10 @@ def resolve_task(entry: dict, *, data_root: Path, work: Path, default_time_limit
 
     folder = (Path(data_root) / entry["path"]).resolve()
     if not folder.is_dir():
-        raise InputError(f"task {entry['id']}: {folder} does not exist; check --data (the folder the suite's paths "
-                         "are relative to).")
+        raise InputError(
+            f"task {entry['id']}: {folder} does not exist; check --data (the folder the suite's paths "
+            "are relative to)."
+        )
     layout = entry.get("layout", "auto")
     layout = detect_layout(folder) if layout == "auto" else layout
     limit = time_limit_s or (seconds(entry["time_limit"], f"task {entry['id']}") if "time_limit" in entry
@@ -145,8 +178,10 @@ def resolve_suite(suite: Suite, *, data_root: Path, work: Path, only: list[str] 
     if only:
         unknown = [t for t in only if t not in suite.ids]
         if unknown:
-            raise InputError(f"--tasks names {', '.join(unknown)}, not in the suite {suite.name}; choose from "
-                             f"{', '.join(suite.ids)}.")
+            raise InputError(
+                f"--tasks names {', '.join(unknown)}, not in the suite {suite.name}; choose from "
+                f"{', '.join(suite.ids)}."
+            )
     entries = [e for e in suite.entries if not only or e["id"] in only]
     return [resolve_task(e, data_root=data_root, work=work, default_time_limit_s=suite.time_limit_s,
                          time_limit_s=time_limit_s) for e in entries]

@@ -23,7 +23,9 @@ class SweepProgress:
 
     def _emit(self, event: str, text: str, **data) -> None:
         if self.as_json:
-            sys.stdout.write(json.dumps({"event": event, "time": round(time.time(), 3), **data}, default=str) + "\n")
+            sys.stdout.write(
+                json.dumps({"event": event, "time": round(time.time(), 3), **data}, default=str) + "\n"
+            )
             sys.stdout.flush()
         elif not self.quiet:
             sys.stderr.write(text + "\n")
@@ -35,8 +37,15 @@ class SweepProgress:
                    jobs=total + skipped, skipped=skipped, to_run=total)
 
     def start(self, job: Job) -> None:
-        self._emit("job_start", f"start  {job.agent.name} on {job.task.id} (seed {job.seed}), time limit "
-                   f"{job.time_limit_s:.0f} s", key=job.key, agent=job.agent.name, task=job.task.id, seed=job.seed)
+        self._emit(
+            "job_start",
+            f"start  {job.agent.name} on {job.task.id} (seed {job.seed}), time limit "
+            f"{job.time_limit_s:.0f} s",
+            key=job.key,
+            agent=job.agent.name,
+            task=job.task.id,
+            seed=job.seed,
+        )
 
     def done(self, job: Job, rec: dict) -> None:
         self.finished += 1
@@ -45,8 +54,16 @@ class SweepProgress:
             body = f"{rec['metric']} {rec['raw_score']:.4g} (score {rec['score']:.3f})"
         else:
             body = f"{rec['status'].upper()} ({rec['reason']})"
-        self._emit("job_end", head + body + f" in {rec['wall_s']:.1f} s", key=job.key, status=rec["status"],
-                   success=rec["success"], raw_score=rec["raw_score"], score=rec["score"], wall_s=rec["wall_s"])
+        self._emit(
+            "job_end",
+            head + body + f" in {rec['wall_s']:.1f} s",
+            key=job.key,
+            status=rec["status"],
+            success=rec["success"],
+            raw_score=rec["raw_score"],
+            score=rec["score"],
+            wall_s=rec["wall_s"],
+        )
 
 
 @dataclass
@@ -66,18 +83,41 @@ class Sweep:
 
     def write_manifest(self, command: list[str] | None = None) -> None:
         self.results_root.mkdir(parents=True, exist_ok=True)
-        manifest = {"suite": self.suite, "agents": [a.name for a in self.agents], "seeds": self.seeds,
-                    "tasks": [{"id": t.id, "domain": t.domain, "modality": t.modality, "metric": t.metric,
-                               "direction": t.direction, "normaliser": t.normaliser, "time_limit_s": t.time_limit_s,
-                               "layout": t.layout, "source": t.source} for t in self.tasks],
-                    "command": command, "updated_at": time.time()}
+        manifest = {
+            "suite": self.suite,
+            "agents": [a.name for a in self.agents],
+            "seeds": self.seeds,
+            "tasks": [
+                {
+                    "id": t.id,
+                    "domain": t.domain,
+                    "modality": t.modality,
+                    "metric": t.metric,
+                    "direction": t.direction,
+                    "normaliser": t.normaliser,
+                    "time_limit_s": t.time_limit_s,
+                    "layout": t.layout,
+                    "source": t.source,
+                }
+                for t in self.tasks
+            ],
+            "command": command,
+            "updated_at": time.time(),
+        }
         tmp = self.results_root / ".sweep.json.tmp"
         tmp.write_text(json.dumps(manifest, indent=1))
         tmp.replace(self.results_root / "sweep.json")
 
 
-def run_sweep(sweep: Sweep, *, executor: str = "serial", workers: int | None = None, ray_address: str | None = None,
-              progress: SweepProgress | None = None, command: list[str] | None = None) -> dict:
+def run_sweep(
+    sweep: Sweep,
+    *,
+    executor: str = "serial",
+    workers: int | None = None,
+    ray_address: str | None = None,
+    progress: SweepProgress | None = None,
+    command: list[str] | None = None,
+) -> dict:
     """Run the jobs without a result yet; return counts."""
     progress = progress or SweepProgress(quiet=True)
     sweep.write_manifest(command)

@@ -73,15 +73,21 @@ class BenchTask(BaseModel):
                              f"{', '.join(NORMALISERS)}.")
         if self.normaliser == "error_ratio":
             if self.direction != "lower":
-                raise InputError(f"task {self.id}: the error_ratio normaliser is for lower-is-better errors; set "
-                                 "direction = \"lower\" or choose another normaliser.")
+                raise InputError(
+                    f"task {self.id}: the error_ratio normaliser is for lower-is-better errors; set "
+                    'direction = "lower" or choose another normaliser.'
+                )
             b = self.baseline_error
             if b is None or not math.isfinite(b) or b <= 0:
-                raise InputError(f"task {self.id}: the error_ratio normaliser needs a positive baseline_error (the "
-                                 "error of a constant prediction from the training labels); set it in task.toml.")
+                raise InputError(
+                    f"task {self.id}: the error_ratio normaliser needs a positive baseline_error (the "
+                    "error of a constant prediction from the training labels); set it in task.toml."
+                )
         elif self.direction == "lower":
-            raise InputError(f"task {self.id}: a lower-is-better metric needs normaliser = \"error_ratio\" with a "
-                             "baseline_error; fix task.toml.")
+            raise InputError(
+                f'task {self.id}: a lower-is-better metric needs normaliser = "error_ratio" with a '
+                "baseline_error; fix task.toml."
+            )
         if not self.submission_columns or self.id_column not in self.submission_columns:
             raise InputError(f"task {self.id}: the submission columns must include the id column "
                              f"{self.id_column!r}; fix task.toml.")
@@ -89,13 +95,17 @@ class BenchTask(BaseModel):
             from omicsagent.ml.metrics import resolve_metric_name
 
             if resolve_metric_name(self.metric) is None or self.target is None or self.task_type is None:
-                raise InputError(f"task {self.id}: metric {self.metric!r} needs a grade.py (the built-in grader "
-                                 "knows the omicsagent metrics and needs target and task_type).")
+                raise InputError(
+                    f"task {self.id}: metric {self.metric!r} needs a grade.py (the built-in grader "
+                    "knows the omicsagent metrics and needs target and task_type)."
+                )
         if not self.public.is_dir():
             raise InputError(f"task {self.id}: {self.public} does not exist; prepare the task first.")
         if not Path(self.answers).is_file():
-            raise InputError(f"task {self.id}: the answers file {self.answers} does not exist; the task cannot be "
-                             "graded without it.")
+            raise InputError(
+                f"task {self.id}: the answers file {self.answers} does not exist; the task cannot be "
+                "graded without it."
+            )
 
 
 # ----------------------------------------------------------------------------------------------------
@@ -127,17 +137,35 @@ def write_task_toml(task: BenchTask, folder: Path) -> Path:
     """Write ``folder/task.toml``; paths under ``task.root`` are written relative to it, so the folder can
     be written elsewhere first and moved into place."""
     folder, root = Path(folder), Path(task.root)
-    rel = lambda p: str(Path(p).relative_to(root)) if p and Path(p).is_relative_to(root) else p
-    text = dump_toml({
-        "task": {"id": task.id, "domain": task.domain, "modality": task.modality, "task_type": task.task_type,
-                 "target": task.target, "classes": task.classes, "metric": task.metric,
-                 "direction": task.direction, "normaliser": task.normaliser,
-                 "baseline_error": task.baseline_error, "time_limit_s": task.time_limit_s, "source": task.source},
-        "submission": {"id_column": task.id_column, "columns": task.submission_columns},
-        "files": {"public": rel(task.public_dir), "answers": rel(task.answers),
-                  "grader": rel(task.grader) if task.grader else None,
-                  "grade_fn": task.grade_fn if task.grader else None},
-    })
+
+    def rel(p: Any) -> Any:
+        return str(Path(p).relative_to(root)) if p and Path(p).is_relative_to(root) else p
+
+    text = dump_toml(
+        {
+            "task": {
+                "id": task.id,
+                "domain": task.domain,
+                "modality": task.modality,
+                "task_type": task.task_type,
+                "target": task.target,
+                "classes": task.classes,
+                "metric": task.metric,
+                "direction": task.direction,
+                "normaliser": task.normaliser,
+                "baseline_error": task.baseline_error,
+                "time_limit_s": task.time_limit_s,
+                "source": task.source,
+            },
+            "submission": {"id_column": task.id_column, "columns": task.submission_columns},
+            "files": {
+                "public": rel(task.public_dir),
+                "answers": rel(task.answers),
+                "grader": rel(task.grader) if task.grader else None,
+                "grade_fn": task.grade_fn if task.grader else None,
+            },
+        }
+    )
     path = folder / TASK_FILE
     path.write_text("# An omicsagent benchmark task (see docs/bench.md)\n" + text)
     return path
@@ -152,13 +180,18 @@ def load_task_dir(folder: str | Path, **overrides: Any) -> BenchTask:
     folder = Path(folder).resolve()
     path = folder / TASK_FILE
     if not path.is_file():
-        raise InputError(f"{folder} has no {TASK_FILE}; give a task folder made by `omicsagent bench prepare`.")
+        raise InputError(
+            f"{folder} has no {TASK_FILE}; give a task folder made by `omicsagent bench prepare`."
+        )
     try:
         raw = tomllib.loads(path.read_text())
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as err:
         raise InputError(f"{path} is not valid TOML ({err}); fix its syntax.") from None
     t, sub, files = raw.get("task", {}), raw.get("submission", {}), raw.get("files", {})
-    at = lambda p: str((folder / p).resolve()) if p else None
+
+    def at(p: Any) -> str | None:
+        return str((folder / p).resolve()) if p else None
+
     grader = files.get("grader")
     if grader is None and (folder / "grade.py").is_file():
         grader = "grade.py"
@@ -174,6 +207,8 @@ def load_task_dir(folder: str | Path, **overrides: Any) -> BenchTask:
         task = BenchTask(**data)
     except ValidationError as err:  # one sentence
         lines = str(err).splitlines()
-        raise InputError(f"{path} has an invalid entry ({lines[1] if len(lines) > 1 else err}); see docs/bench.md.") from None
+        raise InputError(
+            f"{path} has an invalid entry ({lines[1] if len(lines) > 1 else err}); see docs/bench.md."
+        ) from None
     task.check()
     return task

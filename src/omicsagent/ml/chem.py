@@ -63,10 +63,14 @@ class SmilesBlock(Block):
 
     def check(self) -> None:
         if not self.column:
-            raise InputError('The "smiles" block needs a "column" naming the SMILES column; add it to the spec.')
+            raise InputError(
+                'The "smiles" block needs a "column" naming the SMILES column; add it to the spec.'
+            )
         if self.descriptors not in DESCRIPTOR_SETS:
-            raise InputError(f"descriptors must be one of {', '.join(DESCRIPTOR_SETS)}, got {self.descriptors!r}; "
-                             f"pick one.")
+            raise InputError(
+                f"descriptors must be one of {', '.join(DESCRIPTOR_SETS)}, got {self.descriptors!r}; "
+                f"pick one."
+            )
         if self.n_bits < 0 or self.radius < 0:
             raise InputError("n_bits and radius must be non-negative; fix the smiles block spec.")
 
@@ -100,7 +104,9 @@ class SmilesBlock(Block):
                 if mol is None:
                     continue
                 if gen is not None:
-                    fp[r] = gen.GetCountFingerprintAsNumPy(mol) if self.counts else gen.GetFingerprintAsNumPy(mol)
+                    fp[r] = (
+                        gen.GetCountFingerprintAsNumPy(mol) if self.counts else gen.GetFingerprintAsNumPy(mol)
+                    )
                 for c, name in enumerate(self._desc_names):
                     try:
                         v = float(funcs[name](mol))

@@ -59,14 +59,18 @@ def check_model_folder(path: str | Path, *, what: str = "embedding model") -> Pa
     folder = folder.resolve()
     names = {p.name for p in folder.iterdir()}
     if "config.json" not in names:
-        raise ConfigError(f"{folder} has no config.json, so it is not a Hugging Face model folder; give the folder "
-                          f"written by save_pretrained (or a downloaded checkpoint).")
+        raise ConfigError(
+            f"{folder} has no config.json, so it is not a Hugging Face model folder; give the folder "
+            f"written by save_pretrained (or a downloaded checkpoint)."
+        )
     if not any(n.endswith(WEIGHT_SUFFIXES) for n in names):
         raise ConfigError(f"{folder} has no weight files (*.safetensors or pytorch_model.bin); copy the "
                           f"checkpoint's weights into it.")
     if not names & set(TOKENIZER_FILES):
-        raise ConfigError(f"{folder} has no tokenizer files (tokenizer.json, vocab.txt or tokenizer_config.json); "
-                          f"save the tokenizer into the model folder.")
+        raise ConfigError(
+            f"{folder} has no tokenizer files (tokenizer.json, vocab.txt or tokenizer_config.json); "
+            f"save the tokenizer into the model folder."
+        )
     return folder
 
 
@@ -158,7 +162,10 @@ class EmbeddingCache:
             fd, tmp = tempfile.mkstemp(dir=self.folder, suffix=".tmp")
             with os.fdopen(fd, "wb") as fh:
                 np.savez(fh, keys=np.array(keys), vectors=vectors.astype(np.float32))
-            name = f"{time.strftime('%Y%m%d%H%M%S')}-{os.getpid()}-{hashlib.sha1(''.join(keys).encode()).hexdigest()[:12]}.npz"
+            name = (
+                f"{time.strftime('%Y%m%d%H%M%S')}-{os.getpid()}-"
+                f"{hashlib.sha1(''.join(keys).encode()).hexdigest()[:12]}.npz"
+            )
             os.replace(tmp, self.folder / name)
             self._seen.add(name)
         except OSError:
@@ -179,7 +186,8 @@ def _quiet_transformers() -> None:
 
 
 def load_model(folder: str | Path, *, trust_remote_code: bool = False):
-    """(tokenizer, model, device) from a local folder; ``InputError`` with one sentence when it cannot load."""
+    """(tokenizer, model, device) from a local folder; ``InputError`` with one sentence when it cannot
+    load."""
     if not transformers_available():
         raise InputError(f"The embedding block needs the optional transformers package; install it with "
                          f"{INSTALL_HINT}.")
@@ -196,9 +204,15 @@ def load_model(folder: str | Path, *, trust_remote_code: bool = False):
         except (ValueError, KeyError):  # some remote-code checkpoints only register a masked-LM class
             model = AutoModelForMaskedLM.from_pretrained(path, **kwargs)
     except Exception as err:  # noqa: BLE001 - safetensors, tokenizers and remote code raise their own types
-        hint = " (it ships its own code: set trust_remote_code = true for it)" if "trust_remote_code" in str(err) else ""
-        raise InputError(f"Could not load the model in {path} ({type(err).__name__}: {str(err)[:200]}){hint}; "
-                         f"check that the folder holds a complete Hugging Face checkpoint.") from None
+        hint = (
+            " (it ships its own code: set trust_remote_code = true for it)"
+            if "trust_remote_code" in str(err)
+            else ""
+        )
+        raise InputError(
+            f"Could not load the model in {path} ({type(err).__name__}: {str(err)[:200]}){hint}; "
+            f"check that the folder holds a complete Hugging Face checkpoint."
+        ) from None
     device = "cuda" if torch.cuda.is_available() else "cpu"
     model.to(device).eval()
     return tokenizer, model, device
@@ -228,7 +242,9 @@ def embed_texts(texts: list[str], tokenizer, model, device: str, *, pooling: str
         enc = tokenizer([texts[i] for i in idx], padding=True, truncation=True, max_length=limit,
                         return_tensors="pt", return_special_tokens_mask=True)
         special = enc.pop("special_tokens_mask", None)
-        inputs = {k: v.to(device) for k, v in enc.items() if k in ("input_ids", "attention_mask", "token_type_ids")}
+        inputs = {
+            k: v.to(device) for k, v in enc.items() if k in ("input_ids", "attention_mask", "token_type_ids")
+        }
         with torch.inference_mode():
             result = model(**inputs, output_hidden_states=True)
         hidden = _hidden(result, layer)
@@ -237,7 +253,9 @@ def embed_texts(texts: list[str], tokenizer, model, device: str, *, pooling: str
             pooled = hidden[:, 0]
         else:
             keep = mask * (1.0 - special.to(mask.device).float()) if special is not None else mask
-            keep = torch.where(keep.sum(dim=1, keepdim=True) > 0, keep, mask)  # a sequence of special tokens only
+            keep = torch.where(
+                keep.sum(dim=1, keepdim=True) > 0, keep, mask
+            )  # a sequence of special tokens only
             pooled = (hidden * keep[..., None]).sum(dim=1) / keep.sum(dim=1, keepdim=True).clamp(min=1.0)
         for i, v in zip(idx, pooled.float().cpu().numpy()):
             out[i] = v
@@ -284,7 +302,9 @@ class EmbeddingBlock(Block):
             raise InputError('The "embedding" block needs "column" (a sequence column) and "model" (a local '
                              'Hugging Face model folder); add them to the spec.')
         if self.pooling not in POOLINGS:
-            raise InputError(f"pooling must be one of {', '.join(POOLINGS)}, got {self.pooling!r}; fix the spec.")
+            raise InputError(
+                f"pooling must be one of {', '.join(POOLINGS)}, got {self.pooling!r}; fix the spec."
+            )
         if not isinstance(self.batch_size, int) or self.batch_size < 1:
             raise InputError("batch_size must be a positive integer; fix the embedding block.")
 
@@ -320,10 +340,20 @@ class EmbeddingBlock(Block):
             print(f"embedding: {len(missing)} of {len(texts)} sequences with {folder.name} on {device} "
                   f"({len(texts) - len(missing)} cached)", flush=True)
             start = time.monotonic()
-            for at in range(0, len(missing), CHUNK):  # cached chunk by chunk: an interrupted run keeps its work
+            for at in range(
+                0, len(missing), CHUNK
+            ):  # cached chunk by chunk: an interrupted run keeps its work
                 chunk = missing[at:at + CHUNK]
-                vectors = embed_texts([t for _, t in chunk], tokenizer, model, device, pooling=self.pooling,
-                                      layer=self.layer, batch_size=self.batch_size, max_length=self.max_length)
+                vectors = embed_texts(
+                    [t for _, t in chunk],
+                    tokenizer,
+                    model,
+                    device,
+                    pooling=self.pooling,
+                    layer=self.layer,
+                    batch_size=self.batch_size,
+                    max_length=self.max_length,
+                )
                 cache.put([k for k, _ in chunk], vectors)
                 print(f"embedding: {at + len(chunk)}/{len(missing)} sequences "
                       f"({time.monotonic() - start:.0f}s)", flush=True)
@@ -331,8 +361,10 @@ class EmbeddingBlock(Block):
         if self._dim == 0:
             self._dim = out.shape[1]
         elif out.shape[1] != self._dim:
-            raise InputError(f"The model in {folder} now gives {out.shape[1]}-dimensional vectors but the block was "
-                             f"fitted with {self._dim}; retrain with the same model.")
+            raise InputError(
+                f"The model in {folder} now gives {out.shape[1]}-dimensional vectors but the block was "
+                f"fitted with {self._dim}; retrain with the same model."
+            )
         return out
 
 
@@ -358,8 +390,10 @@ def configure(options: list[str] | None = None, config_file: Path | None = None)
         raise ConfigError(f"Unknown embedding modality {bad[0]!r}; use one of {', '.join(MODALITIES)} "
                           f"(e.g. protein=/models/esm2).")
     if not transformers_available():
-        raise ConfigError(f"Embeddings need the optional transformers package, which is not installed; install it "
-                          f"with {INSTALL_HINT} or drop --embeddings.")
+        raise ConfigError(
+            f"Embeddings need the optional transformers package, which is not installed; install it "
+            f"with {INSTALL_HINT} or drop --embeddings."
+        )
     out = {}
     for modality, entry in wanted.items():
         folder = check_model_folder(entry["path"], what=f"{modality} embedding model")
@@ -380,18 +414,24 @@ def _from_config_file(path: Path) -> dict[str, dict[str, Any]]:
         raise ConfigError(f"{path} is not valid TOML ({err}); fix the syntax.") from None
     section = raw.get("embeddings", {})
     if not isinstance(section, dict):
-        raise ConfigError(f"{path} has an [embeddings] entry that is not a table; write it as an [embeddings] section.")
+        raise ConfigError(
+            f"{path} has an [embeddings] entry that is not a table; write it as an [embeddings] section."
+        )
     out: dict[str, dict[str, Any]] = {}
     base = path.resolve().parent
     for modality, value in section.items():
         entry = {"path": value} if isinstance(value, str) else value
         if not isinstance(entry, dict) or not isinstance(entry.get("path"), str):
-            raise ConfigError(f"{path}: [embeddings] {modality} needs a folder, as {modality} = \"/models/...\" or "
-                              f"[embeddings.{modality}] with path = \"/models/...\".")
+            raise ConfigError(
+                f'{path}: [embeddings] {modality} needs a folder, as {modality} = "/models/..." or '
+                f'[embeddings.{modality}] with path = "/models/...".'
+            )
         unknown = sorted(set(entry) - {"path", "trust_remote_code", "pooling"})
         if unknown:
-            raise ConfigError(f"{path}: [embeddings.{modality}] has unknown setting {unknown[0]!r}; use path, "
-                              f"trust_remote_code or pooling.")
+            raise ConfigError(
+                f"{path}: [embeddings.{modality}] has unknown setting {unknown[0]!r}; use path, "
+                f"trust_remote_code or pooling."
+            )
         folder = Path(entry["path"]).expanduser()
         out[str(modality).lower()] = {**entry, "path": str(folder if folder.is_absolute() else base / folder)}
     return out

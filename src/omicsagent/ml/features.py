@@ -110,8 +110,21 @@ def block_classes() -> dict[str, type[Block]]:
     from omicsagent.ml.tabular import TabularBlock
     from omicsagent.ml.textblocks import CharNgramBlock
 
-    return {c.kind: c for c in (KmerBlock, OneHotBlock, PairFeaturesBlock, PairMatrixBlock, SmilesBlock,
-                                TabularBlock, ProteinPropertiesBlock, MutationsBlock, EmbeddingBlock, CharNgramBlock)}
+    return {
+        c.kind: c
+        for c in (
+            KmerBlock,
+            OneHotBlock,
+            PairFeaturesBlock,
+            PairMatrixBlock,
+            SmilesBlock,
+            TabularBlock,
+            ProteinPropertiesBlock,
+            MutationsBlock,
+            EmbeddingBlock,
+            CharNgramBlock,
+        )
+    }
 
 
 @dataclass
@@ -174,8 +187,10 @@ def build_featurizer(representation: dict[str, Any]) -> Featurizer:
     """Build the featurizer described by ``{"blocks": [{"kind": ..., ...}, ...]}``."""
     if not isinstance(representation, dict) or not isinstance(representation.get("blocks"), list) \
             or not representation["blocks"]:
-        raise InputError('A representation must be a dict like {"blocks": [{"kind": "kmer", "column": "seq"}]}'
-                         "; give at least one block.")
+        raise InputError(
+            'A representation must be a dict like {"blocks": [{"kind": "kmer", "column": "seq"}]}'
+            "; give at least one block."
+        )
     classes = block_classes()
     blocks = []
     for spec in representation["blocks"]:

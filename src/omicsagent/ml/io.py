@@ -22,7 +22,12 @@ from omicsagent.errors import InputError, command
 
 DELIMITERS = (",", "\t", ";")
 _NAMES = {",": "comma", "\t": "tab", ";": "semicolon"}
-_HINTS = {";": "semicolon", "|": "pipe", "\t": "tab", ",": "comma"}  # a one-column header holding one of these
+_HINTS = {
+    ";": "semicolon",
+    "|": "pipe",
+    "\t": "tab",
+    ",": "comma",
+}  # a one-column header holding one of these
 _SNIFF_BYTES = 256 * 1024
 _SNIFF_LINES = 200
 _PARQUET_MAGIC = b"PAR1"
@@ -54,7 +59,10 @@ def read_table(path: str | Path, *, nrows: int | None = None, as_text: tuple[str
         df, columns = _read_text(path, nrows, gzipped=magic[:2] == _GZIP_MAGIC, as_text=as_text)
     dupes = sorted({c for c in columns if columns.count(c) > 1})
     if dupes:
-        raise InputError(f"{path} has duplicate column names ({', '.join(map(repr, dupes))}); rename them so each is unique.")
+        raise InputError(
+            f"{path} has duplicate column names ({', '.join(map(repr, dupes))}); "
+            "rename them so each is unique."
+        )
     if len(df) == 0:
         raise InputError(f"{path} has a header but no data rows; add rows or give another file.")
     df.columns = [str(c) for c in df.columns]
@@ -89,7 +97,9 @@ def _read_parquet(path: Path, nrows: int | None) -> tuple[pd.DataFrame, list[str
     try:
         df = pd.read_parquet(path)
     except Exception as err:  # noqa: BLE001 - pyarrow raises many types for corrupt files
-        raise InputError(f"{path} is not a readable Parquet file ({type(err).__name__}); re-export it.") from None
+        raise InputError(
+            f"{path} is not a readable Parquet file ({type(err).__name__}); re-export it."
+        ) from None
     if nrows is not None:
         df = df.head(nrows)
     return df, [str(c) for c in df.columns]
@@ -104,14 +114,17 @@ def _text_head(path: Path, gzipped: bool) -> str:
             with open(path, "rb") as fh:
                 raw = fh.read(_SNIFF_BYTES)
     except (OSError, EOFError) as err:
-        raise InputError(f"{path} is not a readable gzip file ({err}); re-compress it or give the plain file.") from None
+        raise InputError(
+            f"{path} is not a readable gzip file ({err}); re-compress it or give the plain file."
+        ) from None
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as err:
         # A multi-byte character cut at the end of the sample is fine; a bad byte before it is not.
         if err.start < len(raw) - 4:
             raise InputError(
-                f"{path} is not UTF-8 text (bad byte at position {err.start}); re-save it as UTF-8, for example "
+                f"{path} is not UTF-8 text (bad byte at position {err.start}); re-save it as UTF-8, "
+                "for example "
                 f"with `{command('iconv', '-f', 'latin1', '-t', 'utf-8', path.name)} > fixed.csv`."
             ) from None
         text = raw[: err.start].decode("utf-8-sig")
@@ -129,21 +142,26 @@ def _read_text(path: Path, nrows: int | None, *, gzipped: bool,
     header = next(csv.reader([head.lstrip("\n").splitlines()[0]], delimiter=sep), [])
     if len(header) == 1 and (other := [d for d in _HINTS if d in header[0]]):
         raise InputError(
-            f"{path} reads as a single column {header[0][:60]!r}, whose name holds {_HINTS[other[0]]}s; separate "
-            f"the columns with commas, tabs or semicolons (the same on every line, header included) and quote "
-            f"only values that contain the delimiter.")
+            f"{path} reads as a single column {header[0][:60]!r}, whose name holds "
+            f"{_HINTS[other[0]]}s; separate "
+            f"the columns with commas, tabs or semicolons (the same on every line, header included) "
+            f"and quote only values that contain the delimiter."
+        )
     try:
         df = pd.read_csv(path, sep=sep, nrows=nrows, encoding="utf-8-sig", low_memory=False,
                          compression="gzip" if gzipped else None,
                          dtype={c: str for c in as_text if c in header} or None)
     except UnicodeDecodeError as err:
-        raise InputError(f"{path} is not UTF-8 text (bad byte at position {err.start}); re-save it as UTF-8.") from None
+        raise InputError(
+            f"{path} is not UTF-8 text (bad byte at position {err.start}); re-save it as UTF-8."
+        ) from None
     except pd.errors.EmptyDataError:
         raise InputError(f"{path} has no columns; give a table with a header row.") from None
     except (pd.errors.ParserError, EOFError, OSError) as err:
         msg = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
         raise InputError(
-            f"{path} could not be parsed as a {_NAMES[sep]}-separated table ({msg}); check its delimiters and quoting."
+            f"{path} could not be parsed as a {_NAMES[sep]}-separated table ({msg}); "
+            "check its delimiters and quoting."
         ) from None
     return df, header
 

@@ -15,7 +15,12 @@ from typing import Callable, Sequence
 import numpy as np
 
 TASK_TYPES = ("binary", "multiclass", "regression", "multilabel")
-DEFAULT_METRIC = {"binary": "auroc", "multiclass": "macro_f1", "regression": "rmse", "multilabel": "mean_auroc"}
+DEFAULT_METRIC = {
+    "binary": "auroc",
+    "multiclass": "macro_f1",
+    "regression": "rmse",
+    "multilabel": "mean_auroc",
+}
 
 
 @dataclass(frozen=True)

@@ -71,7 +71,9 @@ def local_alignment(mirna: np.ndarray, target: np.ndarray, *, gap: float = 2.5) 
     return best
 
 
-def pair_features(mirnas: list[str], targets: list[str], *, mirna_len: int = 26) -> tuple[np.ndarray, list[str]]:
+def pair_features(
+    mirnas: list[str], targets: list[str], *, mirna_len: int = 26
+) -> tuple[np.ndarray, list[str]]:
     """Duplex features of each (miRNA, target) pair; returns the matrix and its column names."""
     mi = encode(mirnas, alphabet="dna", length=mirna_len)
     tg = encode(targets, alphabet="dna")
@@ -185,7 +187,9 @@ def pair_matrix(mirnas: list[str], targets: list[str], *, mirna_len: int, target
 
 def _check_pair(block) -> None:
     if not block.mirna_column or not block.target_column:
-        raise InputError(f'The "{block.kind}" block needs "mirna_column" and "target_column"; name both columns.')
+        raise InputError(
+            f'The "{block.kind}" block needs "mirna_column" and "target_column"; name both columns.'
+        )
 
 
 @dataclass
@@ -209,7 +213,9 @@ class PairFeaturesBlock(Block):
         return [f"pair:{n}" for n in self._names]
 
     def transform(self, df: pd.DataFrame) -> np.ndarray:
-        x, self._names = pair_features(text_column(df, self.mirna_column), text_column(df, self.target_column))
+        x, self._names = pair_features(
+            text_column(df, self.mirna_column), text_column(df, self.target_column)
+        )
         return x
 
 

@@ -94,7 +94,9 @@ class TrainedModel:
         if len(names) != len(values):
             names = [f"feature_{i}" for i in range(len(values))]
         order = np.argsort(-np.abs(values), kind="stable")
-        return {names[i]: float(f"{values[i]:.6g}") for i in order if np.isfinite(values[i]) and values[i] != 0}
+        return {
+            names[i]: float(f"{values[i]:.6g}") for i in order if np.isfinite(values[i]) and values[i] != 0
+        }
 
     # --- persistence ------------------------------------------------------------------------
     def save(self, path: str | Path) -> Path:

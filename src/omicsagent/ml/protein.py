@@ -168,7 +168,9 @@ class ProteinPropertiesBlock(Block):
 
     def check(self) -> None:
         if not self.column:
-            raise InputError('The "protein_properties" block needs a "column" naming a protein column; add it.')
+            raise InputError(
+                'The "protein_properties" block needs a "column" naming a protein column; add it.'
+            )
 
     @property
     def input_columns(self) -> list[str]:
@@ -252,9 +254,10 @@ class MutationsBlock(Block):
     ``sequence_column`` (equal-length variants) is compared with the training consensus. Options:
     ``sites`` (true): one-hot position columns (group ``sites``); ``site_properties`` (true): position x
     substitution-property columns (group ``site_properties``); ``site_residues`` (true): position x a
-    kernel feature map of the mutant residue (group ``site_residues``); ``substitutions`` (true): wild-type x mutant
-    pair one-hot (400 + stop, group ``substitutions``); ``window`` (3): half-width of the wild-type
-    environment averaged around each site (needs ``sequence_column`` or a consistent mutant column).
+    kernel feature map of the mutant residue (group ``site_residues``); ``substitutions`` (true):
+    wild-type x mutant pair one-hot (400 + stop, group ``substitutions``); ``window`` (3): half-width of
+    the wild-type environment averaged around each site (needs ``sequence_column`` or a consistent
+    mutant column).
     """
 
     kind = "mutations"
@@ -298,8 +301,10 @@ class MutationsBlock(Block):
             elif len(lengths) == 1:
                 self._reference = consensus(seqs[:5000])
             elif not self.column:
-                raise InputError(f"The sequences in {self.sequence_column!r} have different lengths, so they cannot "
-                                 f"be compared position by position; give a mutant column instead.")
+                raise InputError(
+                    f"The sequences in {self.sequence_column!r} have different lengths, so they cannot "
+                    f"be compared position by position; give a mutant column instead."
+                )
         muts = [m for ms in self._mutations(df) if ms for m in ms]
         top = max((m.position for m in muts), default=0)
         self._n_sites = int(max(top, len(self._reference)) + 1)
@@ -313,9 +318,24 @@ class MutationsBlock(Block):
     def _dense_names(self) -> list[str]:
         props = [f"{w}_{p}" for p in PROPERTY_NAMES for w in ("wt", "mut", "d")]
         env = [f"env_{p}" for p in PROPERTY_NAMES] if self.window else []
-        return (["n_mutations", "unreadable", "relative_position", "blosum", "to_stop", "to_proline", "to_glycine",
-                 "from_proline", "from_glycine", "from_cysteine"] + props + env
-                + [f"wt_{a}" for a in AMINO_ACIDS] + [f"mut_{a}" for a in _MUT_LETTERS])
+        return (
+            [
+                "n_mutations",
+                "unreadable",
+                "relative_position",
+                "blosum",
+                "to_stop",
+                "to_proline",
+                "to_glycine",
+                "from_proline",
+                "from_glycine",
+                "from_cysteine",
+            ]
+            + props
+            + env
+            + [f"wt_{a}" for a in AMINO_ACIDS]
+            + [f"mut_{a}" for a in _MUT_LETTERS]
+        )
 
     def feature_names(self) -> list[str]:
         names = [f"{self.column or self.sequence_column}:{n}" for n in self._dense_names()]
@@ -324,7 +344,9 @@ class MutationsBlock(Block):
         if self.site_properties:
             names += [f"site:{p}:{q}" for p in range(self._n_sites) for q in SITE_PROPERTIES]
         if self.site_residues:
-            names += [f"site:{p}:residue_map{i}" for p in range(self._n_sites) for i in range(len(AMINO_ACIDS))]
+            names += [
+                f"site:{p}:residue_map{i}" for p in range(self._n_sites) for i in range(len(AMINO_ACIDS))
+            ]
         if self.substitutions:
             names += [f"sub:{a}>{b}" for a in AMINO_ACIDS for b in _MUT_LETTERS]
         return names
@@ -333,10 +355,12 @@ class MutationsBlock(Block):
         """Named groups of this block's columns (offsets within the block)."""
         n_dense = len(self._dense_names())
         groups, at = {"mutation_descriptors": np.arange(n_dense)}, n_dense
-        for name, on, width in (("sites", self.sites, self._n_sites),
-                                ("site_properties", self.site_properties, self._n_sites * len(SITE_PROPERTIES)),
-                                ("site_residues", self.site_residues, self._n_sites * len(AMINO_ACIDS)),
-                                ("substitutions", self.substitutions, len(AMINO_ACIDS) * len(_MUT_LETTERS))):
+        for name, on, width in (
+            ("sites", self.sites, self._n_sites),
+            ("site_properties", self.site_properties, self._n_sites * len(SITE_PROPERTIES)),
+            ("site_residues", self.site_residues, self._n_sites * len(AMINO_ACIDS)),
+            ("substitutions", self.substitutions, len(AMINO_ACIDS) * len(_MUT_LETTERS)),
+        ):
             if on:
                 groups[name] = np.arange(at, at + width)
                 at += width
@@ -345,7 +369,9 @@ class MutationsBlock(Block):
     def transform(self, df: pd.DataFrame) -> sparse.csr_matrix:
         dense, parts = self._features(df)
         dense = (dense - self._center) * self._scale
-        return sparse.hstack([sparse.csr_matrix(dense.astype(np.float32))] + parts, format="csr", dtype=np.float32)
+        return sparse.hstack(
+            [sparse.csr_matrix(dense.astype(np.float32))] + parts, format="csr", dtype=np.float32
+        )
 
     def _features(self, df: pd.DataFrame) -> tuple[np.ndarray, list[sparse.csr_matrix]]:
         """Raw dense descriptors and the sparse groups, per row."""
@@ -382,7 +408,9 @@ class MutationsBlock(Block):
                     dense[r, col[f"mut_{p}"]] += c
                     dense[r, col[f"d_{p}"]] += c - a
                 if env is not None and m.position < len(env):
-                    dense[r, col["env_hydrophobicity"]:col["env_hydrophobicity"] + len(PROPERTY_NAMES)] += env[m.position]
+                    dense[r, col["env_hydrophobicity"] : col["env_hydrophobicity"] + len(PROPERTY_NAMES)] += (
+                        env[m.position]
+                    )
                 if wt in AMINO_ACIDS:
                     dense[r, col[f"wt_{wt}"]] += 1
                 if mut in _MUT_LETTERS:
@@ -409,7 +437,9 @@ class MutationsBlock(Block):
         if self.site_residues:
             parts.append(_indicator(sr_r, sr_c, np.asarray(sr_v, dtype=float), (n, self._n_sites * n_map)))
         if self.substitutions:
-            parts.append(_indicator(sub_r, sub_c, np.ones(len(sub_r)), (n, len(AMINO_ACIDS) * len(_MUT_LETTERS))))
+            parts.append(
+                _indicator(sub_r, sub_c, np.ones(len(sub_r)), (n, len(AMINO_ACIDS) * len(_MUT_LETTERS)))
+            )
         return dense, parts
 
     def _environment(self) -> np.ndarray | None:
@@ -428,7 +458,9 @@ class MutationsBlock(Block):
 
 
 def _indicator(r: list, c: list, v: np.ndarray, shape: tuple[int, int]) -> sparse.csr_matrix:
-    m = sparse.coo_matrix((v, (np.asarray(r, dtype=np.int64), np.asarray(c, dtype=np.int64))), shape=shape).tocsr()
+    m = sparse.coo_matrix(
+        (v, (np.asarray(r, dtype=np.int64), np.asarray(c, dtype=np.int64))), shape=shape
+    ).tocsr()
     m.sum_duplicates()
     return m
 

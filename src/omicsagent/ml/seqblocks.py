@@ -79,14 +79,18 @@ class KmerBlock(Block):
 
     def check(self) -> None:
         if not self.column:
-            raise InputError('The "kmer" block needs a "column" naming a sequence column; add it to the spec.')
+            raise InputError(
+                'The "kmer" block needs a "column" naming a sequence column; add it to the spec.'
+            )
         check_alphabet(self.alphabet)
         if isinstance(self.k, int):
             self.k = [self.k]
         limit = 8 if self.alphabet != "protein" else 3
         if not self.k or any(not isinstance(k, int) or k < 1 or k > limit for k in self.k):
-            raise InputError(f"k-mer sizes must be integers from 1 to {limit} for {self.alphabet}, got {self.k}; "
-                             f"pick smaller k.")
+            raise InputError(
+                f"k-mer sizes must be integers from 1 to {limit} for {self.alphabet}, got {self.k}; "
+                f"pick smaller k."
+            )
         if self.normalize not in NORMALISATIONS:
             raise InputError(f"Unknown k-mer normalisation {self.normalize!r}; use one of: "
                              f"{', '.join(NORMALISATIONS)}.")
@@ -173,7 +177,9 @@ class OneHotBlock(Block):
 
     def check(self) -> None:
         if not self.column:
-            raise InputError('The "onehot" block needs a "column" naming a sequence column; add it to the spec.')
+            raise InputError(
+                'The "onehot" block needs a "column" naming a sequence column; add it to the spec.'
+            )
         check_alphabet(self.alphabet)
         if self.align not in ("left", "right", "center"):
             raise InputError(f"align must be left, right or center, got {self.align!r}; pick one.")

@@ -43,17 +43,23 @@ class TabularBlock(Block):
 
     def check(self) -> None:
         if self.columns == "auto" and not self.exclude:
-            raise InputError('A "tabular" block with columns "auto" needs "exclude" listing at least the target '
-                             "column; list the columns to use or the ones to exclude.")
+            raise InputError(
+                'A "tabular" block with columns "auto" needs "exclude" listing at least the target '
+                "column; list the columns to use or the ones to exclude."
+            )
         if not (self.columns == "auto" or (isinstance(self.columns, list) and self.columns)):
-            raise InputError('The "tabular" block needs "columns" as a non-empty list or "auto"; fix the spec.')
+            raise InputError(
+                'The "tabular" block needs "columns" as a non-empty list or "auto"; fix the spec.'
+            )
 
     @property
     def input_columns(self) -> list[str]:
         return list(self._used) if self.columns == "auto" else list(self.columns)
 
     def fit(self, df: pd.DataFrame) -> TabularBlock:
-        cols = [c for c in df.columns if c not in self.exclude] if self.columns == "auto" else list(self.columns)
+        cols = (
+            [c for c in df.columns if c not in self.exclude] if self.columns == "auto" else list(self.columns)
+        )
         self._used = list(cols)
         self._numeric, self._medians, self._flags, self._levels = [], {}, [], {}
         for c in cols:

@@ -31,7 +31,9 @@ def write_report(run_dir: Path | RunLayout, *, formats: Iterable[str] = FORMATS)
     from omicsagent.report.markdown import render_markdown
     from omicsagent.report.plots import all_plots
 
-    wanted = list(dict.fromkeys(f.lower().lstrip(".") for f in ([formats] if isinstance(formats, str) else formats)))
+    wanted = list(
+        dict.fromkeys(f.lower().lstrip(".") for f in ([formats] if isinstance(formats, str) else formats))
+    )
     unknown = [f for f in wanted if f not in FORMATS]
     if unknown or not wanted:
         raise InputError(f"unknown report format {', '.join(unknown) or '(none)'}; choose html or md.")

@@ -17,11 +17,22 @@ def headline(data: RunData) -> list[tuple[str, str]]:
     total = j.total_usage()
     brain = j.settings.brain + (f" ({j.settings.model})" if j.settings.model else "")
     n_ok = sum(it.status == "succeeded" for it in j.iterations)
-    rows = [("run", j.run_id), ("dataset", j.task.name), ("status", data.status + (f": {j.status_reason}" if j.status_reason else "")),
-            ("brain", brain), ("iterations", f"{len(j.iterations)} run, {n_ok} succeeded (of {j.settings.iterations} planned)"),
-            ("elapsed", fmt_duration(j.elapsed_s)), ("cost", cost_text(data))]
+    rows = [
+        ("run", j.run_id),
+        ("dataset", j.task.name),
+        ("status", data.status + (f": {j.status_reason}" if j.status_reason else "")),
+        ("brain", brain),
+        ("iterations", f"{len(j.iterations)} run, {n_ok} succeeded (of {j.settings.iterations} planned)"),
+        ("elapsed", fmt_duration(j.elapsed_s)),
+        ("cost", cost_text(data)),
+    ]
     if total.requests:
-        rows.append(("model requests", f"{total.requests} ({total.input_tokens} input + {total.output_tokens} output tokens)"))
+        rows.append(
+            (
+                "model requests",
+                f"{total.requests} ({total.input_tokens} input + {total.output_tokens} output tokens)",
+            )
+        )
     best = data.best
     if best is not None:
         value = fmt_metric(j.primary(best))
@@ -57,18 +68,33 @@ def rerun_commands(data: RunData) -> list[tuple[str, str]]:
     """(what, shell command) to reuse or rebuild the best model; paths relative to the run folder."""
     run = command(data.run_dir)
     return [
-        ("Predict new data with the best model", f"omicsagent predict {run} --input new.csv --output preds.csv"),
-        ("Recreate the environment", f"cd {run} && python -m venv .venv && .venv/bin/pip install -r best/requirements.txt"),
-        ("Retrain the best model (other options of best/train.py keep their defaults; --help lists them)",
-         f"cd {run} && python best/train.py {train_arguments(data)}".rstrip()),
-        ("Run the inference script directly", f"cd {run} && python best/inference.py --input new.csv --output preds.csv"),
+        (
+            "Predict new data with the best model",
+            f"omicsagent predict {run} --input new.csv --output preds.csv",
+        ),
+        (
+            "Recreate the environment",
+            f"cd {run} && python -m venv .venv && .venv/bin/pip install -r best/requirements.txt",
+        ),
+        (
+            "Retrain the best model (other options of best/train.py keep their defaults; --help lists them)",
+            f"cd {run} && python best/train.py {train_arguments(data)}".rstrip(),
+        ),
+        (
+            "Run the inference script directly",
+            f"cd {run} && python best/inference.py --input new.csv --output preds.csv",
+        ),
     ]
 
 
 def train_arguments(data: RunData) -> str:
     """Arguments for best/train.py that reproduce the best model: its training data, model folder and seed."""
     j = data.journal
-    train = j.split.train_path if j.split is not None and data.layout.run_path(j.split.train_path).exists() else j.task.train_path
+    train = (
+        j.split.train_path
+        if j.split is not None and data.layout.run_path(j.split.train_path).exists()
+        else j.task.train_path
+    )
     args = []
     for flag in data.train_flags:
         if flag in TRAIN_DATA_FLAGS:

@@ -67,8 +67,11 @@ def gather(run_dir: Path | RunLayout, *, max_features: int = 20) -> RunData:
     if not journal.iterations:
         data.missing.append("The run has no iterations yet.")
     elif data.best is None:
-        data.missing.append("No iteration has succeeded yet, so there is no best model to describe." if journal.status == "running"
-                            else "No iteration succeeded, so there is no best model to describe.")
+        data.missing.append(
+            "No iteration has succeeded yet, so there is no best model to describe."
+            if journal.status == "running"
+            else "No iteration succeeded, so there is no best model to describe."
+        )
     if data.best is not None:
         if journal.task.labels:
             data.per_label = _per_label_rows(layout, journal, data.best, data.missing)
@@ -83,7 +86,9 @@ def gather(run_dir: Path | RunLayout, *, max_features: int = 20) -> RunData:
             data.train_flags = script_flags(train_py.read_text(errors="replace"))
         for name in ("train.py", "inference.py", "requirements.txt"):
             if not (layout.best / name).exists():
-                data.missing.append(f"best/{name} is missing, so the best model cannot be rerun from this folder as is.")
+                data.missing.append(
+                    f"best/{name} is missing, so the best model cannot be rerun from this folder as is."
+                )
     return data
 
 
@@ -102,7 +107,9 @@ def _per_label_rows(layout: RunLayout, journal: RunJournal, best: IterationRecor
     valid_path = validation_labels_path(layout, journal)
     pred_path = layout.files_at(best.dir).validation_predictions
     if valid_path is None or not valid_path.exists() or not pred_path.exists():
-        missing.append("The validation labels or the best predictions are missing, so the per-label table is skipped.")
+        missing.append(
+            "The validation labels or the best predictions are missing, so the per-label table is skipped."
+        )
         return None
     try:
         valid, pred = read_table(valid_path), read_table(pred_path)
@@ -126,7 +133,10 @@ def _best_predictions(layout: RunLayout, journal: RunJournal, best: IterationRec
         missing.append("The journal records no validation split, so validation plots are skipped.")
         return None
     pred_path = layout.files_at(best.dir).validation_predictions
-    for path, what in ((valid_path, "validation file"), (pred_path, "best iteration's validation predictions")):
+    for path, what in (
+        (valid_path, "validation file"),
+        (pred_path, "best iteration's validation predictions"),
+    ):
         if not path.exists():
             missing.append(f"The {what} ({_rel(path, run_dir)}) is missing, so validation plots are skipped.")
             return None
@@ -134,11 +144,16 @@ def _best_predictions(layout: RunLayout, journal: RunJournal, best: IterationRec
         valid = read_table(valid_path)
         pred = read_table(pred_path)
     except Exception as err:  # noqa: BLE001 - any unreadable file becomes a note, not a crash
-        missing.append(f"The validation labels or predictions cannot be read ({type(err).__name__}), so validation plots are skipped.")
+        missing.append(
+            f"The validation labels or predictions cannot be read ({type(err).__name__}), "
+            "so validation plots are skipped."
+        )
         return None
     if task.target not in valid.columns or "prediction" not in pred.columns or len(valid) != len(pred):
-        missing.append(f"{_rel(pred_path, run_dir)} does not line up with the validation file "
-                       f"({len(pred)} vs {len(valid)} rows, or a missing column), so validation plots are skipped.")
+        missing.append(
+            f"{_rel(pred_path, run_dir)} does not line up with the validation file "
+            f"({len(pred)} vs {len(valid)} rows, or a missing column), so validation plots are skipped."
+        )
         return None
     if task.task_type == "regression":
         y_true = pd.to_numeric(valid[task.target], errors="coerce").to_numpy(float)
@@ -151,7 +166,10 @@ def _best_predictions(layout: RunLayout, journal: RunJournal, best: IterationRec
     if classes and all(c in pred.columns for c in cols):
         proba = pred[cols].apply(pd.to_numeric, errors="coerce").fillna(0.0).to_numpy(float)
     else:
-        missing.append("The best predictions have no probability_<class> columns, so ROC, precision-recall and calibration plots are skipped.")
+        missing.append(
+            "The best predictions have no probability_<class> columns, so ROC, precision-recall and "
+            "calibration plots are skipped."
+        )
     return BestPredictions(y_true=valid[task.target].astype(str).to_numpy(),
                            y_pred=pred["prediction"].astype(str).to_numpy(), proba=proba, classes=classes)
 
@@ -238,7 +256,9 @@ def iteration_rows(journal: RunJournal) -> list[dict[str, str]]:
     best = journal.best_iteration
     rows = []
     for it in journal.iterations:
-        failure = it.failure or next((s.error for s in it.steps if s.status == "failed" and s.error), "") or ""
+        failure = (
+            it.failure or next((s.error for s in it.steps if s.status == "failed" and s.error), "") or ""
+        )
         rows.append({
             "#": str(it.index) + (" (best)" if best is not None and it.index == best.index else ""),
             "status": it.status,

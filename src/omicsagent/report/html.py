@@ -1,4 +1,5 @@
-"""``report.html``: one self-contained file (inline CSS, figures as base64 PNG, no script, no network load)."""
+"""``report.html``: one self-contained file (inline CSS, figures as base64 PNG, no script, no network
+load)."""
 from __future__ import annotations
 
 import base64
@@ -63,9 +64,14 @@ def _task_card(data: RunData) -> str:
         facts.append(("groups", f"{task.group_column}: the validation split keeps groups apart"))
     split = data.journal.split
     if split is not None:
-        facts.append(("validation split", f"{split.method}: {split.n_train} train / {split.n_validation} validation rows"
-                      + (f", grouped by {split.grouped_by}" if split.grouped_by else "")
-                      + (", stratified" if split.stratified else "")))
+        facts.append(
+            (
+                "validation split",
+                f"{split.method}: {split.n_train} train / {split.n_validation} validation rows"
+                + (f", grouped by {split.grouped_by}" if split.grouped_by else "")
+                + (", stratified" if split.stratified else ""),
+            )
+        )
     feats = task.feature_columns
     facts.append(("features", f"{len(feats)}: " + ", ".join(f"{c.name} ({c.role})" for c in feats[:30])
                   + (" ..." if len(feats) > 30 else "")))
@@ -99,9 +105,18 @@ def render_html(data: RunData, plots: list[Plot]) -> str:
     if rows:
         header = list(rows[0])
         label = data.metric.label
-        header = [f"train {label}" if h == "train" else f"validation {label}" if h == "validation" else h for h in header]
-        classes = ["best" if r["#"].endswith("(best)") else "failed" if r["status"] == "failed" else "" for r in rows]
-        out.append('<div class="wide">' + _table(header, [list(r.values()) for r in rows], row_classes=classes) + "</div>")
+        header = [
+            f"train {label}" if h == "train" else f"validation {label}" if h == "validation" else h
+            for h in header
+        ]
+        classes = [
+            "best" if r["#"].endswith("(best)") else "failed" if r["status"] == "failed" else "" for r in rows
+        ]
+        out.append(
+            '<div class="wide">'
+            + _table(header, [list(r.values()) for r in rows], row_classes=classes)
+            + "</div>"
+        )
     else:
         out.append('<p class="note">No iteration has run yet.</p>')
     if "metric_history" in by_key:
@@ -115,7 +130,9 @@ def render_html(data: RunData, plots: list[Plot]) -> str:
         out.append(f"<p>Iteration {best.index}: <b>{escape(best.model or '?')}</b> on "
                    f"<b>{escape(best.representation or '?')}</b>. {escape(best.summary)}</p>")
         if best.hyperparameters:
-            out.append(_table(["hyperparameter", "value"], [[k, str(v)] for k, v in best.hyperparameters.items()]))
+            out.append(
+                _table(["hyperparameter", "value"], [[k, str(v)] for k, v in best.hyperparameters.items()])
+            )
         out.append("<h3>Validation metrics</h3>")
         out.append(_metrics_table(best.validation_metrics, best.train_metrics, primary=j.task.metric))
         if data.per_label:
@@ -136,17 +153,29 @@ def render_html(data: RunData, plots: list[Plot]) -> str:
     out.append("<h2>Test set (held out)</h2>")
     if j.test_metrics:
         who = f" using iteration {j.test_iteration}'s model" if j.test_iteration is not None else ""
-        out.append(f'<div class="test"><p>Scored by the harness on the hidden test set{escape(who)}; the agent never '
-                   f"saw these labels. These numbers are separate from the validation numbers above.</p>"
-                   + _table(["metric", "test"], [list(r) for r in content.metric_rows(j.test_metrics, primary=j.task.metric)])
-                   + "</div>")
+        out.append(
+            f'<div class="test"><p>Scored by the harness on the hidden test set{escape(who)}; '
+            "the agent never saw these labels. "
+            "These numbers are separate from the validation numbers above.</p>"
+            + _table(
+                ["metric", "test"],
+                [list(r) for r in content.metric_rows(j.test_metrics, primary=j.task.metric)],
+            )
+            + "</div>"
+        )
     else:
-        out.append('<p class="muted">No test metrics: the dataset had no test file, or the run has not been scored yet.</p>')
+        out.append(
+            '<p class="muted">No test metrics: the dataset had no test file, '
+            "or the run has not been scored yet.</p>"
+        )
 
     out.append("<h2>How to rerun</h2>")
     for what, cmd in content.rerun_commands(data):
         out.append(f"<p>{escape(what)}:</p><pre><code>{escape(cmd)}</code></pre>")
-    out.append("<p>Files:</p>" + _table(["file", "present"], [[p, "yes" if ok else "MISSING"] for p, ok in content.best_files(data)]))
+    out.append(
+        "<p>Files:</p>"
+        + _table(["file", "present"], [[p, "yes" if ok else "MISSING"] for p, ok in content.best_files(data)])
+    )
     body = "\n".join(out)
     return (f'<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
             f'<meta name="viewport" content="width=device-width,initial-scale=1">'

@@ -23,14 +23,17 @@ log = logging.getLogger(__name__)
 
 def top_features(model_dir: Path, *, trusted: bool, max_features: int = 20,
                  missing: list[str]) -> list[tuple[str, float]] | None:
-    """The ``max_features`` largest importances (by absolute value), or ``None`` with a note in ``missing``."""
+    """The ``max_features`` largest importances (by absolute value), or ``None`` with a note in
+    ``missing``."""
     if not model_dir.exists():
         missing.append("best/model is missing, so feature importances are skipped.")
         return None
     raw = _from_files(model_dir)
     if raw is None and not trusted:
-        missing.append("The best model records no feature_importances.json, and models written by an LLM brain are "
-                       "not loaded outside the sandbox, so feature importances are skipped.")
+        missing.append(
+            "The best model records no feature_importances.json, and models written by an LLM brain are "
+            "not loaded outside the sandbox, so feature importances are skipped."
+        )
         return None
     if raw is None:
         raw = _from_trained_model(model_dir, missing)
@@ -71,7 +74,10 @@ def _pairs(value: Any) -> list[tuple[Any, Any]] | None:
 
 
 def _from_files(model_dir: Path) -> list[tuple[Any, Any]] | None:
-    for path, key in ((model_dir / "feature_importances.json", None), (model_dir / "model.json", "feature_importances")):
+    for path, key in (
+        (model_dir / "feature_importances.json", None),
+        (model_dir / "model.json", "feature_importances"),
+    ):
         if not path.is_file():
             continue
         try:
@@ -88,13 +94,18 @@ def _from_trained_model(model_dir: Path, missing: list[str]) -> list[tuple[Any, 
     try:
         from omicsagent.ml.pipeline import TrainedModel
     except ImportError:
-        missing.append("This omicsagent cannot load saved models (omicsagent.ml.pipeline is absent), so feature importances are skipped.")
+        missing.append(
+            "This omicsagent cannot load saved models (omicsagent.ml.pipeline is absent), "
+            "so feature importances are skipped."
+        )
         return None
     try:
         model = TrainedModel.load(model_dir)
     except Exception as err:  # noqa: BLE001 - a hand-written model folder is not a TrainedModel
         log.debug("cannot load %s: %s", model_dir, err)
-        missing.append("The best model was not saved as an omicsagent TrainedModel, so feature importances are skipped.")
+        missing.append(
+            "The best model was not saved as an omicsagent TrainedModel, so feature importances are skipped."
+        )
         return None
     getter = getattr(model, "feature_importances", None)
     if getter is None:

@@ -45,14 +45,26 @@ def render_markdown(data: RunData, *, figures_in: str | None = "report.html") ->
     if best is None:
         out.append("No iteration succeeded, so there is no best model.")
     else:
-        out.append(f"Iteration {best.index}: **{best.model or '?'}** on **{best.representation or '?'}**. {best.summary}".rstrip())
+        out.append(
+            (
+                f"Iteration {best.index}: **{best.model or '?'}** on **{best.representation or '?'}**. "
+                f"{best.summary}"
+            ).rstrip()
+        )
         if best.hyperparameters:
-            out += ["", "Hyperparameters: " + ", ".join(f"`{k}={v}`" for k, v in best.hyperparameters.items())]
+            out += [
+                "",
+                "Hyperparameters: " + ", ".join(f"`{k}={v}`" for k, v in best.hyperparameters.items()),
+            ]
         out += ["", "### Validation metrics", ""]
         if best.validation_metrics:
             keys = sorted(best.validation_metrics, key=lambda k: (k != j.task.metric, k))
-            rows_m = [[lab, val, fmt_metric(best.train_metrics.get(k))]
-                      for (lab, val), k in zip(content.metric_rows(best.validation_metrics, primary=j.task.metric), keys)]
+            rows_m = [
+                [lab, val, fmt_metric(best.train_metrics.get(k))]
+                for (lab, val), k in zip(
+                    content.metric_rows(best.validation_metrics, primary=j.task.metric), keys
+                )
+            ]
             out.append(_table(["metric (* = the run's metric)", "validation", "train"], rows_m))
         else:
             out.append("The best iteration recorded no validation metrics.")
@@ -69,12 +81,20 @@ def render_markdown(data: RunData, *, figures_in: str | None = "report.html") ->
     if j.test_metrics:
         who = f" using iteration {j.test_iteration}'s model" if j.test_iteration is not None else ""
         out.append(f"Scored by the harness on the hidden test set{who}; the agent never saw these labels.")
-        out += ["", _table(["metric", "test"], [list(r) for r in content.metric_rows(j.test_metrics, primary=j.task.metric)])]
+        out += [
+            "",
+            _table(
+                ["metric", "test"],
+                [list(r) for r in content.metric_rows(j.test_metrics, primary=j.task.metric)],
+            ),
+        ]
     else:
         out.append("No test metrics: the dataset had no test file, or the run has not been scored yet.")
 
     out += ["", "## How to rerun", ""]
     for what, cmd in content.rerun_commands(data):
         out += [f"{what}:", "", "```sh", cmd, "```", ""]
-    out.append("Files: " + ", ".join(f"`{p}`" + ("" if ok else " (MISSING)") for p, ok in content.best_files(data)))
+    out.append(
+        "Files: " + ", ".join(f"`{p}`" + ("" if ok else " (MISSING)") for p, ok in content.best_files(data))
+    )
     return "\n".join(out) + "\n"

@@ -76,7 +76,9 @@ def metric_history(journal: RunJournal) -> Plot | None:
     ax.set_ylabel(f"{metric.label} ({metric.direction})")
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8)
-    caption = f"{metric.label} on the training split and on validation for each iteration; the star marks the best."
+    caption = (
+        f"{metric.label} on the training split and on validation for each iteration; the star marks the best."
+    )
     if any(it.status == "failed" for it in its):
         caption += " Red bands mark failed iterations."
     return Plot("metric_history", "Metric per iteration", caption, _png(fig))
@@ -112,7 +114,9 @@ def roc_pr(pred: BestPredictions) -> Plot | None:
         precision, recall, _ = precision_recall_curve(y, score)
         ax_pr.step(recall, precision, where="post", label=f"{label} (prevalence {y.mean():.2f})")
     ax_roc.plot([0, 1], [0, 1], ":", color="grey")
-    ax_roc.set(xlabel="false positive rate", ylabel="true positive rate", title="ROC", xlim=(0, 1), ylim=(0, 1.02))
+    ax_roc.set(
+        xlabel="false positive rate", ylabel="true positive rate", title="ROC", xlim=(0, 1), ylim=(0, 1.02)
+    )
     ax_pr.set(xlabel="recall", ylabel="precision", title="precision-recall", xlim=(0, 1), ylim=(0, 1.02))
     for ax in (ax_roc, ax_pr):
         ax.grid(alpha=0.3)
@@ -138,7 +142,12 @@ def confusion(pred: BestPredictions) -> Plot | None:
     ax = fig.add_subplot()
     im = ax.imshow(mat, cmap="Blues")
     fig.colorbar(im, ax=ax, fraction=0.046)
-    ax.set_xticks(range(len(classes)), classes, rotation=45 if len(classes) > 4 else 0, ha="right" if len(classes) > 4 else "center")
+    ax.set_xticks(
+        range(len(classes)),
+        classes,
+        rotation=45 if len(classes) > 4 else 0,
+        ha="right" if len(classes) > 4 else "center",
+    )
     ax.set_yticks(range(len(classes)), classes)
     ax.set(xlabel="predicted", ylabel="true", title="confusion matrix")
     if len(classes) <= MAX_ANNOTATED_CLASSES:
@@ -147,7 +156,12 @@ def confusion(pred: BestPredictions) -> Plot | None:
             for j in range(len(classes)):
                 ax.text(j, i, str(mat[i, j]), ha="center", va="center", fontsize=9,
                         color="white" if top and mat[i, j] > top / 2 else "black")
-    return Plot("confusion", "Confusion matrix", "Counts of true (rows) against predicted (columns) classes on the validation set.", _png(fig))
+    return Plot(
+        "confusion",
+        "Confusion matrix",
+        "Counts of true (rows) against predicted (columns) classes on the validation set.",
+        _png(fig),
+    )
 
 
 def calibration(pred: BestPredictions, *, bins: int = 10) -> Plot | None:
@@ -175,8 +189,12 @@ def calibration(pred: BestPredictions, *, bins: int = 10) -> Plot | None:
            title="calibration", xlim=(0, 1), ylim=(0, 1))
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8, loc="upper left")
-    return Plot("calibration", "Calibration",
-                f"Predicted probability against observed frequency in {bins} bins (numbers: rows per bin).", _png(fig))
+    return Plot(
+        "calibration",
+        "Calibration",
+        f"Predicted probability against observed frequency in {bins} bins (numbers: rows per bin).",
+        _png(fig),
+    )
 
 
 def regression(pred: BestPredictions) -> Plot | None:
@@ -211,6 +229,9 @@ def importance(items: list[tuple[str, float]]) -> Plot | None:
     ax.set_yticks(range(len(items)), names, fontsize=8)
     ax.set_xlabel("importance")
     ax.grid(alpha=0.3, axis="x")
-    return Plot("importance", "Feature importance",
-                f"The {len(items)} most important features (or k-mers) of the best model, as the model reports them.",
-                _png(fig))
+    return Plot(
+        "importance",
+        "Feature importance",
+        f"The {len(items)} most important features (or k-mers) of the best model, as the model reports them.",
+        _png(fig),
+    )

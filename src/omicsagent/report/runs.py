@@ -18,8 +18,14 @@ from omicsagent.errors import InputError
 from omicsagent.report.data import fmt_metric
 
 MAX_DEPTH = 3  # root/run, root/group/run, root/group/sub/run
-STATUS_STYLE = {"finished": "green", "running": "cyan", "interrupted": "yellow", "failed": "red", "stale": "magenta",
-                "unreadable": "bold red"}
+STATUS_STYLE = {
+    "finished": "green",
+    "running": "cyan",
+    "interrupted": "yellow",
+    "failed": "red",
+    "stale": "magenta",
+    "unreadable": "bold red",
+}
 
 
 @dataclass(frozen=True)
@@ -79,10 +85,20 @@ def summarize(run_dir: Path) -> RunSummary:
     total = j.total_usage()
     brain = j.settings.brain + (f" ({j.settings.model})" if j.settings.model else "")
     return RunSummary(
-        path=run_dir, status=run_status(RunLayout.at(run_dir), j.status), run_id=j.run_id, dataset=j.task.name, brain=brain, metric=j.metric.label,
-        best_validation=None if best is None else j.primary(best), best_iteration=None if best is None else best.index,
-        test=(j.test_metrics or {}).get(j.task.metric), n_iterations=len(j.iterations), elapsed_s=j.elapsed_s,
-        requests=total.requests, cost_usd=total.cost_usd, created_at=j.created_at,
+        path=run_dir,
+        status=run_status(RunLayout.at(run_dir), j.status),
+        run_id=j.run_id,
+        dataset=j.task.name,
+        brain=brain,
+        metric=j.metric.label,
+        best_validation=None if best is None else j.primary(best),
+        best_iteration=None if best is None else best.index,
+        test=(j.test_metrics or {}).get(j.task.metric),
+        n_iterations=len(j.iterations),
+        elapsed_s=j.elapsed_s,
+        requests=total.requests,
+        cost_usd=total.cost_usd,
+        created_at=j.created_at,
     )
 
 
@@ -97,8 +113,15 @@ def list_runs(root: Path, *, max_depth: int = MAX_DEPTH) -> list[RunSummary]:
 
 # Columns after the run name, in the order shown; OPTIONAL ones are dropped (first listed first) when the
 # table would not fit the terminal with every run name on one line.
-COLUMNS = (("brain", "left"), ("status", "left"), ("metric", "left"), ("valid. (it)", "right"), ("test", "right"),
-           ("time", "right"), ("cost", "right"))
+COLUMNS = (
+    ("brain", "left"),
+    ("status", "left"),
+    ("metric", "left"),
+    ("valid. (it)", "right"),
+    ("test", "right"),
+    ("time", "right"),
+    ("cost", "right"),
+)
 OPTIONAL = ("cost", "brain", "time", "metric")
 
 
@@ -129,7 +152,11 @@ def runs_table(summaries: list[RunSummary], *, root: Path | None = None, width: 
         if s.dataset and s.dataset not in s.path.name:  # run folders are usually named after their dataset
             name.append(f"\n({s.dataset})", style="dim")
         best = "-" if s.best_validation is None else fmt_metric(s.best_validation)
-        best += f" ({s.best_iteration}/{s.n_iterations})" if s.best_iteration is not None else f" (-/{s.n_iterations})"
+        best += (
+            f" ({s.best_iteration}/{s.n_iterations})"
+            if s.best_iteration is not None
+            else f" (-/{s.n_iterations})"
+        )
         names.append(name)
         cells.append({"brain": s.brain, "status": status, "metric": s.metric, "valid. (it)": best,
                       "test": fmt_metric(s.test), "time": short_duration(s.elapsed_s), "cost": s.cost_text})
@@ -147,7 +174,9 @@ def runs_table(summaries: list[RunSummary], *, root: Path | None = None, width: 
             table = _table(summaries, root, names, cells, shown_columns, fold=True)
     caption = []
     if hidden:
-        caption.append(f"{', '.join(hidden)} left out to fit {width} columns (widen the terminal or use --json)")
+        caption.append(
+            f"{', '.join(hidden)} left out to fit {width} columns (widen the terminal or use --json)"
+        )
     if unreadable:
         caption.append("unreadable journals:\n" + "\n".join(unreadable))
     if caption:
@@ -156,8 +185,15 @@ def runs_table(summaries: list[RunSummary], *, root: Path | None = None, width: 
     return table
 
 
-def _table(summaries: list[RunSummary], root: Path | None, names: list[Text], cells: list[dict], columns: list[str],
-           *, fold: bool) -> Table:
+def _table(
+    summaries: list[RunSummary],
+    root: Path | None,
+    names: list[Text],
+    cells: list[dict],
+    columns: list[str],
+    *,
+    fold: bool,
+) -> Table:
     table = Table(title=f"{len(summaries)} run(s)" + (f" under {root}" if root else ""), header_style="bold",
                   box=box.SIMPLE_HEAD, pad_edge=False, collapse_padding=True)
     table.add_column("run (dataset)", no_wrap=not fold, overflow="fold" if fold else "ellipsis", min_width=12)

@@ -57,7 +57,10 @@ class BwrapSandbox(ProcessSandbox):
         uid = SANDBOX_UID if self.user_namespace else os.getuid()
         gid = SANDBOX_UID if self.user_namespace else os.getgid()
         files = {
-            "/etc/passwd": f"root:x:0:0:root:/root:/usr/sbin/nologin\nsandbox:x:{uid}:{gid}::{HOME}:/bin/sh\n",
+            "/etc/passwd": (
+                "root:x:0:0:root:/root:/usr/sbin/nologin\n"
+                f"sandbox:x:{uid}:{gid}::{HOME}:/bin/sh\n"
+            ),
             "/etc/group": f"root:x:0:\nsandbox:x:{gid}:\n",
             "/etc/hosts": "127.0.0.1 localhost sandbox\n::1 localhost\n",
             "/etc/nsswitch.conf": "passwd: files\ngroup: files\nhosts: files\n",

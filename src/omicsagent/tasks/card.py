@@ -24,7 +24,11 @@ def task_card(task: Task, *, max_columns: int = 40) -> Panel:
         head.add_row(label, Text(value))
 
     sizes = f"train {task.n_train}"
-    sizes += f", validation {task.n_validation}" if task.n_validation else ", validation: split from train by the loop"
+    sizes += (
+        f", validation {task.n_validation}"
+        if task.n_validation
+        else ", validation: split from train by the loop"
+    )
     sizes += f", test {task.n_test} (hidden from the agent)" if task.n_test else ""
     row("rows", sizes)
     row("target", f"{task.target}  ({task.target_reason})")
@@ -40,7 +44,9 @@ def task_card(task: Task, *, max_columns: int = 40) -> Panel:
     cols.add_column("column")
     cols.add_column("role")
     cols.add_column("why")
-    shown = sorted(task.columns, key=lambda c: (c.role != "target", c.role not in ("leak",), not c.is_feature))
+    shown = sorted(
+        task.columns, key=lambda c: (c.role != "target", c.role not in ("leak",), not c.is_feature)
+    )
     for c in shown[:max_columns]:
         cols.add_row(Text(c.name), Text(c.role, style=ROLE_STYLE.get(c.role, "cyan")), Text(c.reason))
     if len(shown) > max_columns:
@@ -50,7 +56,10 @@ def task_card(task: Task, *, max_columns: int = 40) -> Panel:
     parts = [head, Text(""), cols]
     leaks = [c.name for c in task.columns if c.role == "leak"]
     if leaks:
-        parts += [Text(""), Text(f"Leakage suspects excluded from features: {', '.join(leaks)}", style="bold red")]
+        parts += [
+            Text(""),
+            Text(f"Leakage suspects excluded from features: {', '.join(leaks)}", style="bold red"),
+        ]
     for w in task.warnings:
         parts.append(Text(f"warning: {w}", style="yellow"))
     return Panel(Group(*parts), title=Text(f"task: {task.name}"), expand=False)
@@ -64,7 +73,9 @@ def task_card_markdown(task: Task) -> str:
              f"- **rows**: train {task.n_train}, validation {task.n_validation or 'split from train'}, "
              f"test {task.n_test or 'none'}"]
     feats = [f"`{c.name}` ({c.role})" for c in task.feature_columns]
-    lines.append(f"- **features** ({len(feats)}): " + ", ".join(feats[:30]) + (" ..." if len(feats) > 30 else ""))
+    lines.append(
+        f"- **features** ({len(feats)}): " + ", ".join(feats[:30]) + (" ..." if len(feats) > 30 else "")
+    )
     excl = task.excluded_columns
     if excl:
         lines.append("- **excluded columns**:")

@@ -15,7 +15,9 @@ FEATURE_ROLES = ("dna", "rna", "protein", "smiles", "numeric", "categorical", "t
 EXCLUDED_ROLES = ("identifier", "group", "leak", "metadata", "constant", "empty", "duplicate")
 
 TARGET_NAMES = ("target", "label", "labels", "class", "y", "outcome", "response", "activity", "diagnosis")
-_ID_NAME = re.compile(r"(^|[_\s-])(id|ids|identifier|uuid|accession|barcode)$|^(id|name|compound id|sample|index)$", re.I)
+_ID_NAME = re.compile(
+    r"(^|[_\s-])(id|ids|identifier|uuid|accession|barcode)$|^(id|name|compound id|sample|index)$", re.I
+)
 _GROUP_NAME = re.compile(r"cluster|group|batch|patient|subject|donor|family_id|fold", re.I)
 _COORD_NAME = re.compile(r"^(chr|chrom|chromosome|start|end|stop|strand|pos|position|seqnames|begin)$", re.I)
 _LABELISH = re.compile(r"label|target|class|outcome|diagnos", re.I)
@@ -117,7 +119,10 @@ def profile_column(s: pd.Series, *, n_rows: int) -> ColumnProfile:
         prof.role, prof.reason = "constant", "a single value in every row"
         return prof
     if _COORD_NAME.match(name.strip()):
-        prof.role, prof.reason = "metadata", "genomic coordinate: says where a sample came from, lets a model memorise locations"
+        prof.role, prof.reason = (
+            "metadata",
+            "genomic coordinate: says where a sample came from, lets a model memorise locations",
+        )
         return prof
     is_numeric = pd.api.types.is_numeric_dtype(s) or _numeric_fraction(s) >= 0.95
     if not is_numeric:
@@ -125,7 +130,10 @@ def profile_column(s: pd.Series, *, n_rows: int) -> ColumnProfile:
         prof.median_len, prof.max_len = int(lengths.median()), int(lengths.max())
         alphabet = sequence_alphabet(s)
         if alphabet:
-            prof.role, prof.reason = alphabet, f"{alphabet.upper()} sequences (median length {prof.median_len})"
+            prof.role, prof.reason = (
+                alphabet,
+                f"{alphabet.upper()} sequences (median length {prof.median_len})",
+            )
             if alphabet == "protein" and (note := _variants_note(s)):
                 prof.variants, prof.reason = True, f"{prof.reason}: {note}"
             return prof
@@ -140,11 +148,16 @@ def profile_column(s: pd.Series, *, n_rows: int) -> ColumnProfile:
         prof.role, prof.reason = "identifier", "identifier-like name with (nearly) unique values"
         return prof
     if _GROUP_NAME.search(name) and n_unique < 0.9 * (n_rows - n_missing):
-        prof.role, prof.reason = "group", f"{n_unique} groups of related rows: used to keep groups apart when splitting"
+        prof.role, prof.reason = (
+            "group",
+            f"{n_unique} groups of related rows: used to keep groups apart when splitting",
+        )
         return prof
     if is_numeric:
         nonnum = int(pd.to_numeric(s, errors="coerce").isna().sum()) - n_missing
-        prof.reason = f"numbers ({nonnum} non-numeric values such as '?' treated as missing)" if nonnum else "numbers"
+        prof.reason = (
+            f"numbers ({nonnum} non-numeric values such as '?' treated as missing)" if nonnum else "numbers"
+        )
         return prof
     if n_unique >= 0.95 * (n_rows - n_missing) and n_rows > 20:
         prof.role, prof.reason = "identifier", "free strings, unique per row"
@@ -194,7 +207,9 @@ def choose_target(df: pd.DataFrame, profiles: dict[str, ColumnProfile], *, descr
         usable = [n for n, p in profiles.items() if p.role in ("numeric", "categorical")]
         others = [n for n, p in profiles.items() if p.role in ("dna", "rna", "protein", "smiles", "mutation")]
         if len(usable) == 1 and others:
-            return TargetChoice(usable[0], f"the only non-sequence, non-identifier column next to {', '.join(others)}", [])
+            return TargetChoice(
+                usable[0], f"the only non-sequence, non-identifier column next to {', '.join(others)}", []
+            )
         return None
     ranked = sorted(scores.items(), key=lambda kv: -kv[1][0])
     best, (best_score, why) = ranked[0]
@@ -266,7 +281,11 @@ def leakage_reason(col: pd.Series, y: pd.Series, task_type: str) -> str | None:
             r = np.corrcoef(num[ok], pd.to_numeric(t[ok]))[0, 1]
             if abs(r) >= 0.995:
                 return f"alone it predicts the target (Pearson r {r:.3f})"
-    if task_type != "regression" and _LABEL_TOKEN.search(str(col.name)) and c.nunique() <= max(10, 2 * t.nunique()):
+    if (
+        task_type != "regression"
+        and _LABEL_TOKEN.search(str(col.name))
+        and c.nunique() <= max(10, 2 * t.nunique())
+    ):
         return "its name says it is a label and it has as few values as a label"
     return None
 

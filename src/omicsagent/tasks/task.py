@@ -129,7 +129,8 @@ def without_missing_target(df: pd.DataFrame, target: str, path: Path) -> pd.Data
 
 
 def _written_as_integers(path: Path, column: str) -> bool:
-    """Whether every non-empty value of ``column`` in the file is an integer (text) or typed as one (Parquet)."""
+    """Whether every non-empty value of ``column`` in the file is an integer (text) or typed as one
+    (Parquet)."""
     raw = read_table(path, as_text=(column,))[column].dropna()
     if raw.dtype == object:
         return bool(raw.astype(str).str.fullmatch(r"\s*[+-]?\d+\s*").all())
@@ -224,18 +225,25 @@ def _resolve_files(dataset: Path | None, train: Path | None, validation: Path | 
     folder = None
     if dataset is not None:
         if not dataset.exists():
-            raise InputError(f"{dataset} does not exist; give a dataset folder containing train.csv or a train file.")
+            raise InputError(
+                f"{dataset} does not exist; give a dataset folder containing train.csv or a train file."
+            )
         if dataset.is_file():
             train, folder = train or dataset, dataset.parent
         else:
             folder = dataset
             if any(dataset.glob("*.h5ad")) and find_table(dataset, "train") is None:
-                raise InputError(f"{dataset} holds an AnnData (.h5ad) file; single-cell .h5ad tasks are not supported yet, so export a train.csv (cells x genes plus a label column).")
+                raise InputError(
+                    f"{dataset} holds an AnnData (.h5ad) file; single-cell .h5ad tasks are not supported "
+                    "yet, so export a train.csv (cells x genes plus a label column)."
+                )
             train = train or find_table(dataset, "train")
             validation = validation or find_table(dataset, "validation") or find_table(dataset, "valid")
             test = test or find_table(dataset, "test")
             if train is None:
-                raise InputError(f"{dataset} has no train.csv (or .tsv/.parquet/.csv.gz); add one or pass --train FILE.")
+                raise InputError(
+                    f"{dataset} has no train.csv (or .tsv/.parquet/.csv.gz); add one or pass --train FILE."
+                )
     if train is None:
         raise InputError("no training data given; pass a dataset folder or --train FILE.")
     return train, validation, test, folder
@@ -263,7 +271,9 @@ def load_task(dataset: str | Path | None = None, *, train: str | Path | None = N
     test_df = read_table(test_p) if test_p else None
 
     profiles = {c: detect.profile_column(train_df[c], n_rows=len(train_df)) for c in train_df.columns}
-    labels_reason = f"{len(ov.target)} 0/1 label columns chosen by the user" if isinstance(ov.target, list) else ""
+    labels_reason = (
+        f"{len(ov.target)} 0/1 label columns chosen by the user" if isinstance(ov.target, list) else ""
+    )
     if not ov.target and ov.task_type in (None, "multilabel"):
         found = _detected_labels(train_df, profiles, description, task_name)
         if found:
@@ -281,19 +291,31 @@ def load_task(dataset: str | Path | None = None, *, train: str | Path | None = N
     n_missing = int(y.isna().sum())
     if n_missing:
         if not ov.drop_missing_target:
-            raise InputError(f"{train_p} has {n_missing} row(s) with a missing target '{target}'; pass --drop-missing-target to drop them or fill them in.")
+            raise InputError(
+                f"{train_p} has {n_missing} row(s) with a missing target '{target}'; "
+                "pass --drop-missing-target to drop them or fill them in."
+            )
         train_df = without_missing_target(train_df, target, train_p)
         y = train_df[target]
         if y.empty:
             raise InputError(f"every row of {train_p} has a missing target '{target}', so nothing is left "
                              f"to train on; fill the column in or choose another --target.")
     if y.nunique() < 2:
-        raise InputError(f"the target '{target}' in {train_p} has a single value ({y.iloc[0]!r}); a model needs at least two classes or values, so check the target column.")
+        raise InputError(
+            f"the target '{target}' in {train_p} has a single value ({y.iloc[0]!r}); "
+            "a model needs at least two classes or values, so check the target column."
+        )
     for other, label in ((valid_df, valid_p), (test_df, test_p)):
         if other is not None and target not in other.columns:
-            raise InputError(f"{label} has no target column '{target}'; add it (hidden test labels are read only by the harness) or remove the file.")
+            raise InputError(
+                f"{label} has no target column '{target}'; "
+                "add it (hidden test labels are read only by the harness) or remove the file."
+            )
         if other is not None and other[target].isna().any():
-            raise InputError(f"{label} has {int(other[target].isna().sum())} row(s) with a missing target '{target}'; fill or remove them.")
+            raise InputError(
+                f"{label} has {int(other[target].isna().sum())} row(s) with a missing target '{target}'; "
+                "fill or remove them."
+            )
 
     task_type, tt_reason = detect.infer_task_type(y)
     if ov.task_type:
@@ -308,9 +330,13 @@ def load_task(dataset: str | Path | None = None, *, train: str | Path | None = N
     if task_type != "regression":
         counts = y.value_counts()
         if counts.min() < 5:
-            warnings.append(f"class {counts.idxmin()!r} has only {counts.min()} training rows; its metrics will be noisy.")
+            warnings.append(
+                f"class {counts.idxmin()!r} has only {counts.min()} training rows; its metrics will be noisy."
+            )
     if not any(c.is_feature for c in columns):
-        raise InputError(f"{train_p} has no usable feature column besides the target; check --ignore or task.toml.")
+        raise InputError(
+            f"{train_p} has no usable feature column besides the target; check --ignore or task.toml."
+        )
     group = next((c.name for c in columns if c.role == "group"), None)
     return Task(
         name=task_name, train_path=str(train_p.resolve()),
@@ -338,7 +364,9 @@ def _multilabel_task(ov: Overrides, train_df, valid_df, test_df, profiles, train
                      name: str, description: str, reason: str) -> Task:
     """A task with several 0/1 label columns, each possibly missing per row (a row counts for the labels it
     has). Every named column must exist and hold only 0/1 (or be empty) in every file."""
-    labels = list(dict.fromkeys(ov.target if isinstance(ov.target, list) else [ov.target] if ov.target else []))
+    labels = list(
+        dict.fromkeys(ov.target if isinstance(ov.target, list) else [ov.target] if ov.target else [])
+    )
     if len(labels) < 2:
         raise InputError("a multilabel task needs several 0/1 target columns; name them with a repeated "
                          "--target (or target = [...] in task.toml).")
@@ -368,20 +396,28 @@ def _multilabel_task(ov: Overrides, train_df, valid_df, test_df, profiles, train
     for label in labels:
         y = train_df[label].dropna()
         if y.nunique() < 2:
-            raise InputError(f"the label '{label}' in {train_p} has no {'positive' if (y == 0).all() else 'negative'}"
-                             f" row, so no model can learn it; drop it from the target list.")
+            raise InputError(
+                f"the label '{label}' in {train_p} has no {'positive' if (y == 0).all() else 'negative'}"
+                f" row, so no model can learn it; drop it from the target list."
+            )
     metric = _pick_metric(ov.metric, "multilabel")
     columns = _final_roles(train_df, profiles, labels, "multilabel", ov)
     if not any(c.is_feature for c in columns):
-        raise InputError(f"{train_p} has no usable feature column besides the labels; check --ignore or task.toml.")
+        raise InputError(
+            f"{train_p} has no usable feature column besides the labels; check --ignore or task.toml."
+        )
     measured = train_df[labels].notna().mean()
     warnings = []
     if (measured < 1).any():
-        warnings.append(f"labels are missing in some rows (measured in {measured.min():.0%} to {measured.max():.0%}"
-                        f" of rows); each label is learned and scored on the rows where it was measured.")
+        warnings.append(
+            f"labels are missing in some rows (measured in {measured.min():.0%} to {measured.max():.0%}"
+            f" of rows); each label is learned and scored on the rows where it was measured."
+        )
     unlabelled = int(train_df[labels].isna().all(axis=1).sum())
     if unlabelled:
-        warnings.append(f"{unlabelled} training row(s) have no label at all; no label model learns from them.")
+        warnings.append(
+            f"{unlabelled} training row(s) have no label at all; no label model learns from them."
+        )
     rare = [c for c in labels if (train_df[c] == 1).sum() < 5]
     if rare:
         warnings.append(f"label(s) {', '.join(rare[:5])} have fewer than 5 positive training rows; their "
@@ -414,23 +450,31 @@ def _check_forced_type(y: pd.Series, task_type: str, target: str) -> None:
                          f"cannot be a multiclass task; use --task-type regression.")
 
 
-def _check_columns(train: pd.DataFrame, other: pd.DataFrame, train_p: Path, other_p: Path, target: str) -> None:
-    """Validation and test files hold the training file's columns: a model trained on a column must find it."""
+def _check_columns(
+    train: pd.DataFrame, other: pd.DataFrame, train_p: Path, other_p: Path, target: str
+) -> None:
+    """Validation and test files hold the training file's columns: a model trained on a column must
+    find it."""
     missing = [c for c in train.columns if c not in other.columns]
     extra = [c for c in other.columns if c not in train.columns]
     if missing == [target] and not extra:
         return  # reported by the caller with a sentence about hidden labels
     if missing and not extra:
         names = ", ".join(map(repr, [c for c in missing if c != target][:5]))
-        raise InputError(f"{other_p} lacks the column(s) {names} of {train_p.name}; add them (a model trained on "
-                         f"{train_p.name} needs every input column) or drop them from {train_p.name}.")
+        raise InputError(
+            f"{other_p} lacks the column(s) {names} of {train_p.name}; add them (a model trained on "
+            f"{train_p.name} needs every input column) or drop them from {train_p.name}."
+        )
     if missing or extra:
         parts = []
         if missing:
             parts.append(f"lacks {', '.join(map(repr, missing[:5]))}")
         if extra:
             parts.append(f"has extra {', '.join(map(repr, extra[:5]))}")
-        raise InputError(f"{other_p} columns disagree with {train_p.name} ({'; '.join(parts)}); give files with the same columns.")
+        raise InputError(
+            f"{other_p} columns disagree with {train_p.name} ({'; '.join(parts)}); "
+            "give files with the same columns."
+        )
 
 
 def _column_list(columns) -> str:
@@ -446,10 +490,15 @@ def _pick_target(df, profiles, ov: Overrides, description: str, name: str, train
         return ov.target, "chosen by the user"
     choice = detect.choose_target(df, profiles, description=description, dataset_name=name)
     if choice is None:
-        raise InputError(f"could not tell which column of {train_p} is the target; pass --target COLUMN (columns: {', '.join(df.columns)}).")
+        raise InputError(
+            f"could not tell which column of {train_p} is the target; "
+            f"pass --target COLUMN (columns: {', '.join(df.columns)})."
+        )
     if choice.alternatives:
         options = ", ".join([choice.column, *choice.alternatives])
-        raise InputError(f"{train_p} has several plausible target columns ({options}); choose one with --target COLUMN.")
+        raise InputError(
+            f"{train_p} has several plausible target columns ({options}); choose one with --target COLUMN."
+        )
     return choice.column, choice.reason
 
 
@@ -462,7 +511,9 @@ def _pick_metric(requested: str | None, task_type: str) -> str:
         raise InputError(f"unknown metric '{requested}'; for a {task_type} task choose one of: "
                          f"{', '.join(allowed)}.")
     if key not in allowed:
-        raise InputError(f"metric '{requested}' does not apply to a {task_type} task; choose one of: {', '.join(allowed)}.")
+        raise InputError(
+            f"metric '{requested}' does not apply to a {task_type} task; choose one of: {', '.join(allowed)}."
+        )
     return key
 
 
@@ -501,7 +552,11 @@ def _final_roles(df: pd.DataFrame, profiles: dict[str, detect.ColumnProfile], ta
         if name in targets:
             info.role, info.reason = "target", "the value to predict"
         elif name in ov.feature_columns:
-            info.reason = f"{info.reason}; kept as a feature by the user" if info.is_feature else "kept as a feature by the user"
+            info.reason = (
+                f"{info.reason}; kept as a feature by the user"
+                if info.is_feature
+                else "kept as a feature by the user"
+            )
             if not info.is_feature:
                 info.role = "numeric" if pd.api.types.is_numeric_dtype(df[name]) else "categorical"
         elif name in ov.id_columns:
@@ -517,10 +572,17 @@ def _final_roles(df: pd.DataFrame, profiles: dict[str, detect.ColumnProfile], ta
         elif (dup := detect.duplicate_of(df, name, [o.name for o in out if o.is_feature])) is not None:
             info.role, info.reason = "duplicate", f"an exact copy of '{dup}'"
         elif has_sequences and info.role in ("categorical", "text"):
-            info.role, info.reason = "metadata", "annotation next to sequence columns: a sequence model learns from the sequences, and such labels can encode how negatives were sampled"
+            info.role, info.reason = (
+                "metadata",
+                "annotation next to sequence columns: a sequence model learns from the sequences, "
+                "and such labels can encode how negatives were sampled",
+            )
         out.append(info)
     if ov.group_column:
         for info in out:
             if info.role == "group" and info.name != ov.group_column:
-                info.role, info.reason = "metadata", "another group-like column (the user chose a different group column)"
+                info.role, info.reason = (
+                    "metadata",
+                    "another group-like column (the user chose a different group column)",
+                )
     return out

@@ -99,9 +99,17 @@ def geo_plain(folder: Path, accession: str, *, trait_name: str = "colorectal can
     return write_geo(folder, accession=accession, trait=t, rows=rows, seed=seed, **kw)
 
 
-def geo_title_only(folder: Path, accession: str, *, case_label: str = "Crohn's disease patient",
-                   control_label: str = "healthy control", decoy: bool = True, seed: int = 0, n_cases: int = 12,
-                   n_controls: int = 10) -> Path:
+def geo_title_only(
+    folder: Path,
+    accession: str,
+    *,
+    case_label: str = "Crohn's disease patient",
+    control_label: str = "healthy control",
+    decoy: bool = True,
+    seed: int = 0,
+    n_cases: int = 12,
+    n_controls: int = 10,
+) -> Path:
     """No characteristics row names the trait: it is only in the sample titles. With ``decoy``, a
     ``smoking status: yes/no`` row reads as case/control to word rules."""
     t = labels(n_cases, n_controls)

@@ -16,8 +16,15 @@ OMICSAGENT = REPO / ".venv" / "bin" / "omicsagent"
 def cli(*args: str, cwd: Path, env: dict | None = None, timeout: float = 900) -> subprocess.CompletedProcess:
     """The real command line, as a user types it (from ``cwd``, relative paths)."""
     exe = [str(OMICSAGENT)] if OMICSAGENT.exists() else [sys.executable, "-m", "omicsagent"]
-    return subprocess.run([*exe, *args], cwd=cwd, env={**os.environ, **(env or {})}, capture_output=True, check=False,
-                          text=True, timeout=timeout)
+    return subprocess.run(
+        [*exe, *args],
+        cwd=cwd,
+        env={**os.environ, **(env or {})},
+        capture_output=True,
+        check=False,
+        text=True,
+        timeout=timeout,
+    )
 
 
 @pytest.fixture()

@@ -21,7 +21,12 @@ def test_shipped_guidelines_follow_the_method():
     assert guides["geo"].unit_names == ["load", "clinical_features", "initial_filter", "gene_identifiers",
                                         "annotation", "gene_mapping", "link_and_save"]  # the 7 GEO steps
     assert [u.name for u in guides["geo"].units if u.optional] == ["annotation", "gene_mapping"]
-    assert guides["tcga"].unit_names == ["select_cohort", "choose_columns", "clinical_features", "link_and_save"]
+    assert guides["tcga"].unit_names == [
+        "select_cohort",
+        "choose_columns",
+        "clinical_features",
+        "link_and_save",
+    ]
     assert guides["statistician"].unit_names == ["select_cohorts", "regress"]
     clinical = guides["geo"].unit("clinical_features")
     assert clinical.reviewer == "domain_expert" and "trait_row" in clinical.produces
@@ -29,7 +34,10 @@ def test_shipped_guidelines_follow_the_method():
     for g in guides.values():
         assert all(c in CHECKS for u in g.units for c in u.checks)
     # methodological choices live in the guideline
-    assert guides["geo"].settings["max_gene_missing"] == 0.2 and guides["geo"].settings["log_transform"] == "never"
+    assert (
+        guides["geo"].settings["max_gene_missing"] == 0.2
+        and guides["geo"].settings["log_transform"] == "never"
+    )
     assert guides["statistician"].settings["penalty_grid"][0] == 1e-6
     assert guides["statistician"].settings["reference_compatible"] is False
 
@@ -56,8 +64,12 @@ def test_show_prints_the_shipped_file_and_a_bad_one_is_refused(tmp_path, team_en
     res = cli("expr", "guideline", "show", "geo", cwd=tmp_path, env=team_env)
     assert res.returncode == 0 and res.stdout == shipped_text("geo")
     assert parse_guideline(res.stdout, source="stdout").unit_names == load_guidelines()["geo"].unit_names
-    (tmp_path / "bad.toml").write_text(res.stdout.replace("max_sample_missing = 0.05", "max_sample_missing = -1"))
-    cohorts.task_info(tmp_path / "task_info.json", {"Colorectal_Cancer": {"related_genes": [], "conditions": []}})
+    (tmp_path / "bad.toml").write_text(
+        res.stdout.replace("max_sample_missing = 0.05", "max_sample_missing = -1")
+    )
+    cohorts.task_info(
+        tmp_path / "task_info.json", {"Colorectal_Cancer": {"related_genes": [], "conditions": []}}
+    )
     cohorts.geo_plain(tmp_path / "input" / "GEO" / "Colorectal_Cancer" / "GSE10", "GSE10")
     res = cli("expr", "run", "--problems", "task_info.json", "--cohorts", "input", "--out", "out",
               "--gene-info", "gene_info.gz", "--guideline", "bad.toml", cwd=tmp_path, env=team_env)
@@ -82,9 +94,18 @@ def test_editing_a_guideline_changes_the_result_as_the_edit_says(tmp_path, team_
     (tmp_path / "my-geo.toml").write_text(geo.replace("max_gene_missing = 0.2", "max_gene_missing = 0.05")
                                           .replace('log_transform = "never"', 'log_transform = "if_linear"'))
     stat = cli("expr", "guideline", "show", "statistician", cwd=tmp_path, env=team_env).stdout
-    (tmp_path / "my-stat.toml").write_text(stat.replace("penalty_grid = [1e-6, 1e-5, 1e-4, 1e-3, 1e-2, 1e-1, 1.0]",
-                                                        "penalty_grid = [1e-6]"))
-    common = ["--problems", "task_info.json", "--cohorts", "input", "--gene-info", "gene_info.gz", "--no-report"]
+    (tmp_path / "my-stat.toml").write_text(
+        stat.replace("penalty_grid = [1e-6, 1e-5, 1e-4, 1e-3, 1e-2, 1e-1, 1.0]", "penalty_grid = [1e-6]")
+    )
+    common = [
+        "--problems",
+        "task_info.json",
+        "--cohorts",
+        "input",
+        "--gene-info",
+        "gene_info.gz",
+        "--no-report",
+    ]
     res = cli("expr", "run", *common, "--out", "default", cwd=tmp_path, env=team_env)
     assert res.returncode == 0, res.stderr
     res = cli("expr", "run", *common, "--out", "edited", "--guideline", "my-geo.toml", "--guideline",

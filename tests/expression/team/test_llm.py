@@ -28,11 +28,15 @@ def _reply(values: dict[str, str]):
             return final(action="finish", reason="every unit is done or the task stopped")
         return final(action="advance", reason="next unit of the guideline")
     if kind == "write":
-        if values["unit"] == "load" and values["round"] == "1":  # a script that tries to smuggle a host file out
+        if (
+            values["unit"] == "load" and values["round"] == "1"
+        ):  # a script that tries to smuggle a host file out
             return final(script="import os\nos.symlink('/etc/passwd', 'artifacts/passwd')\n", notes="")
         script = render(role, values["unit"])
         if values["unit"] == "gene_identifiers" and values["round"] != "1":
-            script = "# revised after the review: the share of known symbols is printed by the unit\n" + script
+            script = (
+                "# revised after the review: the share of known symbols is printed by the unit\n" + script
+            )
         return final(script=script, notes="from the guideline")
     if kind == "review":
         if values["unit"] == "gene_identifiers" and values["round"] == "1":
@@ -71,7 +75,9 @@ brain = "expert"
     out = tmp_path / "out"
     info = json.loads((out / "preprocess" / "Colorectal_Cancer" / "cohort_info.json").read_text())
     assert info["GSE40"]["is_usable"] and info["GSE40"]["sample_size"] == 22
-    genes = json.loads((out / "regress" / "Colorectal_Cancer" / "significant_genes_condition_None.json").read_text())
+    genes = json.loads(
+        (out / "regress" / "Colorectal_Cancer" / "significant_genes_condition_None.json").read_text()
+    )
     assert set(cohorts.PLANTED) <= set(genes["significant_genes"]["Variable"])
 
     j = TaskJournal.load(out / "team" / "cohorts" / "Colorectal_Cancer" / "GSE40" / "journal.json")
@@ -80,7 +86,9 @@ brain = "expert"
     first, second = unit.rounds
     assert not first.approved and first.reviewer == "code_reviewer (llm)" and first.suggestions == [ADVICE]
     assert second.approved and second.author == "geo (llm)"
-    script = (out / "team" / "cohorts" / "Colorectal_Cancer" / "GSE40" / "workspace" / second.script).read_text()
+    script = (
+        out / "team" / "cohorts" / "Colorectal_Cancer" / "GSE40" / "workspace" / second.script
+    ).read_text()
     assert script.startswith("# revised after the review")
     load = next(u for u in j.units if u.unit == "load")
     assert [r.approved for r in load.rounds] == [False, True] and "symbolic links" in load.rounds[0].checks[0]
@@ -95,10 +103,14 @@ brain = "expert"
 
     by_step: dict[str, set[str]] = {}
     for body in server.requests:
-        step = next(line.split(": ", 1)[1] for line in prompt(body).splitlines() if line.startswith("omicsagent-step"))
+        step = next(
+            line.split(": ", 1)[1] for line in prompt(body).splitlines() if line.startswith("omicsagent-step")
+        )
         by_step.setdefault(step, set()).add(body["model"])
     assert by_step["geo/write"] == {"geo-model"} and by_step["geo/decide"] == {"geo-model"}
-    assert by_step["code_reviewer/review"] == {"reviewer-model"} and by_step["statistician/write"] == {"stat-model"}
+    assert by_step["code_reviewer/review"] == {"reviewer-model"} and by_step["statistician/write"] == {
+        "stat-model"
+    }
     assert "domain_expert/review" not in by_step
     # the author sees the review; the reviewer of round 2 sees the new attempt, not its own earlier review
     writes = [prompt(b) for b in server.requests if "omicsagent-step: geo/write" in prompt(b)

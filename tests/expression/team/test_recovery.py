@@ -74,25 +74,45 @@ def test_abbreviation_resolved_by_the_domain_expert_or_reported_undecided(tmp_pa
     _setup(tmp_path, "Renal_Cell_Carcinoma")
     cohorts.geo_abbreviation(tmp_path / "input" / "GEO" / "Renal_Cell_Carcinoma" / "GSE32", "GSE32")
     expert = cli("expr", "guideline", "show", "domain_expert", cwd=tmp_path, env=team_env).stdout
-    (tmp_path / "expert.toml").write_text(expert.replace("[synonyms]", '[synonyms]\nRenal_Cell_Carcinoma = ["RCC"]'))
-    common = ["--problems", "task_info.json", "--cohorts", "input", "--gene-info", "gene_info.gz", "--no-report"]
-    res = cli("expr", "run", *common, "--out", "with", "--guideline", "expert.toml", cwd=tmp_path, env=team_env)
+    (tmp_path / "expert.toml").write_text(
+        expert.replace("[synonyms]", '[synonyms]\nRenal_Cell_Carcinoma = ["RCC"]')
+    )
+    common = [
+        "--problems",
+        "task_info.json",
+        "--cohorts",
+        "input",
+        "--gene-info",
+        "gene_info.gz",
+        "--no-report",
+    ]
+    res = cli(
+        "expr", "run", *common, "--out", "with", "--guideline", "expert.toml", cwd=tmp_path, env=team_env
+    )
     assert res.returncode == 0, res.stderr
     j = _journal(tmp_path / "with", "Renal_Cell_Carcinoma", "GSE32")
     unit = next(e for e in j.units if e.unit == "clinical_features")
     assert [r.approved for r in unit.rounds] == [False, True] and j.backtracks == 0
     assert unit.rounds[0].reviewer == "domain_expert (expert)" and "RCC" in unit.rounds[0].suggestions[0]
     assert unit.rounds[0].patch["trait_row"] == "2" and "rcc" in unit.rounds[0].patch["trait_case"]
-    info = json.loads((tmp_path / "with" / "preprocess" / "Renal_Cell_Carcinoma" / "cohort_info.json").read_text())
+    info = json.loads(
+        (tmp_path / "with" / "preprocess" / "Renal_Cell_Carcinoma" / "cohort_info.json").read_text()
+    )
     assert info["GSE32"]["is_usable"] and info["GSE32"]["sample_size"] == 22
 
     # without the synonym and with the knowledge table switched off in the guideline, nothing names RCC
-    (tmp_path / "bare.toml").write_text(expert.replace("use_knowledge_table = true", "use_knowledge_table = false"))
-    res = cli("expr", "run", *common, "--out", "without", "--guideline", "bare.toml", cwd=tmp_path, env=team_env)
+    (tmp_path / "bare.toml").write_text(
+        expert.replace("use_knowledge_table = true", "use_knowledge_table = false")
+    )
+    res = cli(
+        "expr", "run", *common, "--out", "without", "--guideline", "bare.toml", cwd=tmp_path, env=team_env
+    )
     assert res.returncode == 0, res.stderr
     j = _journal(tmp_path / "without", "Renal_Cell_Carcinoma", "GSE32")
     assert j.backtracks == 1  # it also looked at titles, source names and descriptions
-    info = json.loads((tmp_path / "without" / "preprocess" / "Renal_Cell_Carcinoma" / "cohort_info.json").read_text())
+    info = json.loads(
+        (tmp_path / "without" / "preprocess" / "Renal_Cell_Carcinoma" / "cohort_info.json").read_text()
+    )
     rec = info["GSE32"]
     assert rec["is_usable"] is False and rec["is_trait_available"] is False
     assert "diagnosis: RCC" in rec["note"] and "title" in rec["note"]  # the rows and values it saw

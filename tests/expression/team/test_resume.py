@@ -21,9 +21,21 @@ pytestmark = pytest.mark.slow
 def test_kill_9_then_rerun(tmp_path, team_env):
     for i in range(3):
         cohorts.geo_plain(tmp_path / "input" / "GEO" / "Colorectal_Cancer" / f"GSE8{i}", f"GSE8{i}", seed=i)
-    cohorts.task_info(tmp_path / "task_info.json", {"Colorectal_Cancer": {"related_genes": [], "conditions": []}})
-    args = ["expr", "run", "--problems", "task_info.json", "--cohorts", "input", "--out", "out", "--gene-info",
-            "gene_info.gz"]
+    cohorts.task_info(
+        tmp_path / "task_info.json", {"Colorectal_Cancer": {"related_genes": [], "conditions": []}}
+    )
+    args = [
+        "expr",
+        "run",
+        "--problems",
+        "task_info.json",
+        "--cohorts",
+        "input",
+        "--out",
+        "out",
+        "--gene-info",
+        "gene_info.gz",
+    ]
     journal = tmp_path / "out" / "team" / "journal.json"
     with open(tmp_path / "first.log", "w") as log:
         proc = subprocess.Popen([str(OMICSAGENT), *args], cwd=tmp_path, env={**os.environ, **team_env},
@@ -41,7 +53,9 @@ def test_kill_9_then_rerun(tmp_path, team_env):
     assert done and len(done) < 3 and before.status == "running"
     key, entry = next(iter(done.items()))
     task_journal = (tmp_path / "out" / entry.journal).read_text()
-    record = json.loads((tmp_path / "out" / "preprocess" / "Colorectal_Cancer" / "cohort_info.json").read_text())
+    record = json.loads(
+        (tmp_path / "out" / "preprocess" / "Colorectal_Cancer" / "cohort_info.json").read_text()
+    )
     assert record[entry.cohort_id]["is_usable"]  # the finished cohort is in the GenoTEX output already
 
     res = cli(*args, cwd=tmp_path, env=team_env)
@@ -51,9 +65,13 @@ def test_kill_9_then_rerun(tmp_path, team_env):
     assert after.status == "finished" and all(e.status == "done" for e in after.cohorts.values())
     assert len(after.cohorts) == 3 and after.cohorts[key] == entry  # not redone
     assert (tmp_path / "out" / entry.journal).read_text() == task_journal
-    record = json.loads((tmp_path / "out" / "preprocess" / "Colorectal_Cancer" / "cohort_info.json").read_text())
+    record = json.loads(
+        (tmp_path / "out" / "preprocess" / "Colorectal_Cancer" / "cohort_info.json").read_text()
+    )
     assert sorted(record) == ["GSE80", "GSE81", "GSE82"] and all(r["is_usable"] for r in record.values())
-    assert (tmp_path / "out" / "regress" / "Colorectal_Cancer" / "significant_genes_condition_None.json").is_file()
+    assert (
+        tmp_path / "out" / "regress" / "Colorectal_Cancer" / "significant_genes_condition_None.json"
+    ).is_file()
 
     started = time.monotonic()
     res = cli(*args, cwd=tmp_path, env=team_env)

@@ -31,8 +31,20 @@ def test_team_equals_expr_preprocess_and_analyze(tmp_path, monkeypatch):
                   "pipe/preprocess", cwd=tmp_path)
         assert res.returncode == 0, res.stderr
         for cond in ("None", "Age", "Gender"):
-            res = cli("expr", "analyze", "pipe/preprocess", "--trait", trait, "--condition", cond, "--task-info",
-                      "task_info.json", "--out", "pipe/regress", cwd=tmp_path)
+            res = cli(
+                "expr",
+                "analyze",
+                "pipe/preprocess",
+                "--trait",
+                trait,
+                "--condition",
+                cond,
+                "--task-info",
+                "task_info.json",
+                "--out",
+                "pipe/regress",
+                cwd=tmp_path,
+            )
             assert res.returncode == (2 if trait == "Large_B-cell_Lymphoma" else 0), res.stderr
 
     # preprocessing: the same files, byte for byte (clinical, gene, linked tables and cohort_info.json)
@@ -48,7 +60,9 @@ def test_team_equals_expr_preprocess_and_analyze(tmp_path, monkeypatch):
     assert files == sorted(p.relative_to(team) for p in team.rglob("*.json")) and len(files) == 6
     for f in files:
         a, b = json.loads((pipe / f).read_text()), json.loads((team / f).read_text())
-        assert a["significant_genes"] == b["significant_genes"] and a["cv_performance"] == b["cv_performance"], f
+        assert (
+            a["significant_genes"] == b["significant_genes"] and a["cv_performance"] == b["cv_performance"]
+        ), f
         assert a["significant_genes"]["Variable"], f
     # the real GSE4107 keeps its labels in the titles: the team found them by going back
     journal = json.loads((tmp_path / "team" / "team" / "cohorts" / "Colorectal_Cancer" / "GSE4107" /

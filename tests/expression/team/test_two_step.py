@@ -23,12 +23,29 @@ def test_two_step_problem_with_instruments(tmp_path, team_env):
         "Colorectal_Cancer": {"related_genes": ["GENE1", "GENE2"], "conditions": ["Obesity"]},
         "Obesity": {"related_genes": list(condition_genes), "conditions": []},
     })
-    res = cli("expr", "run", "--problems", "task_info.json", "--cohorts", "input", "--out", "out", "--gene-info",
-              "gene_info.gz", "--traits", "Colorectal_Cancer", "--jobs", "2", cwd=tmp_path, env=team_env)
+    res = cli(
+        "expr",
+        "run",
+        "--problems",
+        "task_info.json",
+        "--cohorts",
+        "input",
+        "--out",
+        "out",
+        "--gene-info",
+        "gene_info.gz",
+        "--traits",
+        "Colorectal_Cancer",
+        "--jobs",
+        "2",
+        cwd=tmp_path,
+        env=team_env,
+    )
     assert res.returncode == 0, res.stderr[-2000:]
     # the condition's cohorts were preprocessed too, though only Colorectal_Cancer's problems were asked
-    assert json.loads((tmp_path / "out" / "preprocess" / "Obesity" / "cohort_info.json").read_text())["GSE71"][
-        "is_usable"]
+    assert json.loads((tmp_path / "out" / "preprocess" / "Obesity" / "cohort_info.json").read_text())[
+        "GSE71"
+    ]["is_usable"]
     assert not (tmp_path / "out" / "regress" / "Obesity").exists()
     path = tmp_path / "out" / "regress" / "Colorectal_Cancer" / "significant_genes_condition_Obesity.json"
     data = json.loads(path.read_text())
@@ -44,7 +61,9 @@ def test_two_step_problem_with_instruments(tmp_path, team_env):
     res = cli("expr", "analyze", "out/preprocess", "--trait", "Colorectal_Cancer", "--condition", "Obesity",
               "--task-info", "task_info.json", "--out", "pipe", cwd=tmp_path, env=team_env)
     assert res.returncode == 0, res.stderr
-    pipe = json.loads((tmp_path / "pipe" / "Colorectal_Cancer" / "significant_genes_condition_Obesity.json").read_text())
+    pipe = json.loads(
+        (tmp_path / "pipe" / "Colorectal_Cancer" / "significant_genes_condition_Obesity.json").read_text()
+    )
     assert pipe["significant_genes"] == data["significant_genes"]
     report = (tmp_path / "out" / "team" / "report" / "Colorectal_Cancer__Obesity.html").read_text()
     assert "Cohorts of Obesity" in report and "GSE71" in report

@@ -34,8 +34,11 @@ def test_terms_match_names_loosely_and_abbreviations_strictly():
     assert mentions("diagnosis: Alzheimer's disease", terms) == ["Alzheimers Disease"]
     assert mentions("AD patient 3", terms) == ["AD"]
     assert mentions("fed ad libitum", terms) == [] and mentions("ADVANCED", terms) == []
-    synonyms = trait_terms("Renal_Cell_Carcinoma", synonyms={"Renal Cell Carcinoma": ["RCC", "kidney cancer"]},
-                           use_knowledge=False)
+    synonyms = trait_terms(
+        "Renal_Cell_Carcinoma",
+        synonyms={"Renal Cell Carcinoma": ["RCC", "kidney cancer"]},
+        use_knowledge=False,
+    )
     assert synonyms.abbreviations == ["RCC"] and "kidney cancer" in synonyms.names
     rows = {"0": ["gender: F", "gender: M"], "2": ["diagnosis: RCC", "diagnosis: healthy control"]}
     hit = find_trait_rows(rows, "Renal_Cell_Carcinoma", synonyms)[0]
@@ -89,7 +92,9 @@ def test_expert_planning():
                                                   "used_sample_fields": False}}
     d = brain.decide(_plan(no_trait, "clinical_features", "initial_filter"))
     assert (d.action, d.unit, d.directive) == ("back", "load", {"include_sample_fields": True})
-    assert brain.decide(_plan(no_trait, "clinical_features", "initial_filter", backtracks=0)).action == "advance"
+    assert (
+        brain.decide(_plan(no_trait, "clinical_features", "initial_filter", backtracks=0)).action == "advance"
+    )
     symbols = {"gene_identifiers": {"requires_gene_mapping": False}}
     assert brain.decide(_plan(symbols, "gene_identifiers", "annotation")).action == "skip"
     stopped = {"initial_filter": {"stop": True, "record": {"note": "trait not found"}}}
@@ -129,8 +134,15 @@ def test_checks_find_wrong_results(tmp_path):
     record = {"is_usable": True, "is_gene_available": True, "is_trait_available": True, "is_available": True,
               "is_biased": False, "has_age": True, "has_gender": False, "sample_size": 3, "note": ""}
     (trait_dir / "cohort_info.json").write_text(json.dumps({"GSE1": record}))
-    ctx = CheckContext(role="geo", unit="link_and_save", output={"cohort_id": "GSE1", "record": record}, trait="T",
-                       workspace=tmp_path, settings=GUIDES["geo"].settings, review=GUIDES["code_reviewer"].settings)
+    ctx = CheckContext(
+        role="geo",
+        unit="link_and_save",
+        output={"cohort_id": "GSE1", "record": record},
+        trait="T",
+        workspace=tmp_path,
+        settings=GUIDES["geo"].settings,
+        review=GUIDES["code_reviewer"].settings,
+    )
     problems = run_checks(["unique_samples", "sample_overlap", "trait_classes", "record_consistent"], ctx)
     text = " | ".join(problems)
     assert "repeats samples ['S1']" in text  # a duplicated sample
@@ -140,9 +152,17 @@ def test_checks_find_wrong_results(tmp_path):
 
 
 def test_problems_and_layout(tmp_path):
-    (tmp_path / "t.json").write_text(json.dumps({
-        "Crohn's disease": {"related_genes": ["NOD2"], "conditions": ["Age", "sex", "Asthma", "Unknown_Trait"]},
-        "Asthma": {"related_genes": [], "conditions": []}}))
+    (tmp_path / "t.json").write_text(
+        json.dumps(
+            {
+                "Crohn's disease": {
+                    "related_genes": ["NOD2"],
+                    "conditions": ["Age", "sex", "Asthma", "Unknown_Trait"],
+                },
+                "Asthma": {"related_genes": [], "conditions": []},
+            }
+        )
+    )
     ps = load_problems(tmp_path / "t.json", ["Crohns disease"])
     assert [(p.trait, p.condition) for p in ps.problems] == [
         ("Crohns_disease", None), ("Crohns_disease", "Age"), ("Crohns_disease", "Gender"),
@@ -156,7 +176,10 @@ def test_problems_and_layout(tmp_path):
     (tmp_path / "in" / "geo" / "Asthma" / "GSE1").mkdir(parents=True)
     (tmp_path / "in" / "TCGA" / "TCGA_X_(X)").mkdir(parents=True)
     jobs, _ = discover_cohorts(tmp_path / "in", ["Asthma"])
-    assert [(j.trait, j.folder, j.kind) for j in jobs] == [("Asthma", "GSE1", "GEO"), ("Asthma", "TCGA", "TCGA")]
+    assert [(j.trait, j.folder, j.kind) for j in jobs] == [
+        ("Asthma", "GSE1", "GEO"),
+        ("Asthma", "TCGA", "TCGA"),
+    ]
     with pytest.raises(InputError, match="neither GEO/ nor TCGA/"):
         discover_cohorts(tmp_path, ["Asthma"])
 

@@ -35,8 +35,10 @@ def parse_external(defs: list[str]) -> dict[str, str]:
         name, sep, cmd = d.partition("=")
         name, cmd = name.strip(), cmd.strip()
         if not sep or not re.fullmatch(r"[A-Za-z0-9_.:-]+", name) or not cmd:
-            raise ConfigError(f"--agent {d!r} is not NAME=COMMAND; write it like --agent \"mine=python agent.py "
-                              "{public} {out} {time_limit}\".")
+            raise ConfigError(
+                f'--agent {d!r} is not NAME=COMMAND; write it like --agent "mine=python agent.py '
+                '{public} {out} {time_limit}".'
+            )
         if name in BUILTIN or name.startswith("llm:"):
             raise ConfigError(f"--agent {name!r} reuses a built-in agent's name; pick another name.")
         if "{out}" not in cmd:
@@ -70,15 +72,19 @@ def parse_agents(names: list[str], external: dict[str, str]) -> list[AgentSpec]:
         elif name.startswith("llm:"):
             model = name[4:]
             if ":" not in model or not all(model.split(":", 1)):
-                raise ConfigError(f"agent {name!r} needs a model as llm:PROVIDER:MODEL, e.g. llm:openai:gpt-4.1.")
+                raise ConfigError(
+                    f"agent {name!r} needs a model as llm:PROVIDER:MODEL, e.g. llm:openai:gpt-4.1."
+                )
             specs.append(AgentSpec(name, "llm", model=model))
         elif name == "baseline:floor":
             specs.append(AgentSpec(name, "floor"))
         elif name == "baseline:autogluon":
             specs.append(AgentSpec(name, "autogluon"))
         else:
-            raise ConfigError(f"unknown agent {name!r}; use expert, llm:PROVIDER:MODEL, baseline:floor, "
-                              "baseline:autogluon, or define it with --agent \"NAME=COMMAND {public} {out}\".")
+            raise ConfigError(
+                f"unknown agent {name!r}; use expert, llm:PROVIDER:MODEL, baseline:floor, "
+                'baseline:autogluon, or define it with --agent "NAME=COMMAND {public} {out}".'
+            )
     if len({s.name for s in specs}) != len(specs):
         raise ConfigError("an agent is listed twice in --agents; list each once.")
     if not specs:

@@ -47,7 +47,9 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "train.csv"
         train.to_csv(path, index=False)
-        task = load_task(train=path, overrides=Overrides(target=pub.target, task_type=pub.declared.get("task_type")))
+        task = load_task(
+            train=path, overrides=Overrides(target=pub.target, task_type=pub.declared.get("task_type"))
+        )
     representation, _ = floor_spec(task)
     featurizer = build_featurizer(representation)
     X = featurizer.fit_transform(train)
@@ -68,8 +70,17 @@ def main(argv: list[str] | None = None) -> int:
             for c in classes:
                 preds[f"probability_{c}"] = proba[c].to_numpy()
     out = Path(args.out)
-    (out / "solution.json").write_text(json.dumps({"agent": "baseline:autogluon", "representation": representation,
-                                                   "presets": "medium_quality", "seed": args.seed}, indent=1))
+    (out / "solution.json").write_text(
+        json.dumps(
+            {
+                "agent": "baseline:autogluon",
+                "representation": representation,
+                "presets": "medium_quality",
+                "seed": args.seed,
+            },
+            indent=1,
+        )
+    )
     write_submission(pub, preds, out)
     return 0
 

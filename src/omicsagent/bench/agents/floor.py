@@ -25,10 +25,19 @@ def floor_spec(task) -> tuple[dict, dict]:
     blocks: list[dict] = []
     for c in task.feature_columns:
         if c.role in ("dna", "rna"):
-            blocks.append({"kind": "kmer", "column": c.name, "k": [1, 2, 3, 4] if (c.median_len or 0) >= 12 else [1, 2],
-                           "alphabet": "dna", "normalize": "freq"})
+            blocks.append(
+                {
+                    "kind": "kmer",
+                    "column": c.name,
+                    "k": [1, 2, 3, 4] if (c.median_len or 0) >= 12 else [1, 2],
+                    "alphabet": "dna",
+                    "normalize": "freq",
+                }
+            )
         elif c.role == "protein":
-            blocks.append({"kind": "kmer", "column": c.name, "k": [1, 2], "alphabet": "protein", "normalize": "freq"})
+            blocks.append(
+                {"kind": "kmer", "column": c.name, "k": [1, 2], "alphabet": "protein", "normalize": "freq"}
+            )
         elif c.role == "smiles":
             blocks.append({"kind": "smiles", "column": c.name, "radius": 2, "n_bits": 1024, "counts": False,
                            "descriptors": "none"})
@@ -65,7 +74,9 @@ def fit_predict(public: Path, *, seed: int = 0, log=print):
     t = time.monotonic()
     X = featurizer.fit_transform(train)
     # the linear model directly, not build_model: that would import torch for every model kind (seconds)
-    model = Linear(**{k: v for k, v in model_spec.items() if k != "kind"}, task_type=task.task_type, seed=seed)
+    model = Linear(
+        **{k: v for k, v in model_spec.items() if k != "kind"}, task_type=task.task_type, seed=seed
+    )
     model.check()
     model.fit(X, train[task.target].to_numpy(), log=log)
     log(f"floor: {X.describe()}, fitted in {time.monotonic() - t:.1f} s")
@@ -81,8 +92,12 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     out = Path(args.out)
     pub, predictions, representation, model = fit_predict(Path(args.public), seed=args.seed)
-    (out / "solution.json").write_text(json.dumps({"agent": "baseline:floor", "representation": representation,
-                                                   "model": model, "seed": args.seed}, indent=1))
+    (out / "solution.json").write_text(
+        json.dumps(
+            {"agent": "baseline:floor", "representation": representation, "model": model, "seed": args.seed},
+            indent=1,
+        )
+    )
     write_submission(pub, predictions, out)
     print(f"wrote {len(predictions)} predictions to {out / 'submission.csv'}")
     return 0

@@ -94,8 +94,10 @@ def _host_paths(tokens: list[str], forbidden: list[Path]) -> tuple[list[str], li
         p = p.resolve()
         for f in forbidden:
             if p == Path("/") or f.is_relative_to(p) or p.is_relative_to(f):
-                raise ConfigError(f"the agent command names {p}, which holds or lies inside {f} (benchmark data or "
-                                  "answers); keep the agent's own files elsewhere.")
+                raise ConfigError(
+                    f"the agent command names {p}, which holds or lies inside {f} (benchmark data or "
+                    "answers); keep the agent's own files elsewhere."
+                )
         mounts.append(p)
         out.append(str(p))
     return out, mounts
@@ -117,17 +119,42 @@ def resolve_external(agent: AgentSpec, forbidden: list[Path]) -> AgentSpec:
 def _command(agent: AgentSpec, task: BenchTask, out: Path, *, seed: int, time_limit_s: float,
              forbidden: list[Path]) -> tuple[list[str], list[Path]]:
     if agent.kind == "floor":
-        return ["python", "-m", "omicsagent.bench.agents.floor", str(task.public), str(out), "--seed", str(seed)], []
+        return [
+            "python",
+            "-m",
+            "omicsagent.bench.agents.floor",
+            str(task.public),
+            str(out),
+            "--seed",
+            str(seed),
+        ], []
     if agent.kind == "autogluon":
-        return ["python", "-m", "omicsagent.bench.agents.autogluon", str(task.public), str(out), "--seed", str(seed),
-                "--time-limit", str(int(time_limit_s))], []
-    values = {"public": str(task.public), "out": str(out), "time_limit": str(int(time_limit_s)), "seed": str(seed)}
+        return [
+            "python",
+            "-m",
+            "omicsagent.bench.agents.autogluon",
+            str(task.public),
+            str(out),
+            "--seed",
+            str(seed),
+            "--time-limit",
+            str(int(time_limit_s)),
+        ], []
+    values = {
+        "public": str(task.public),
+        "out": str(out),
+        "time_limit": str(int(time_limit_s)),
+        "seed": str(seed),
+    }
     tokens = []
     for tok in shlex.split(agent.command or ""):
         for name, value in values.items():
             tok = tok.replace("{" + name + "}", value)
         tokens.append(tok)
-    ours = lambda t: t.startswith((values["public"], values["out"]))
+
+    def ours(t: str) -> bool:
+        return t.startswith((values["public"], values["out"]))
+
     mapped, mounts = _host_paths([t for t in tokens if not ours(t)], forbidden)
     it = iter(mapped)
     return [t if ours(t) else next(it) for t in tokens], mounts
@@ -141,20 +168,34 @@ def _run_sandboxed(agent: AgentSpec, task: BenchTask, job_dir: Path, *, seed: in
     run = AgentRun(out_dir=ws.artifacts)
     forbidden = [Path(f).resolve() for f in options.forbidden] + [Path(task.root).resolve()] + \
         [p.resolve() for p in task.private_paths]
-    argv, mounts = _command(agent, task, ws.artifacts, seed=seed, time_limit_s=time_limit_s, forbidden=forbidden)
+    argv, mounts = _command(
+        agent, task, ws.artifacts, seed=seed, time_limit_s=time_limit_s, forbidden=forbidden
+    )
     sandbox = make_sandbox(options.sandbox)
-    res = sandbox.run(argv, workspace=ws, cwd="scratch",
-                      limits=Limits(wall_seconds=time_limit_s + grace_s(time_limit_s), memory_mb=options.memory_mb,
-                                    output_bytes=50_000),
-                      extra_ro_mounts=[task.public, *mounts], env={"OMICSAGENT_BENCH_SEED": str(seed)},
-                      log_path=job_dir / "agent.log")
+    res = sandbox.run(
+        argv,
+        workspace=ws,
+        cwd="scratch",
+        limits=Limits(
+            wall_seconds=time_limit_s + grace_s(time_limit_s),
+            memory_mb=options.memory_mb,
+            output_bytes=50_000,
+        ),
+        extra_ro_mounts=[task.public, *mounts],
+        env={"OMICSAGENT_BENCH_SEED": str(seed)},
+        log_path=job_dir / "agent.log",
+    )
     run.peak_memory_mb = res.peak_memory_mb
     run.timed_out = res.timed_out
     run.ok = res.ok
     if not res.ok:
-        run.reason = f"the agent stopped ({res.status})" + (f": {_tail(res.output)}" if _tail(res.output) else "")
-    run.artifacts = {"log": [str(job_dir / "agent.log")],
-                     "solution": sorted(str(p) for p in ws.artifacts.rglob("*") if p.is_file() and p.name != SUBMISSION)}
+        run.reason = f"the agent stopped ({res.status})" + (
+            f": {_tail(res.output)}" if _tail(res.output) else ""
+        )
+    run.artifacts = {
+        "log": [str(job_dir / "agent.log")],
+        "solution": sorted(str(p) for p in ws.artifacts.rglob("*") if p.is_file() and p.name != SUBMISSION),
+    }
     metrics = ws.artifacts / "metrics.json"  # BioXArena-style self-report: token usage if the agent gives it
     if metrics.is_file():
         run.usage = _self_reported_usage(metrics)
@@ -184,8 +225,13 @@ def _host_run(argv: list[str], *, cwd: Path, wall_s: float, memory_mb: int, log:
     from omicsagent.sandbox.process import run_process
 
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
-    return run_process(argv, cwd=cwd, env=env, limits=Limits(wall_seconds=max(1.0, wall_s), memory_mb=memory_mb,
-                                                              output_bytes=50_000), log_path=log)
+    return run_process(
+        argv,
+        cwd=cwd,
+        env=env,
+        limits=Limits(wall_seconds=max(1.0, wall_s), memory_mb=memory_mb, output_bytes=50_000),
+        log_path=log,
+    )
 
 
 def _loop_input(pub, dest: Path) -> Path:
@@ -214,8 +260,24 @@ def _run_loop(agent: AgentSpec, task: BenchTask, job_dir: Path, *, seed: int, ti
     data = _loop_input(pub, job_dir / "input")
     run_dir = job_dir / "run"
     budget = max(30.0, time_limit_s * (1 - PREDICT_RESERVE) - 10.0)
-    argv = [sys.executable, "-m", "omicsagent", "run", str(data), "--out", str(run_dir), "--time-budget",
-            f"{budget:.0f}s", "--seed", str(seed), "--target", pub.target, "--sandbox", options.sandbox, "--json"]
+    argv = [
+        sys.executable,
+        "-m",
+        "omicsagent",
+        "run",
+        str(data),
+        "--out",
+        str(run_dir),
+        "--time-budget",
+        f"{budget:.0f}s",
+        "--seed",
+        str(seed),
+        "--target",
+        pub.target,
+        "--sandbox",
+        options.sandbox,
+        "--json",
+    ]
     if agent.kind == "llm":
         argv += ["--brain", "llm", "--model", agent.model or ""]
         argv += ["--base-url", options.base_url] if options.base_url else []
@@ -225,13 +287,18 @@ def _run_loop(agent: AgentSpec, task: BenchTask, job_dir: Path, *, seed: int, ti
                     log=job_dir / "agent.log")
     run.peak_memory_mb, run.timed_out = res.peak_memory_mb, res.timed_out
     run.usage = _journal_usage(run_dir)
-    run.artifacts = {"log": [str(job_dir / "agent.log")],
-                     "journal": [str(p) for p in [run_dir / "journal.json"] if p.exists()],
-                     "solution": [str(p) for p in (run_dir / "best" / "train.py", run_dir / "best" / "inference.py")
-                                  if p.exists()],
-                     "report": [str(p) for p in [run_dir / "report.html"] if p.exists()]}
+    run.artifacts = {
+        "log": [str(job_dir / "agent.log")],
+        "journal": [str(p) for p in [run_dir / "journal.json"] if p.exists()],
+        "solution": [
+            str(p) for p in (run_dir / "best" / "train.py", run_dir / "best" / "inference.py") if p.exists()
+        ],
+        "report": [str(p) for p in [run_dir / "report.html"] if p.exists()],
+    }
     if not (run_dir / "best" / "inference.py").exists():
-        run.reason = f"the run produced no model ({res.status})" + (f": {_tail(res.output)}" if _tail(res.output) else "")
+        run.reason = f"the run produced no model ({res.status})" + (
+            f": {_tail(res.output)}" if _tail(res.output) else ""
+        )
         return run
     inputs = job_dir / "test_inputs.csv"
     test_inputs(pub).to_csv(inputs, index=False)

@@ -77,10 +77,22 @@ class ExpertBrain:
         note = (f"Grouped by '{group}' and stratified by the target." if group and stratified
                 else f"Grouped by '{group}'." if group else
                 "Stratified by the target." if stratified else "A random split.")
-        script.write_text(_template("split.py.tmpl").substitute(
-            run_id=ctx.journal.run_id, method_note=note, script=ctx.rel(script), input_file=ctx.train_file,
-            out_dir=out_dir, target=repr(t.target), task_type=repr(t.task_type), group=repr(group), fraction=0.2,
-            input_file_repr=repr(ctx.train_file), out_dir_repr=repr(out_dir), seed=ctx.seed))
+        script.write_text(
+            _template("split.py.tmpl").substitute(
+                run_id=ctx.journal.run_id,
+                method_note=note,
+                script=ctx.rel(script),
+                input_file=ctx.train_file,
+                out_dir=out_dir,
+                target=repr(t.target),
+                task_type=repr(t.task_type),
+                group=repr(group),
+                fraction=0.2,
+                input_file_repr=repr(ctx.train_file),
+                out_dir_repr=repr(out_dir),
+                seed=ctx.seed,
+            )
+        )
         res = ctx.run(["python", ctx.rel(script)], purpose="splitting")
         if not res.ok:
             raise ModelMistake(f"split.py failed ({failure_reason(res)}): {res.output[-800:]}")
@@ -116,8 +128,12 @@ class ExpertBrain:
         c = self._decision(ctx).candidate
         assert c is not None  # the representation step would have failed
         params = {k: v for k, v in c.model.items() if k != "kind"}
-        return ArchitectureOutput(name=str(c.model.get("kind", c.family)), description=f"{c.family}: {c.rationale}",
-                                  hyperparameters=params, spec=c.model)
+        return ArchitectureOutput(
+            name=str(c.model.get("kind", c.family)),
+            description=f"{c.family}: {c.rationale}",
+            hyperparameters=params,
+            spec=c.model,
+        )
 
     def _training(self, ctx: StepContext) -> TrainingOutput:
         c = self._decision(ctx).candidate

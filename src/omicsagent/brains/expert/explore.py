@@ -23,18 +23,25 @@ def explore_data(task: Task, train_path: Path) -> tuple[str, list[str]]:
     if task.labels:
         pass
     elif task.task_type == "regression":
-        findings.append(f"target {task.target}: mean {y.mean():.3g}, sd {y.std():.3g}, range {y.min():.3g} to {y.max():.3g}")
+        findings.append(
+            f"target {task.target}: mean {y.mean():.3g}, sd {y.std():.3g}, "
+            f"range {y.min():.3g} to {y.max():.3g}"
+        )
     else:
         counts = y.value_counts()
         shares = ", ".join(f"{k}: {v} ({v / len(y):.0%})" for k, v in counts.items())
         findings.append(f"class balance: {shares}")
         if counts.min() / counts.max() < 0.3:
-            findings.append("classes are imbalanced: ranking metrics (AUROC/AUPRC) are more informative than accuracy")
+            findings.append(
+                "classes are imbalanced: ranking metrics (AUROC/AUPRC) are more informative than accuracy"
+            )
     for c in task.feature_columns:
         col = df[c.name]
         if c.role in ("dna", "rna", "protein"):
             lens = col.astype(str).str.len()
-            note = f"{c.name}: {c.role.upper()}, length {lens.min()}-{lens.max()} (median {int(lens.median())})"
+            note = (
+                f"{c.name}: {c.role.upper()}, length {lens.min()}-{lens.max()} (median {int(lens.median())})"
+            )
             if c.role in ("dna", "rna") and task.task_type != "regression" and len(task.classes or []) == 2:
                 gc = gc_content(col).groupby(y).mean()
                 note += "; GC content by class " + ", ".join(f"{k}: {v:.2f}" for k, v in gc.items())
@@ -46,7 +53,10 @@ def explore_data(task: Task, train_path: Path) -> tuple[str, list[str]]:
     numeric = [c.name for c in task.feature_columns if c.role == "numeric"]
     if numeric:
         miss = df[numeric].apply(pd.to_numeric, errors="coerce").isna().mean()
-        findings.append(f"{len(numeric)} numeric columns; {int((miss > 0).sum())} with missing values (max {miss.max():.0%})")
+        findings.append(
+            f"{len(numeric)} numeric columns; {int((miss > 0).sum())} with missing values "
+            f"(max {miss.max():.0%})"
+        )
     cats = [c.name for c in task.feature_columns if c.role == "categorical"]
     if cats:
         findings.append(f"{len(cats)} categorical columns: {', '.join(cats[:8])}")
@@ -68,8 +78,10 @@ def _mutation_note(name: str, col: pd.Series) -> str:
         return f"{name}: mutant notation, nothing readable"
     per_row = pd.Series([len(ms) for ms in parsed if ms is not None])
     positions = pd.Series([m.position for m in muts])
-    return (f"{name}: {len(per_row)} variants, {per_row.mean():.2g} mutations per variant (max {per_row.max()}), "
-            f"{positions.nunique()} positions from {positions.min()} to {positions.max()}, "
-            f"{len(muts) / positions.nunique():.1f} mutations per position: per-position effects can be estimated "
-            f"and should be shrunk")
+    return (
+        f"{name}: {len(per_row)} variants, {per_row.mean():.2g} mutations per variant (max {per_row.max()}), "
+        f"{positions.nunique()} positions from {positions.min()} to {positions.max()}, "
+        f"{len(muts) / positions.nunique():.1f} mutations per position: per-position effects can be "
+        f"estimated and should be shrunk"
+    )
 

@@ -50,9 +50,14 @@ def candidate_of(it: IterationRecord, plan: list[Candidate]) -> Candidate | None
         if candidate_key(c.representation, c.model) == key:
             return c
     model = arch.output.get("spec", {})
-    return Candidate(name=rep.output.get("name", "?"), family=recipes.FAMILY_OF_KIND.get(model.get("kind"), "?"),
-                     representation=rep.output.get("spec", {}), model=model,
-                     rationale=rep.output.get("description", ""), est_seconds=it.duration_s or 60.0)
+    return Candidate(
+        name=rep.output.get("name", "?"),
+        family=recipes.FAMILY_OF_KIND.get(model.get("kind"), "?"),
+        representation=rep.output.get("spec", {}),
+        model=model,
+        rationale=rep.output.get("description", ""),
+        est_seconds=it.duration_s or 60.0,
+    )
 
 
 def speed_factors(journal: RunJournal, plan: list[Candidate]) -> dict[str, float]:
@@ -116,7 +121,10 @@ class Fit:
     def _how_much(self) -> str:
         if self.metric.greater_is_better:
             return f"gap {self.valid_error - self.train_error:.3f}"
-        return f"validation {self.metric.label} x{self.valid_error / max(self.train_error, 1e-12):.1f} the training one"
+        return (
+            f"validation {self.metric.label} x{self.valid_error / max(self.train_error, 1e-12):.1f} "
+            "the training one"
+        )
 
     @property
     def near_perfect(self) -> bool:
@@ -124,7 +132,8 @@ class Fit:
 
     @property
     def assessment(self) -> str:
-        """What the scores say, e.g. 'train RMSE 0.19 vs validation 0.7: overfits (validation RMSE x3.7 ...)'."""
+        """What the scores say, e.g. 'train RMSE 0.19 vs validation 0.7: overfits (validation RMSE
+        x3.7 ...)'."""
         if self.kind == "unknown":
             return "train metric unavailable, so the fit cannot be judged"
         if self.kind == "overfit":
@@ -136,15 +145,21 @@ class Fit:
         return f"{self._scores()}: a moderate gap ({self._how_much()})"
 
     def advice(self, action: str) -> str:
-        """The reason for a refinement (``action``: "regularise" or "add capacity"), from the same diagnosis."""
+        """The reason for a refinement (``action``: "regularise" or "add capacity"), from the same
+        diagnosis."""
         if self.kind == "unknown":
             return f"The training score is unavailable, so {action} as a guess."
         if self.kind == "overfit":
-            return f"The model overfits ({self._how_much()}): it fits the training data much better than validation."
+            return (f"The model overfits ({self._how_much()}): "
+                    "it fits the training data much better than validation.")
         if self.kind == "underfit":
             return (f"The model underfits ({self._scores()}, {self._how_much()}): "
                     "it does not even fit the training data well.")
-        gain = "a larger model may still gain" if action == "add capacity" else "a more regularised one may generalise better"
+        gain = (
+            "a larger model may still gain"
+            if action == "add capacity"
+            else "a more regularised one may generalise better"
+        )
         state = "near perfect" if self.near_perfect else "balanced"
         return f"The fit is {state} ({self._scores()}, {self._how_much()}); {gain}."
 
@@ -183,15 +198,23 @@ def decide_next(journal: RunJournal, profile: DataProfile, *, time_left_s: float
     plan = recipes.plan(profile)
     done = tried(journal)
     speeds = speed_factors(journal, plan)
-    fits = lambda c: expected_seconds(c, speeds) + OVERHEAD_S <= 0.9 * time_left_s
-    new = lambda c: c is not None and candidate_key(c.representation, c.model) not in done
+
+    def fits(c):
+        return expected_seconds(c, speeds) + OVERHEAD_S <= 0.9 * time_left_s
+
+    def new(c):
+        return c is not None and candidate_key(c.representation, c.model) not in done
+
     finished = journal.finished_iterations
     last = finished[-1] if finished else None
     if last is not None and last.status == "failed":
         c = candidate_of(last, plan)
         cheaper = recipes.cheaper(c) if c else None
         if new(cheaper) and fits(cheaper):
-            return Decision(cheaper, f"iteration {last.index} failed ({(last.failure or '')[:120]}); trying a cheaper variant")
+            return Decision(
+                cheaper,
+                f"iteration {last.index} failed ({(last.failure or '')[:120]}); trying a cheaper variant",
+            )
     explore = [c for c in plan if new(c) and fits(c)]
     iterations_left = journal.settings.iterations - len(finished)
     best = journal.best_iteration
@@ -205,7 +228,9 @@ def decide_next(journal: RunJournal, profile: DataProfile, *, time_left_s: float
         fit = diagnose(journal, best)
         # an overfitting model is only regularised and an underfitting one only grown: what the assessment
         # says and what the next iteration does come from the same diagnosis
-        actions = {"overfit": ["regularise"], "underfit": ["add capacity"]}.get(fit.kind, ["add capacity", "regularise"])
+        actions = {"overfit": ["regularise"], "underfit": ["add capacity"]}.get(
+            fit.kind, ["add capacity", "regularise"]
+        )
         refine = {"regularise": recipes.regularize, "add capacity": recipes.add_capacity}
         for what in actions if bc is not None else []:
             c = refine[what](bc, fit.advice(what))
@@ -275,10 +300,18 @@ def improvements(journal: RunJournal, plan: list[Candidate]) -> list[tuple[Candi
         return []
     (best_it, best), out = ranked[0], []
     label = f"improving the best iteration {best_it.index} ({best.name}) after the plan"
-    family = lambda c: recipes.FAMILY_OF_KIND.get(c.model.get("kind"), c.family)
+
+    def family(c):
+        return recipes.FAMILY_OF_KIND.get(c.model.get("kind"), c.family)
+
     other = next(((it, c) for it, c in ranked[1:] if family(c) not in (family(best), "ensemble")), None)
     if other is not None and family(best) != "ensemble":
-        out.append((recipes.blend(best, other[1]), f"{label}: blend with iteration {other[0].index} ({other[1].name})"))
+        out.append(
+            (
+                recipes.blend(best, other[1]),
+                f"{label}: blend with iteration {other[0].index} ({other[1].name})",
+            )
+        )
     out.append((recipes.bag(best), f"{label}: bagging over seeds"))
     for it, c in ranked[:2]:
         for what, fn in (("regularise", recipes.regularize), ("add capacity", recipes.add_capacity)):
@@ -296,8 +329,15 @@ def reflect(journal: RunJournal, it: IterationRecord, profile: DataProfile, *,
     else:
         fit = diagnose(journal, it)
         best = journal.best_iteration
-        rank = "the best so far" if best and best.index == it.index else (
-            f"below the best (iteration {best.index}, {metric.label} {journal.primary(best):.4f})" if best else "")
+        rank = (
+            "the best so far"
+            if best and best.index == it.index
+            else (
+                f"below the best (iteration {best.index}, {metric.label} {journal.primary(best):.4f})"
+                if best
+                else ""
+            )
+        )
         assessment = f"iteration {it.index} ({it.summary}): {fit.assessment}; {rank}"
     decision = decide_next(journal, profile, time_left_s=time_left_s)
     if decision.candidate is None:

@@ -132,8 +132,13 @@ def _kmer(col: SeqColumn, n_rows: int, *, both_strands: bool = False) -> dict:
 
 def _onehot(col: SeqColumn, *, flatten: bool = False) -> dict:
     length = int(min(max(col.max_len, 1), 1000))
-    return {"kind": "onehot", "column": col.name, "alphabet": "protein" if col.alphabet == "protein" else "dna",
-            "length": length, "flatten": flatten}
+    return {
+        "kind": "onehot",
+        "column": col.name,
+        "alphabet": "protein" if col.alphabet == "protein" else "dna",
+        "length": length,
+        "flatten": flatten,
+    }
 
 
 def _gbm(p: DataProfile) -> dict:
@@ -220,9 +225,16 @@ def _embedding_blocks(p: DataProfile) -> tuple[list[dict], float]:
         if modality is None:
             continue
         cfg = p.embeddings[modality]
-        blocks.append({"kind": "embedding", "column": name, "model": cfg["path"], "pooling": cfg.get("pooling", "mean"),
-                       "trust_remote_code": bool(cfg.get("trust_remote_code", False)),
-                       "uppercase": role != "smiles"})
+        blocks.append(
+            {
+                "kind": "embedding",
+                "column": name,
+                "model": cfg["path"],
+                "pooling": cfg.get("pooling", "mean"),
+                "trust_remote_code": bool(cfg.get("trust_remote_code", False)),
+                "uppercase": role != "smiles",
+            }
+        )
         seconds += 10 + 2.0 * cfg.get("params", 0) * p.n_rows * (length + 2) / 2e10
     return blocks, seconds
 
@@ -244,11 +256,14 @@ def _with_embeddings(cands: list[Candidate], p: DataProfile) -> list[Candidate]:
     # embedding is one long, predictable pass: give it its own limit rather than a third of the budget
     alone.time_limit_s = max(60.0, 1.5 * alone.est_seconds + 30)
     combined = Candidate(
-        f"{first.name}+embedding", first.family,
+        f"{first.name}+embedding",
+        first.family,
         {"blocks": copy.deepcopy(first.representation["blocks"]) + copy.deepcopy(blocks)},
         copy.deepcopy(first.model),
-        f"{first.rationale} The pretrained embeddings are added as features (cached from the previous iteration).",
-        est_seconds=first.est_seconds * 1.2 + 2)
+        f"{first.rationale} The pretrained embeddings are added as features "
+        "(cached from the previous iteration).",
+        est_seconds=first.est_seconds * 1.2 + 2,
+    )
     return [first, alone, combined, *cands[1:]]
 
 
@@ -273,7 +288,10 @@ def _plan_pair(p: DataProfile) -> list[Candidate]:
     mirna, target = p.pair  # type: ignore[misc]
     feats = {"kind": "pair_features", "mirna_column": mirna, "target_column": target}
     # k-mers of both sequences let the trees modulate the duplex rules per miRNA and target context
-    kmers = [{"kind": "kmer", "column": target, "k": [1, 2, 3, 4]}, {"kind": "kmer", "column": mirna, "k": [1, 2, 3]}]
+    kmers = [
+        {"kind": "kmer", "column": target, "k": [1, 2, 3, 4]},
+        {"kind": "kmer", "column": mirna, "k": [1, 2, 3]},
+    ]
     matrix = {"kind": "pair_matrix", "mirna_column": mirna, "target_column": target, "mirna_len": 20,
               "channels": "strength"}
     extra = _tabular(p)
@@ -285,18 +303,33 @@ def _plan_pair(p: DataProfile) -> list[Candidate]:
     t_cnn = 5.0 + 4.0 * (n / 6500) * epochs * 0.9
     t_gbm = 3.0 + n / 2000
     return [
-        Candidate("pair_features_lgbm", "gbm", {"blocks": [feats] + kmers + extra}, _gbm(p),
-                  "Seed site types, 3' supplementary pairing and duplex alignment scores encode the known rules "
-                  "of miRNA targeting; gradient boosting combines them with sequence composition.",
-                  est_seconds=t_gbm),
-        Candidate("pairing_matrix_cnn2d", "cnn", {"blocks": [matrix, feats] + extra}, {**cnn, "use_flat": True},
-                  "A 2-D CNN over the miRNA x target pairing matrix (as in the best published miRBench models) "
-                  "learns non-canonical and bulged duplexes the hand-made features miss.",
-                  est_seconds=t_cnn),
-        Candidate("pair_lgbm_cnn2d_ensemble", "ensemble", {"blocks": [matrix, feats] + kmers + extra},
-                  {"kind": "ensemble", "members": [_gbm(p), cnn], "time_shares": [1, 4]},
-                  "Averaging the feature-based trees with a pairing-matrix CNN that sees only the matrix combines "
-                  "two different views of the duplex and usually beats both.", est_seconds=t_cnn + t_gbm),
+        Candidate(
+            "pair_features_lgbm",
+            "gbm",
+            {"blocks": [feats] + kmers + extra},
+            _gbm(p),
+            "Seed site types, 3' supplementary pairing and duplex alignment scores encode the known rules "
+            "of miRNA targeting; gradient boosting combines them with sequence composition.",
+            est_seconds=t_gbm,
+        ),
+        Candidate(
+            "pairing_matrix_cnn2d",
+            "cnn",
+            {"blocks": [matrix, feats] + extra},
+            {**cnn, "use_flat": True},
+            "A 2-D CNN over the miRNA x target pairing matrix (as in the best published miRBench models) "
+            "learns non-canonical and bulged duplexes the hand-made features miss.",
+            est_seconds=t_cnn,
+        ),
+        Candidate(
+            "pair_lgbm_cnn2d_ensemble",
+            "ensemble",
+            {"blocks": [matrix, feats] + kmers + extra},
+            {"kind": "ensemble", "members": [_gbm(p), cnn], "time_shares": [1, 4]},
+            "Averaging the feature-based trees with a pairing-matrix CNN that sees only the matrix combines "
+            "two different views of the duplex and usually beats both.",
+            est_seconds=t_cnn + t_gbm,
+        ),
     ]
 
 
@@ -315,19 +348,38 @@ def _plan_sequences(p: DataProfile) -> list[Candidate]:
     linear = Candidate("kmer_linear", "linear", {"blocks": kmers + extra}, _linear(p),
                        "k-mer frequencies with a regularised linear model are the classic fast and robust "
                        "sequence baseline.", est_seconds=3 + n * total_len / 1_000_000)
-    gbm = Candidate("kmer_lgbm", "gbm", {"blocks": kmers + flat_onehots + extra}, _gbm(p),
-                    "Gradient boosting over k-mer counts" + (", position-specific nucleotides" if flat_onehots else "")
-                    + (" and the numeric features" if extra else "") + " captures interactions a linear model "
-                    "cannot; on promoter and TF-binding data it beats the linear model by 3-4 AUROC points.",
-                    est_seconds=5 + n * total_len / 300_000 + (15 if n < 20000 and extra else 0))
+    gbm = Candidate(
+        "kmer_lgbm",
+        "gbm",
+        {"blocks": kmers + flat_onehots + extra},
+        _gbm(p),
+        "Gradient boosting over k-mer counts"
+        + (", position-specific nucleotides" if flat_onehots else "")
+        + (" and the numeric features" if extra else "")
+        + " captures interactions a linear model "
+        "cannot; on promoter and TF-binding data it beats the linear model by 3-4 AUROC points.",
+        est_seconds=5 + n * total_len / 300_000 + (15 if n < 20000 and extra else 0),
+    )
     channels = 128 if n > 10000 else 64
     epochs = 8 if n > 10000 else _cnn_epochs(n)
     pool = 2 if main.median_len >= 60 else 1
-    cnn = {"kind": "cnn1d", "channels": channels, "stem_kernel": 15 if main.median_len >= 60 else 7, "kernel": 5,
-           "n_blocks": 3, "pool": pool, "rc": both, "epochs": epochs, "patience": 3, "dropout": 0.2,
-           "use_flat": bool(extra)}
+    cnn = {
+        "kind": "cnn1d",
+        "channels": channels,
+        "stem_kernel": 15 if main.median_len >= 60 else 7,
+        "kernel": 5,
+        "n_blocks": 3,
+        "pool": pool,
+        "rc": both,
+        "epochs": epochs,
+        "patience": 3,
+        "dropout": 0.2,
+        "use_flat": bool(extra),
+    }
     # measured: 42k x 70 nt, 128 channels, pool 2, 3 blocks, both strands: ~25 s per epoch on 2 idle cores
-    spe = 25.0 * (n / 42000) * (total_len / 70) * (channels / 128) ** 2 * (2.0 / pool) * (1.0 if both else 0.55)
+    spe = (
+        25.0 * (n / 42000) * (total_len / 70) * (channels / 128) ** 2 * (2.0 / pool) * (1.0 if both else 0.55)
+    )
     t_cnn = 5 + spe * epochs
     onehots = [_onehot(c) for c in cols if (c.alphabet == "protein") == (main.alphabet == "protein")]
     cnn_c = Candidate(
@@ -351,7 +403,11 @@ def _variant_source(p: DataProfile) -> dict | None:
     variants = [c for c in proteins if c.variants]
     seq = (variants or proteins or [None])[0]
     if p.mutation_columns:
-        return {"kind": "mutations", "column": p.mutation_columns[0], "sequence_column": seq.name if seq else ""}
+        return {
+            "kind": "mutations",
+            "column": p.mutation_columns[0],
+            "sequence_column": seq.name if seq else "",
+        }
     if variants:
         return {"kind": "mutations", "sequence_column": variants[0].name}
     return None
@@ -380,35 +436,74 @@ def _plan_variants(p: DataProfile) -> list[Candidate]:
                     "Gradient boosting on the mutation descriptors (position, residues, substitution scores, "
                     "wild-type environment) learns non-additive effects such as buried hydrophobic sites.",
                     est_seconds=t_gbm)
-    ens = Candidate("mutations_ensemble", "ensemble", rep,
-                    {"kind": "ensemble", "members": [copy.deepcopy(shrunk), _gbm(p)], "weights": [2, 1], **rank},
-                    "Averaging the shrunk additive model (weight 2) with the trees (weight 1) combines "
-                    "per-position effects with non-linear substitution rules.", est_seconds=t_ridge + t_gbm)
+    ens = Candidate(
+        "mutations_ensemble",
+        "ensemble",
+        rep,
+        {"kind": "ensemble", "members": [copy.deepcopy(shrunk), _gbm(p)], "weights": [2, 1], **rank},
+        "Averaging the shrunk additive model (weight 2) with the trees (weight 1) combines "
+        "per-position effects with non-linear substitution rules.",
+        est_seconds=t_ridge + t_gbm,
+    )
     return [ridge, gbm, ens]
 
 
 def _plan_smiles(p: DataProfile) -> list[Candidate]:
     col = p.smiles_columns[0]
     extra = _tabular(p)
-    smiles = {"kind": "smiles", "column": col, "radius": 2, "n_bits": 2048, "counts": True, "descriptors": "all"}
+    smiles = {
+        "kind": "smiles",
+        "column": col,
+        "radius": 2,
+        "n_bits": 2048,
+        "counts": True,
+        "descriptors": "all",
+    }
     n = p.n_rows
     t_feat = 2 + n / 250
     return [
-        Candidate("morgan_descriptors_lgbm", "gbm", {"blocks": [smiles] + extra}, _gbm(p),
-                  "Morgan count fingerprints plus RDKit descriptors with gradient boosting are the standard "
-                  "strong baseline for molecular property prediction.", est_seconds=t_feat + 5 + n / 200),
-        Candidate("morgan_descriptors_linear", "linear", {"blocks": [smiles] + extra}, _linear(p),
-                  "A regularised linear model on the same features is a cheap second opinion that extrapolates "
-                  "more smoothly.", est_seconds=t_feat + 5),
-        Candidate("morgan_mlp", "mlp", {"blocks": [smiles] + extra},
-                  {"kind": "mlp", "hidden": 256, "n_layers": 2, "dropout": 0.3, "epochs": 60, "patience": 8,
-                   "weight_decay": 1e-2},
-                  "A small MLP on fingerprints and descriptors can model smoother non-linear structure than trees.",
-                  est_seconds=t_feat + 10 + n / 100),
-        Candidate("lgbm_linear_ensemble", "ensemble", {"blocks": [smiles] + extra},
-                  {"kind": "ensemble", "members": [_gbm(p), _linear(p)], "weights": [2, 1]},
-                  "Averaging trees and the linear model reduces variance on small molecular datasets.",
-                  est_seconds=t_feat + 10 + n / 200),
+        Candidate(
+            "morgan_descriptors_lgbm",
+            "gbm",
+            {"blocks": [smiles] + extra},
+            _gbm(p),
+            "Morgan count fingerprints plus RDKit descriptors with gradient boosting are the standard "
+            "strong baseline for molecular property prediction.",
+            est_seconds=t_feat + 5 + n / 200,
+        ),
+        Candidate(
+            "morgan_descriptors_linear",
+            "linear",
+            {"blocks": [smiles] + extra},
+            _linear(p),
+            "A regularised linear model on the same features is a cheap second opinion that extrapolates "
+            "more smoothly.",
+            est_seconds=t_feat + 5,
+        ),
+        Candidate(
+            "morgan_mlp",
+            "mlp",
+            {"blocks": [smiles] + extra},
+            {
+                "kind": "mlp",
+                "hidden": 256,
+                "n_layers": 2,
+                "dropout": 0.3,
+                "epochs": 60,
+                "patience": 8,
+                "weight_decay": 1e-2,
+            },
+            "A small MLP on fingerprints and descriptors can model smoother non-linear structure than trees.",
+            est_seconds=t_feat + 10 + n / 100,
+        ),
+        Candidate(
+            "lgbm_linear_ensemble",
+            "ensemble",
+            {"blocks": [smiles] + extra},
+            {"kind": "ensemble", "members": [_gbm(p), _linear(p)], "weights": [2, 1]},
+            "Averaging trees and the linear model reduces variance on small molecular datasets.",
+            est_seconds=t_feat + 10 + n / 200,
+        ),
     ]
 
 
@@ -450,9 +545,15 @@ def _derive(c: Candidate, model: dict | None, suffix: str, why: str, factor: flo
     if model is None:
         return None
     est = c.est_seconds * factor
-    return replace(c, name=f"{c.name}+{suffix}", model=model, representation=representation or c.representation,
-                   rationale=why.strip(), est_seconds=est,
-                   time_limit_s=None if c.time_limit_s is None else max(c.time_limit_s, 60.0) * max(factor, 0.5))
+    return replace(
+        c,
+        name=f"{c.name}+{suffix}",
+        model=model,
+        representation=representation or c.representation,
+        rationale=why.strip(),
+        est_seconds=est,
+        time_limit_s=None if c.time_limit_s is None else max(c.time_limit_s, 60.0) * max(factor, 0.5),
+    )
 
 
 def _shift_kmers(rep: dict, delta: int) -> dict | None:
@@ -503,8 +604,11 @@ def regularize(c: Candidate, why: str = "") -> Candidate | None:
         else:
             if m.get("dropout", 0.2) >= 0.6:
                 return None
-            m.update(dropout=round(m.get("dropout", 0.2) + 0.15, 2), weight_decay=m.get("weight_decay", 1e-2) * 3,
-                     patience=max(2, m.get("patience", 5) - 1))
+            m.update(
+                dropout=round(m.get("dropout", 0.2) + 0.15, 2),
+                weight_decay=m.get("weight_decay", 1e-2) * 3,
+                patience=max(2, m.get("patience", 5) - 1),
+            )
             if "channels" in m:
                 m["channels"] = max(16, m["channels"] // 2)
         return m
@@ -613,10 +717,15 @@ def blend(a: Candidate, b: Candidate, why: str = "") -> Candidate | None:
     if fa == fb or "ensemble" in (fa, fb):
         return None
     members = [copy.deepcopy(a.model), copy.deepcopy(b.model)]
-    return Candidate(f"blend[{a.name} | {b.name}]", "ensemble", _union_blocks(a.representation, b.representation),
-                     {"kind": "ensemble", "members": members},
-                     (f"{why} " if why else "") + "Averaging the two best candidates of different families "
-                     "usually beats both when their errors differ.", est_seconds=a.est_seconds + b.est_seconds)
+    return Candidate(
+        f"blend[{a.name} | {b.name}]",
+        "ensemble",
+        _union_blocks(a.representation, b.representation),
+        {"kind": "ensemble", "members": members},
+        (f"{why} " if why else "") + "Averaging the two best candidates of different families "
+        "usually beats both when their errors differ.",
+        est_seconds=a.est_seconds + b.est_seconds,
+    )
 
 
 def bag(c: Candidate, n: int = 3, why: str = "") -> Candidate | None:

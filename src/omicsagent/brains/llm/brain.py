@@ -45,7 +45,8 @@ EXPECTED_NAMES = {("training", "train_script"): "train_script", ("training", "mo
 
 
 def check_names(output: BaseModel, ctx: StepContext) -> None:
-    """The harness promotes ``<iter>/train.py``, ``<iter>/inference.py`` and ``<iter>/model``: insist on them."""
+    """The harness promotes ``<iter>/train.py``, ``<iter>/inference.py`` and ``<iter>/model``: insist on
+    them."""
     for (step, field), attr in EXPECTED_NAMES.items():
         if step != ctx.step:
             continue
@@ -111,8 +112,11 @@ class LLMBrain:
         step = STEPS[ctx.step]
         spec = self.config.reflection_model if ctx.step == "reflection" and self.config.reflection_model \
             else self.config.model
-        trajectory = Trajectory(ctx.layout.trajectory, secrets=self.config.secret_values(),
-                                context={"iteration": ctx.iteration, "step": ctx.step, "attempt": ctx.attempt})
+        trajectory = Trajectory(
+            ctx.layout.trajectory,
+            secrets=self.config.secret_values(),
+            context={"iteration": ctx.iteration, "step": ctx.step, "attempt": ctx.attempt},
+        )
         recorded = RecordedModel(self._model(spec), spec=spec, config=self.config,
                                  pricing=Pricing.for_model(spec, self.config), trajectory=trajectory,
                                  spent_before=self.spent() or 0.0)
@@ -181,10 +185,16 @@ class LLMBrain:
         if isinstance(err, BudgetExceeded):
             return f"{err}; the step was stopped before its next model request"
         if isinstance(err, UsageLimitExceeded):
-            return (f"the step used its {self.config.max_requests_per_step} model requests without a valid answer; "
-                    "work in fewer, larger actions and answer as soon as the files are in place")
+            return (
+                f"the step used its {self.config.max_requests_per_step} model requests "
+                "without a valid answer; "
+                "work in fewer, larger actions and answer as soon as the files are in place"
+            )
         if isinstance(err, UnexpectedModelBehavior):
-            return f"the model gave no valid answer within {self.config.max_retries} corrections ({str(err)[:300]})"
+            return (
+                f"the model gave no valid answer within {self.config.max_retries} corrections "
+                f"({str(err)[:300]})"
+            )
         return str(err)[:500]
 
 

@@ -41,9 +41,22 @@ PROVIDERS: dict[str, ProviderInfo] = {p.name: p for p in (
                  "vllm:Qwen/Qwen2.5-Coder-32B-Instruct", None),
 )}
 
-CONFIG_KEYS = ("model", "reflection_model", "base_url", "reflection_base_url", "max_requests_per_step", "max_retries",
-               "provider_retries", "max_cost_usd", "request_timeout_s", "tool_timeout_s", "temperature",
-               "price_model", "price_input_per_mtok", "price_output_per_mtok")
+CONFIG_KEYS = (
+    "model",
+    "reflection_model",
+    "base_url",
+    "reflection_base_url",
+    "max_requests_per_step",
+    "max_retries",
+    "provider_retries",
+    "max_cost_usd",
+    "request_timeout_s",
+    "tool_timeout_s",
+    "temperature",
+    "price_model",
+    "price_input_per_mtok",
+    "price_output_per_mtok",
+)
 
 
 class LLMConfig(BaseModel):
@@ -51,8 +64,12 @@ class LLMConfig(BaseModel):
 
     model: str = Field(description="Step model, 'provider:name', e.g. 'openai:gpt-4.1'.")
     reflection_model: str | None = Field(None, description="Model for the reflection step (default: model).")
-    base_url: str | None = Field(None, description="Server URL of the step model (Ollama, vLLM, llama.cpp, proxy).")
-    reflection_base_url: str | None = Field(None, description="Server URL of the reflection model, if different.")
+    base_url: str | None = Field(
+        None, description="Server URL of the step model (Ollama, vLLM, llama.cpp, proxy)."
+    )
+    reflection_base_url: str | None = Field(
+        None, description="Server URL of the reflection model, if different."
+    )
     max_requests_per_step: int = Field(40, ge=1, description="Model requests one step may make.")
     max_retries: int = Field(3, ge=0, description="Corrections per step after invalid output or tool calls.")
     provider_retries: int = Field(4, ge=0, description="Retries of a request after 429/5xx/timeouts.")
@@ -148,13 +165,16 @@ def read_config_file(config_file: Path | None) -> dict[str, Any]:
                           f"environment or a .env file given with --env-file.")
     unknown = [k for k in section if k not in CONFIG_KEYS]
     if unknown:
-        raise ConfigError(f"{path} has unknown [llm] setting {unknown[0]!r}; use only {', '.join(CONFIG_KEYS)}.")
+        raise ConfigError(
+            f"{path} has unknown [llm] setting {unknown[0]!r}; use only {', '.join(CONFIG_KEYS)}."
+        )
     return section
 
 
 def load_llm_config(*, model: str | None = None, base_url: str | None = None, env_file: Path | None = None,
                     config_file: Path | None = None, **overrides: Any) -> LLMConfig:
-    """Settings from arguments > config file ``[llm]`` > environment; keys from the environment or ``env_file``."""
+    """Settings from arguments > config file ``[llm]`` > environment; keys from the environment or
+    ``env_file``."""
     dotenv = read_env_file(env_file)
     data: dict[str, Any] = dict(read_config_file(config_file))
     if model:
@@ -164,8 +184,10 @@ def load_llm_config(*, model: str | None = None, base_url: str | None = None, en
     data.update({k: v for k, v in overrides.items() if v is not None})
     data.setdefault("model", _env("OMICSAGENT_MODEL", dotenv))
     if not data.get("model"):
-        raise ConfigError("No LLM model is configured; pass --model PROVIDER:MODEL (e.g. openai:gpt-4.1) or set "
-                          "model in the [llm] section of the config file.")
+        raise ConfigError(
+            "No LLM model is configured; pass --model PROVIDER:MODEL (e.g. openai:gpt-4.1) or set "
+            "model in the [llm] section of the config file."
+        )
     specs = [data["model"]] + ([data["reflection_model"]] if data.get("reflection_model") else [])
     providers = [split_model(s)[0] for s in specs]
     if data.get("price_model"):
@@ -186,7 +208,9 @@ def load_llm_config(*, model: str | None = None, base_url: str | None = None, en
         key = _env(info.key_env, dotenv)
         local = prov == "openai" and urls.get(prov)  # an OpenAI-compatible server may need no key
         if key is None and info.key_required and not local:
-            where = f" or add it to {env_file}" if env_file else " or put it in a .env file given with --env-file"
+            where = (
+                f" or add it to {env_file}" if env_file else " or put it in a .env file given with --env-file"
+            )
             raise ConfigError(f"The {prov} API key is missing; export {info.key_env}{where}.")
         if key is not None:
             keys[prov] = SecretStr(key)
@@ -213,8 +237,18 @@ def list_models(env_file: Path | None = None) -> list[dict[str, Any]]:
             notes = f"local server {url}, no key needed"
         if info.price_id is None:
             notes += "; cost unknown"
-        rows.append({"provider": info.name, "variable": info.key_env, "present": "yes" if has_key else "no",
-                     "notes": notes, "key_present": has_key, "key_required": info.key_required, "base_url": url,
-                     "example": info.example, "usable": has_key or not info.key_required,
-                     "priced": info.price_id is not None})
+        rows.append(
+            {
+                "provider": info.name,
+                "variable": info.key_env,
+                "present": "yes" if has_key else "no",
+                "notes": notes,
+                "key_present": has_key,
+                "key_required": info.key_required,
+                "base_url": url,
+                "example": info.example,
+                "usable": has_key or not info.key_required,
+                "priced": info.price_id is not None,
+            }
+        )
     return rows

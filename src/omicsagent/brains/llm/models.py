@@ -175,7 +175,9 @@ def permanent_error(err: BaseException, spec: str) -> ConfigError | None:
     if isinstance(err, ModelNotFoundError):
         return ConfigError(f"The {provider} server does not know the model {spec!r}; check the model name.")
     if isinstance(err, ModelQuotaExceededError):
-        return ConfigError(f"The {provider} account has no quota or credit left; top it up or choose another model.")
+        return ConfigError(
+            f"The {provider} account has no quota or credit left; top it up or choose another model."
+        )
     return None
 
 

@@ -46,7 +46,8 @@ def _clip(text: str, limit: int) -> str:
 
 
 def ml_catalogue() -> tuple[str, str]:
-    """(blocks, models) as bullet lists read from the ``omicsagent.ml`` registries; generic text if unavailable."""
+    """(blocks, models) as bullet lists read from the ``omicsagent.ml`` registries; generic text if
+    unavailable."""
     try:
         from dataclasses import MISSING, fields
 
@@ -62,8 +63,11 @@ def ml_catalogue() -> tuple[str, str]:
     blocks, models = [], []
     try:
         for kind, cls in block_classes().items():
-            opts = [f.name if f.default is MISSING and f.default_factory is MISSING else f"{f.name}={f.default!r}"
-                    for f in fields(cls) if f.init and not f.name.startswith("_")]
+            opts = [
+                f.name if f.default is MISSING and f.default_factory is MISSING else f"{f.name}={f.default!r}"
+                for f in fields(cls)
+                if f.init and not f.name.startswith("_")
+            ]
             blocks.append(line(kind, cls, opts))
         for kind, cls in model_classes().items():
             models.append(line(kind, cls, cls.option_names()))
@@ -123,14 +127,26 @@ def step_prompt(ctx: "StepContext", *, max_requests: int, tool_timeout_s: float,
     instruction = f"\n## Instruction from the last reflection\n{ctx.instruction}\n" if ctx.instruction else ""
     feedback = ""
     if ctx.feedback:
-        feedback = (f"\n## Correction (attempt {ctx.attempt})\nYour previous answer to this step was rejected: "
-                    f"{ctx.feedback}\nFix the cause, check the result, then answer again.\n")
-    text = render(load_text("step_user.md"), step=ctx.step, iteration=ctx.iteration, purpose=STEPS[ctx.step].purpose,
-                  guide=guide + "\n", task_card=task_card_markdown(ctx.task),
-                  description=_clip(ctx.task.description or "(none)", MAX_DESCRIPTION_CHARS),
-                  instruction_block=instruction, previous_block=_previous_block(ctx), feedback_block=feedback,
-                  time_left=clock(ctx.time_left()), max_requests=max_requests,
-                  tool_timeout=clock(min(tool_timeout_s, ctx.time_left())), **values)
+        feedback = (
+            f"\n## Correction (attempt {ctx.attempt})\nYour previous answer to this step was rejected: "
+            f"{ctx.feedback}\nFix the cause, check the result, then answer again.\n"
+        )
+    text = render(
+        load_text("step_user.md"),
+        step=ctx.step,
+        iteration=ctx.iteration,
+        purpose=STEPS[ctx.step].purpose,
+        guide=guide + "\n",
+        task_card=task_card_markdown(ctx.task),
+        description=_clip(ctx.task.description or "(none)", MAX_DESCRIPTION_CHARS),
+        instruction_block=instruction,
+        previous_block=_previous_block(ctx),
+        feedback_block=feedback,
+        time_left=clock(ctx.time_left()),
+        max_requests=max_requests,
+        tool_timeout=clock(min(tool_timeout_s, ctx.time_left())),
+        **values,
+    )
     if ctx.step == "reflection":
         text += "\n" + reflection_history(ctx, spent=spent, max_cost=max_cost)
     return text
@@ -145,14 +161,25 @@ def _iteration_summary(it: Any, metric: str) -> dict[str, Any]:
         if s.error:
             entry["error"] = _clip(s.error, 600)
         if s.output:
-            entry["output"] = {k: v for k, v in s.output.items() if k not in ("train_script", "inference_script")}
+            entry["output"] = {
+                k: v for k, v in s.output.items() if k not in ("train_script", "inference_script")
+            }
         steps[s.name] = entry
-    return {"iteration": it.index, "status": it.status, "summary": it.summary, "representation": it.representation,
-            "model": it.model, "hyperparameters": it.hyperparameters, "train_metrics": it.train_metrics,
-            "validation_metrics": it.validation_metrics, f"validation_{metric}": it.validation_metrics.get(metric),
-            "duration_s": round(it.duration_s or (time.time() - it.started_at if it.started_at else 0.0), 1),
-            "failure": it.failure,
-            "instructions_given_before_it": {}, "steps": steps}
+    return {
+        "iteration": it.index,
+        "status": it.status,
+        "summary": it.summary,
+        "representation": it.representation,
+        "model": it.model,
+        "hyperparameters": it.hyperparameters,
+        "train_metrics": it.train_metrics,
+        "validation_metrics": it.validation_metrics,
+        f"validation_{metric}": it.validation_metrics.get(metric),
+        "duration_s": round(it.duration_s or (time.time() - it.started_at if it.started_at else 0.0), 1),
+        "failure": it.failure,
+        "instructions_given_before_it": {},
+        "steps": steps,
+    }
 
 
 def reflection_history(ctx: "StepContext", *, spent: float | None, max_cost: float | None) -> str:

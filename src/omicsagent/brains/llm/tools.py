@@ -57,7 +57,8 @@ def _timeout(deps: StepDeps, timeout_s: float | None) -> float:
 
 
 def bash(ctx: RunContext[StepDeps], command: str, timeout_s: float | None = None) -> str:
-    """Run a bash command in the sandbox, working directory = the workspace root. Returns exit code and output.
+    """Run a bash command in the sandbox, working directory = the workspace root. Returns exit code and
+    output.
 
     Args:
         command: The shell command, e.g. "head -5 inputs/train.csv" or "pip list | grep torch".
@@ -146,7 +147,9 @@ def read_file(ctx: RunContext[StepDeps], path: str, start_line: int = 1, max_lin
         return f"error: {err}"
     if target.is_dir():
         entries = sorted(target.iterdir())
-        shown = [f"{p.name}/" if p.is_dir() else f"{p.name}  ({p.stat().st_size} bytes)" for p in entries[:200]]
+        shown = [
+            f"{p.name}/" if p.is_dir() else f"{p.name}  ({p.stat().st_size} bytes)" for p in entries[:200]
+        ]
         more = f"\n... {len(entries) - 200} more" if len(entries) > 200 else ""
         return "\n".join(shown) + more if shown else "(empty folder)"
     if not target.is_file():
@@ -167,5 +170,7 @@ def step_tools(step: str) -> list[Tool[StepDeps]]:
     Every tool is ``sequential``: calls the model sends together run one after another, in order, so
     "write the script, then run it" in one turn does what it says.
     """
-    funcs = [read_file] if step == "reflection" else [bash, run_python, write_file, replace_in_file, read_file]
+    funcs = (
+        [read_file] if step == "reflection" else [bash, run_python, write_file, replace_in_file, read_file]
+    )
     return [Tool(f, takes_ctx=True, sequential=True) for f in funcs]

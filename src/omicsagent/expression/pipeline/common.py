@@ -123,7 +123,10 @@ def finish(
     )
     progress("handling missing values")
     cleaned = handle_missing_values(
-        linked, trait, max_gene_missing=options.max_gene_missing, max_sample_missing=options.max_sample_missing
+        linked,
+        trait,
+        max_gene_missing=options.max_gene_missing,
+        max_sample_missing=options.max_sample_missing,
     )
     result.notes.append(f"missing values: {linked.shape} -> {cleaned.shape}")
     judgement, cleaned = judge_bias(cleaned, trait)

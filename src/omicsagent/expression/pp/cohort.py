@@ -40,10 +40,14 @@ def handle_missing_values(
     clin_cols = [c for c in df.columns if c in (trait, *COVARIATES)]
     gene_cols = [c for c in df.columns if c not in (trait, *COVARIATES)]
     genes = df[gene_cols].to_numpy(dtype=float)
-    keep_genes = np.isnan(genes).mean(axis=0) <= max_gene_missing if len(df) else np.zeros(len(gene_cols), bool)
+    keep_genes = (
+        np.isnan(genes).mean(axis=0) <= max_gene_missing if len(df) else np.zeros(len(gene_cols), bool)
+    )
     genes = genes[:, keep_genes]
     gene_cols = [c for c, k in zip(gene_cols, keep_genes) if k]
-    keep_rows = np.isnan(genes).mean(axis=1) <= max_sample_missing if genes.shape[1] else np.ones(len(df), bool)
+    keep_rows = (
+        np.isnan(genes).mean(axis=1) <= max_sample_missing if genes.shape[1] else np.ones(len(df), bool)
+    )
     genes, clin = genes[keep_rows], df[clin_cols][keep_rows].copy()
     if "Age" in clin.columns:
         clin["Age"] = clin["Age"].fillna(clin["Age"].mean())

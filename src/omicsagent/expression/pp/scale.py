@@ -35,10 +35,16 @@ def value_scale(values: pd.DataFrame | np.ndarray) -> ValueScale:
     q99, med = float(np.quantile(arr, 0.99)), float(np.median(arr))
     negative = float((arr < 0).mean())
     if negative > 0.001:
-        return ValueScale("log", f"{negative:.1%} of values are negative (centred or log-ratio data)", q99, med)
+        return ValueScale(
+            "log", f"{negative:.1%} of values are negative (centred or log-ratio data)", q99, med
+        )
     if q99 > LINEAR_QUANTILE_LIMIT:
-        return ValueScale("linear", f"99th percentile {q99:.4g} > {LINEAR_QUANTILE_LIMIT:g}, median {med:.4g}", q99, med)
-    return ValueScale("log", f"99th percentile {q99:.4g} <= {LINEAR_QUANTILE_LIMIT:g}, median {med:.4g}", q99, med)
+        return ValueScale(
+            "linear", f"99th percentile {q99:.4g} > {LINEAR_QUANTILE_LIMIT:g}, median {med:.4g}", q99, med
+        )
+    return ValueScale(
+        "log", f"99th percentile {q99:.4g} <= {LINEAR_QUANTILE_LIMIT:g}, median {med:.4g}", q99, med
+    )
 
 
 def log2_transform(frame: pd.DataFrame) -> pd.DataFrame:

@@ -72,7 +72,9 @@ def run_checks(names: list[str], ctx: CheckContext) -> list[str]:
     """Problems of every named check, each prefixed with the check's name."""
     problems = []
     if ctx.output.get("stop") is True:
-        names = [n for n in names if n in STOP_CHECKS] + (["record_if_stopped"] if ctx.role in ("geo", "tcga") else [])
+        names = [n for n in names if n in STOP_CHECKS] + (
+            ["record_if_stopped"] if ctx.role in ("geo", "tcga") else []
+        )
     for name in dict.fromkeys(names):
         try:
             found = CHECKS[name](ctx)
@@ -127,14 +129,20 @@ def record_if_stopped(ctx: CheckContext) -> list[str]:
     if not rec:
         return [f"the unit stopped the cohort but cohort_info.json has no record for {cid!r}; write it"]
     if rec.get("is_usable") is not False or not rec.get("note"):
-        return [f"the record of a stopped cohort must say is_usable false with the reason in note; it says {rec}"]
+        return [
+            f"the record of a stopped cohort must say is_usable false with the reason in note; it says {rec}"
+        ]
     return []
 
 
 @check("samples_present")
 def samples_present(ctx: CheckContext) -> list[str]:
     n = ctx.output.get("n_samples")
-    return [] if isinstance(n, int) and n > 0 else [f"the series lists {n!r} samples; read !Sample_geo_accession"]
+    return (
+        []
+        if isinstance(n, int) and n > 0
+        else [f"the series lists {n!r} samples; read !Sample_geo_accession"]
+    )
 
 
 @check("unique_samples")
@@ -182,8 +190,13 @@ def trait_two_classes(ctx: CheckContext) -> list[str]:
         return [] if len(counts) >= 2 else [f"the trait row {ctx.output['trait_row']!r} gives one value only"]
     classes = {k: v for k, v in counts.items() if v}
     if len(classes) < 2:
-        return [(f"the trait row {ctx.output['trait_row']!r} gives {classes or 'no values'}: one class is not a "
-                "trait; choose another row or other case/control words, or report the trait unavailable")]
+        return [
+            (
+                f"the trait row {ctx.output['trait_row']!r} gives {classes or 'no values'}: "
+                "one class is not a trait; choose another row or other case/control words, "
+                "or report the trait unavailable"
+            )
+        ]
     return []
 
 
@@ -213,8 +226,12 @@ def annotation_matches_ids(ctx: CheckContext) -> list[str]:
     expr_ids = set(pd.read_parquet(ctx.state / "expression.parquet", columns=[]).index.astype(str))
     share = len(expr_ids & set(mapping["ID"].astype(str))) / max(len(expr_ids), 1)
     if share < 0.2:
-        return [(f"only {share:.0%} of the expression IDs appear in the ID column {ctx.output.get('id_column')!r}; "
-                "choose the annotation column that holds the probe IDs")]
+        return [
+            (
+                f"only {share:.0%} of the expression IDs appear in the ID column "
+                f"{ctx.output.get('id_column')!r}; choose the annotation column that holds the probe IDs"
+            )
+        ]
     return []
 
 
@@ -236,15 +253,22 @@ def symbol_fraction(ctx: CheckContext) -> list[str]:
 @check("sample_overlap")
 def sample_overlap(ctx: CheckContext) -> list[str]:
     cid = ctx.cohort_id
-    genes, clinical = ctx.trait_dir / "gene_data" / f"{cid}.csv", ctx.trait_dir / "clinical_data" / f"{cid}.csv"
+    genes, clinical = (
+        ctx.trait_dir / "gene_data" / f"{cid}.csv",
+        ctx.trait_dir / "clinical_data" / f"{cid}.csv",
+    )
     if not genes.is_file() or not clinical.is_file():
         return [f"gene_data/{cid}.csv and clinical_data/{cid}.csv must both exist before linking"]
     g, c = set(_header(genes)[1:]), set(_clinical_samples(ctx, clinical))
     share = len(g & c) / max(len(g), 1)
     floor = float(ctx.review.get("min_sample_overlap", 0.5))
     if share < floor:
-        return [(f"only {len(g & c)} of the {len(g)} gene-table samples are in the clinical table ({share:.0%}); "
-                "the sample IDs of the two tables do not match")]
+        return [
+            (
+                f"only {len(g & c)} of the {len(g)} gene-table samples are in the clinical table "
+                f"({share:.0%}); the sample IDs of the two tables do not match"
+            )
+        ]
     return []
 
 
@@ -298,8 +322,10 @@ def record_consistent(ctx: CheckContext) -> list[str]:
             problems.append(f"sample_size {rec.get('sample_size')} but the linked table has {n} rows")
         for name, col in (("has_age", "Age"), ("has_gender", "Gender")):
             if bool(rec.get(name)) != (col in cols):
-                problems.append(f"{name} is {rec.get(name)} but the linked table {'has' if col in cols else 'lacks'} "
-                                f"{col}")
+                problems.append(
+                    f"{name} is {rec.get(name)} but the linked table {'has' if col in cols else 'lacks'} "
+                    f"{col}"
+                )
         if not cols or cols[0] != ctx.trait:
             problems.append(f"the linked table's first column must be the trait {ctx.trait}")
     elif not rec.get("note"):
@@ -351,8 +377,11 @@ def selection_rule(ctx: CheckContext) -> list[str]:
         want = (select_one_step(load_cohort_info(root / ctx.trait / "cohort_info.json"), condition,
                                 reference_compatible=ref), None)
     else:
-        related = {k: list(v.get("related_genes", [])) for k, v in load_task_info(ctx.extra["task_info"]).items()
-                   if isinstance(v, dict)}
+        related = {
+            k: list(v.get("related_genes", []))
+            for k, v in load_task_info(ctx.extra["task_info"]).items()
+            if isinstance(v, dict)
+        }
         choice = None
         if related.get(condition) and (root / ctx.trait).is_dir() and (root / condition).is_dir():
             choice = select_two_step(root / ctx.trait, root / condition, trait=ctx.trait, condition=condition,
@@ -376,7 +405,10 @@ def gene_json_format(ctx: CheckContext) -> list[str]:
     data = json.loads(path.read_text())
     sig = data.get("significant_genes", {})
     if set(sig) != {"Variable", "Coefficient", "Absolute Coefficient"} or "cv_performance" not in data:
-        return ["the JSON needs significant_genes {Variable, Coefficient, Absolute Coefficient} and cv_performance"]
+        return [
+            "the JSON needs significant_genes {Variable, Coefficient, Absolute Coefficient} "
+            "and cv_performance"
+        ]
     genes, coefs, absolute = sig["Variable"], sig["Coefficient"], sig["Absolute Coefficient"]
     problems = []
     if not (len(genes) == len(coefs) == len(absolute)):

@@ -41,28 +41,60 @@ MemoryOpt = Annotated[
 
 
 def run_cmd(
-    problems: Annotated[Path, typer.Option("--problems", help="GenoTEX task_info.json: traits, known genes, "
-                                                                "conditions.")],
-    cohorts: Annotated[Path, typer.Option("--cohorts", help="Cohort root in the GenoTEX input layout: "
-                                                              "GEO/<Trait>/<GSE...>/ and TCGA/<cohort>/.")],
-    out: Annotated[Path, typer.Option("--out", help="Output folder: preprocess/, regress/ (GenoTEX layout) and "
-                                                      "team/ (journals, workspaces, reports).")] = Path("output"),
-    brain: Annotated[str, typer.Option(help="expert (offline, default) or llm, for every role; refine per role "
-                                             "with --config.")] = "expert",
+    problems: Annotated[
+        Path, typer.Option("--problems", help="GenoTEX task_info.json: traits, known genes, conditions.")
+    ],
+    cohorts: Annotated[
+        Path,
+        typer.Option(
+            "--cohorts",
+            help="Cohort root in the GenoTEX input layout: GEO/<Trait>/<GSE...>/ and TCGA/<cohort>/.",
+        ),
+    ],
+    out: Annotated[
+        Path,
+        typer.Option(
+            "--out",
+            help="Output folder: preprocess/, regress/ (GenoTEX layout) and "
+            "team/ (journals, workspaces, reports).",
+        ),
+    ] = Path("output"),
+    brain: Annotated[
+        str,
+        typer.Option(help="expert (offline, default) or llm, for every role; refine per role with --config."),
+    ] = "expert",
     model: Annotated[str | None, typer.Option(help="Default model of the LLM roles, PROVIDER:MODEL.")] = None,
-    config: Annotated[Path | None, typer.Option(help="TOML with [llm] and one [roles.<role>] table per role "
-                                                     "(brain, model, base_url, ...).")] = None,
+    config: Annotated[
+        Path | None,
+        typer.Option(
+            help="TOML with [llm] and one [roles.<role>] table per role (brain, model, base_url, ...)."
+        ),
+    ] = None,
     env_file: Annotated[Path | None, typer.Option(help=".env file with API keys.")] = None,
-    guideline: Annotated[list[Path] | None, typer.Option(
-        "--guideline", help="An edited guideline (repeatable; from `omicsagent expr guideline show ROLE`).")] = None,
-    traits: Annotated[list[str] | None, typer.Option(help="Only these traits (comma-separated or repeated).")] = None,
+    guideline: Annotated[
+        list[Path] | None,
+        typer.Option(
+            "--guideline",
+            help="An edited guideline (repeatable; from `omicsagent expr guideline show ROLE`).",
+        ),
+    ] = None,
+    traits: Annotated[
+        list[str] | None, typer.Option(help="Only these traits (comma-separated or repeated).")
+    ] = None,
     jobs: Annotated[int, typer.Option(help="Cohorts (then problems) run in parallel processes.")] = 1,
-    gene_info: Annotated[Path | None, typer.Option(
-        "--gene-info", envvar="OMICSAGENT_GENE_INFO",
-        help="NCBI Homo_sapiens.gene_info.gz (or a GenoTEX gene_synonym.json); built once, then cached.")] = None,
+    gene_info: Annotated[
+        Path | None,
+        typer.Option(
+            "--gene-info",
+            envvar="OMICSAGENT_GENE_INFO",
+            help="NCBI Homo_sapiens.gene_info.gz (or a GenoTEX gene_synonym.json); built once, then cached.",
+        ),
+    ] = None,
     cache_dir: Annotated[Path | None, typer.Option("--cache-dir", help="Alias-table cache folder.")] = None,
     memory: MemoryOpt = None,
-    no_memory: Annotated[bool, typer.Option("--no-memory", help="Neither offer nor store approved code.")] = False,
+    no_memory: Annotated[
+        bool, typer.Option("--no-memory", help="Neither offer nor store approved code.")
+    ] = False,
     sandbox: Annotated[str, typer.Option(help="auto or bwrap (isolated), none (UNISOLATED).")] = "auto",
     json_progress: Annotated[bool, typer.Option("--json", help="Progress as JSON lines on stdout.")] = False,
     quiet: Annotated[bool, typer.Option("--quiet", help="No progress lines.")] = False,
@@ -91,8 +123,10 @@ def run_cmd(
         try:
             result = run_team(settings, progress.event)
         except KeyboardInterrupt:
-            Console(stderr=True).print("[yellow]interrupted[/]: finished cohorts and problems are kept; run the "
-                                       "same command again to continue")
+            Console(stderr=True).print(
+                "[yellow]interrupted[/]: finished cohorts and problems are kept; run the "
+                "same command again to continue"
+            )
             raise typer.Exit(130) from None
     if json_progress:
         return
@@ -111,8 +145,11 @@ def run_cmd(
     for e in [*j.cohorts.values(), *j.problems.values()]:
         for k, v in e.reuse.items():
             reuse[k] = reuse.get(k, 0) + v
-    console.print(f"cohorts: {len(j.cohorts)} processed, {usable} usable; code reuse: {reuse['as_is']} as is, "
-                  f"{reuse['adapted']} adapted, {reuse['new']} new", highlight=False)
+    console.print(
+        f"cohorts: {len(j.cohorts)} processed, {usable} usable; code reuse: {reuse['as_is']} as is, "
+        f"{reuse['adapted']} adapted, {reuse['new']} new",
+        highlight=False,
+    )
     console.print(f"GenoTEX output: {result.paths.preprocess} and {result.paths.regress}", highlight=False,
                   markup=False)
     if result.reports:
@@ -135,8 +172,11 @@ def guideline_list() -> None:
             units = ", ".join(u.name + ("?" if u.optional else "") for u in g.units) or "-"
             table.add_row(role, g.title, units, ", ".join(g.settings))
         console.print(table)
-        console.print("Print one with `omicsagent expr guideline show ROLE > my.toml`, edit it, pass it back with "
-                      "`omicsagent expr run ... --guideline my.toml` (? = optional unit).", highlight=False)
+        console.print(
+            "Print one with `omicsagent expr guideline show ROLE > my.toml`, edit it, pass it back with "
+            "`omicsagent expr run ... --guideline my.toml` (? = optional unit).",
+            highlight=False,
+        )
 
 
 @guideline_app.command("show")
@@ -172,14 +212,25 @@ def memory_list(memory: MemoryOpt = None,
     for e in entries:  # plain lines: they stay whole when piped
         cohorts = e.cohorts
         shown = ", ".join(cohorts[-3:]) + (f" (+{len(cohorts) - 3} more)" if len(cohorts) > 3 else "")
-        console.print(f"{e.role}/{e.unit}  {e.sha}  approved {len(e.approved)}x, {e.code.count(chr(10)) + 1} lines, "
-                      f"on {shown}", highlight=False, markup=False)
+        console.print(
+            f"{e.role}/{e.unit}  {e.sha}  approved {len(e.approved)}x, {e.code.count(chr(10)) + 1} lines, "
+            f"on {shown}",
+            highlight=False,
+            markup=False,
+        )
 
 
 @memory_app.command("show")
-def memory_show(key: Annotated[str, typer.Argument(help="An entry id (its first characters), or ROLE/UNIT for "
-                                                       "the most recently approved script of that unit.")],
-                memory: MemoryOpt = None) -> None:
+def memory_show(
+    key: Annotated[
+        str,
+        typer.Argument(
+            help="An entry id (its first characters), or ROLE/UNIT for "
+            "the most recently approved script of that unit."
+        ),
+    ],
+    memory: MemoryOpt = None,
+) -> None:
     """Print an approved script and where it was approved.
 
     Example: omicsagent expr memory show geo/clinical_features

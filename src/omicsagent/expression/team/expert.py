@@ -68,7 +68,11 @@ MAPPING_UNITS = ("annotation", "gene_mapping")
 
 
 def template_text(role: str, unit: str) -> str:
-    return resources.files("omicsagent.expression.team").joinpath("scripts", f"{role}_{unit}.py.tmpl").read_text()
+    return (
+        resources.files("omicsagent.expression.team")
+        .joinpath("scripts", f"{role}_{unit}.py.tmpl")
+        .read_text()
+    )
 
 
 def template_id(role: str, unit: str) -> str:
@@ -83,7 +87,9 @@ def _literal(params: dict[str, Any]) -> str:
 def render(role: str, unit: str, params: dict[str, Any] | None = None) -> str:
     """The expert's script for a unit with these decisions (the defaults when None)."""
     values = {**DEFAULT_PARAMS[(role, unit)], **(params or {})}
-    return Template(template_text(role, unit)).substitute(template=template_id(role, unit), params=_literal(values))
+    return Template(template_text(role, unit)).substitute(
+        template=template_id(role, unit), params=_literal(values)
+    )
 
 
 def read_params(code: str) -> dict[str, Any] | None:
@@ -107,8 +113,10 @@ def check_expert_units(guides: dict[str, Guideline], roles: list[str]) -> None:
         for unit in guides[role].units:
             if (role, unit.name) not in DEFAULT_PARAMS:
                 known = ", ".join(u for r, u in DEFAULT_PARAMS if r == role)
-                raise ConfigError(f"The {role} guideline's unit {unit.name!r} has no expert script (known: {known}); "
-                                  f"remove it, or give the {role} role an LLM brain (--brain llm).")
+                raise ConfigError(
+                    f"The {role} guideline's unit {unit.name!r} has no expert script (known: {known}); "
+                    f"remove it, or give the {role} role an LLM brain (--brain llm)."
+                )
 
 
 class ExpertBrain:
@@ -171,7 +179,9 @@ class ExpertBrain:
     # ----- review -----
     def review(self, ctx: ReviewContext) -> Review:
         if not ctx.run_ok or ctx.checks:
-            return Review(approved=False, suggestions=list(ctx.checks) or [f"the script failed: {ctx.run_status}"])
+            return Review(
+                approved=False, suggestions=list(ctx.checks) or [f"the script failed: {ctx.run_status}"]
+            )
         if self.role == "domain_expert":
             return self._domain_review(ctx)
         return Review(approved=True)
@@ -195,8 +205,13 @@ class ExpertBrain:
                 m = matches[0]
                 return Review(approved=False, patch={"extra_terms": [m.term]},
                               suggestions=[f"{m.name} fits {readable(trait)}: {m.how}"])
-            return Review(approved=True, suggestions=[
-                f"no TCGA cohort is named after {readable(trait)} or a synonym ({_shown(terms)})", *terms.notes])
+            return Review(
+                approved=True,
+                suggestions=[
+                    f"no TCGA cohort is named after {readable(trait)} or a synonym ({_shown(terms)})",
+                    *terms.notes,
+                ],
+            )
         return Review(approved=True)
 
     def _review_trait_row(self, ctx: ReviewContext, out: dict, trait: str, min_len: int) -> Review:
@@ -213,17 +228,36 @@ class ExpertBrain:
             words = case_words(trait, hit.terms)
             if hit.classes < 2 or (hit.key == str(chosen) and set(words) <= set(tried)):
                 continue
-            return Review(approved=False, patch={"trait_row": hit.key, "trait_case": words},
-                          suggestions=[(f"row {hit.key} names {readable(trait)} as {', '.join(hit.terms)} "
-                                        f"(e.g. {'; '.join(hit.examples[:2])}): read that row with these terms "
-                                        "as case words")])
+            return Review(
+                approved=False,
+                patch={"trait_row": hit.key, "trait_case": words},
+                suggestions=[
+                    (
+                        f"row {hit.key} names {readable(trait)} as {', '.join(hit.terms)} "
+                        f"(e.g. {'; '.join(hit.examples[:2])}): read that row with these terms "
+                        "as case words"
+                    )
+                ],
+            )
         if chosen is not None:
-            return Review(approved=False, patch={"trait_row": "none"}, suggestions=[
-                (f"row {chosen} is not about {readable(trait)}: {why}; no other row listed names it, so report "
-                "the trait as not found in these rows")])
-        return Review(approved=True, suggestions=[
-            f"no row listed names {readable(trait)} or a synonym ({_shown(terms)}); the trait is not in these rows",
-            *terms.notes])
+            return Review(
+                approved=False,
+                patch={"trait_row": "none"},
+                suggestions=[
+                    (
+                        f"row {chosen} is not about {readable(trait)}: {why}; no other row listed names it, "
+                        "so report the trait as not found in these rows"
+                    )
+                ],
+            )
+        return Review(
+            approved=True,
+            suggestions=[
+                f"no row listed names {readable(trait)} or a synonym ({_shown(terms)}); "
+                "the trait is not in these rows",
+                *terms.notes,
+            ],
+        )
 
 
 def _shown(terms: TermSet, n: int = 8) -> str:

@@ -233,8 +233,10 @@ def _validate_units(guide: Guideline, source: str) -> None:
     for unit in guide.units:
         unknown = [c for c in unit.checks if c not in CHECKS]
         if unknown:
-            raise ConfigError(f"{source}: unit {unit.name!r} names the unknown check {unknown[0]!r}; the checks "
-                              f"are {', '.join(sorted(CHECKS))}.")
+            raise ConfigError(
+                f"{source}: unit {unit.name!r} names the unknown check {unknown[0]!r}; the checks "
+                f"are {', '.join(sorted(CHECKS))}."
+            )
     if guide.synonyms and guide.role != "domain_expert":
         raise ConfigError(f"{source}: [synonyms] belongs in the domain_expert guideline.")
 

@@ -185,7 +185,9 @@ class TeamJournal(BaseModel):
         try:
             data = json.loads(Path(path).read_text())
         except (OSError, ValueError):
-            raise RunStateError(f"{path} is corrupted (not valid JSON); delete it to start the run again.") from None
+            raise RunStateError(
+                f"{path} is corrupted (not valid JSON); delete it to start the run again."
+            ) from None
         if data.get("version") != VERSION:
             raise RunStateError(f"{path} has version {data.get('version')}; this omicsagent reads {VERSION}.")
         return cls.model_validate(data)

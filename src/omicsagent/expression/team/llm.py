@@ -83,7 +83,9 @@ class LLMRoleBrain:
         self._model_obj: Model | None = None
         self._pending = Usage()
         guide = load_shipped(role)
-        self._system = _render("system.md", role_title=guide.title, role_description=" ".join(guide.description.split()))
+        self._system = _render(
+            "system.md", role_title=guide.title, role_description=" ".join(guide.description.split())
+        )
 
     def describe(self) -> dict[str, Any]:
         info = self.config.public()
@@ -100,9 +102,16 @@ class LLMRoleBrain:
         units = "\n".join(f"- {u.name}{'?' if u.optional else ''} [{u.status}]: {u.title}" for u in ctx.units)
         stopped = bool(ctx.last_unit and ctx.outputs.get(ctx.last_unit, {}).get("stop") is True)
         prompt = _render(
-            "decide.md", role=self.role, **_task(ctx.task), units=units, last_unit=ctx.last_unit or "none",
-            next_unit=ctx.next_unit or "none", stopped=str(stopped).lower(), backtracks_left=ctx.backtracks_left,
-            outputs=_json(ctx.outputs), history="\n".join(f"- {h}" for h in ctx.history) or "(nothing yet)",
+            "decide.md",
+            role=self.role,
+            **_task(ctx.task),
+            units=units,
+            last_unit=ctx.last_unit or "none",
+            next_unit=ctx.next_unit or "none",
+            stopped=str(stopped).lower(),
+            backtracks_left=ctx.backtracks_left,
+            outputs=_json(ctx.outputs),
+            history="\n".join(f"- {h}" for h in ctx.history) or "(nothing yet)",
             feedback=f"\nYour previous decision was refused: {ctx.feedback}\n" if ctx.feedback else "",
         )
         return self._ask("decide", prompt, Decision, ctx.task)
@@ -119,7 +128,9 @@ class LLMRoleBrain:
             feedback = f"\n## The reviews of your earlier rounds (fix every point)\n{items}\n"
         previous = ""
         if ctx.previous_script:
-            previous = f"\n## Your previous script\n```python\n{_clip(ctx.previous_script, MAX_SCRIPT)}\n```\n"
+            previous = (
+                f"\n## Your previous script\n```python\n{_clip(ctx.previous_script, MAX_SCRIPT)}\n```\n"
+            )
         offers = ""
         if ctx.offers:
             blocks = [f"### id {e.sha} (approved on {', '.join(e.cohorts[-3:])})\n```python\n"
@@ -127,12 +138,24 @@ class LLMRoleBrain:
             offers = ("\n## Code memory: scripts approved for this unit on earlier cohorts\n"
                       "Reuse one as it is when it fits; adapt it otherwise.\n" + "\n".join(blocks) + "\n")
         prompt = _render(
-            "write.md", role=self.role, **_task(ctx.task), unit=u.name, round=ctx.round, max_rounds=ctx.max_rounds,
-            unit_title=u.title, instruction=" ".join(u.instruction.split()),
+            "write.md",
+            role=self.role,
+            **_task(ctx.task),
+            unit=u.name,
+            round=ctx.round,
+            max_rounds=ctx.max_rounds,
+            unit_title=u.title,
+            instruction=" ".join(u.instruction.split()),
             produces=", ".join(f"`{k}` ({v})" for k, v in u.produces.items()) or "(anything useful)",
-            checks=", ".join(u.checks) or "(none)", reviewer=u.reviewer, settings=_json(ctx.guideline.settings),
-            directive=directive, feedback=feedback, previous_script=previous, offers=offers,
-            outputs=_json(ctx.outputs), conventions=ctx.conventions,
+            checks=", ".join(u.checks) or "(none)",
+            reviewer=u.reviewer,
+            settings=_json(ctx.guideline.settings),
+            directive=directive,
+            feedback=feedback,
+            previous_script=previous,
+            offers=offers,
+            outputs=_json(ctx.outputs),
+            conventions=ctx.conventions,
         )
         return self._ask("write", prompt, Attempt, ctx.task, extra={"unit": u.name, "round": ctx.round})
 
@@ -140,11 +163,19 @@ class LLMRoleBrain:
         u = ctx.unit
         checks = "\n".join(f"- FAILED: {c}" for c in ctx.checks) if ctx.checks else "All checks passed."
         prompt = _render(
-            "review.md", role=self.role, **_task(ctx.task), unit=u.name, round=ctx.round, author=ctx.author_role,
+            "review.md",
+            role=self.role,
+            **_task(ctx.task),
+            unit=u.name,
+            round=ctx.round,
+            author=ctx.author_role,
             instruction=" ".join(u.instruction.split()),
             produces=", ".join(f"`{k}` ({v})" for k, v in u.produces.items()) or "(anything)",
-            script=_clip(ctx.script, MAX_SCRIPT), run_status=ctx.run_status, run_log=_clip(ctx.run_log, 4000),
-            output=_json(ctx.output), checks=checks,
+            script=_clip(ctx.script, MAX_SCRIPT),
+            run_status=ctx.run_status,
+            run_log=_clip(ctx.run_log, 4000),
+            output=_json(ctx.output),
+            checks=checks,
             history="\n".join(f"- {h}" for h in ctx.history) or "(this is the first unit)",
         )
         return self._ask("review", prompt, Review, ctx.task, extra={"unit": u.name, "round": ctx.round})
@@ -165,16 +196,25 @@ class LLMRoleBrain:
 
         spec = self.config.model
         path = task.folder / TRAJECTORY_FILE if task.folder is not None else None
-        trajectory = Trajectory(path, secrets=self.config.secret_values(),
-                                context={"role": self.role, "call": kind, "task": f"{task.trait}/{task.subject}",
-                                         **(extra or {})})
+        trajectory = Trajectory(
+            path,
+            secrets=self.config.secret_values(),
+            context={
+                "role": self.role,
+                "call": kind,
+                "task": f"{task.trait}/{task.subject}",
+                **(extra or {}),
+            },
+        )
         recorded = RecordedModel(self._model(), spec=spec, config=self.config,
                                  pricing=Pricing.for_model(spec, self.config), trajectory=trajectory)
         agent = Agent(recorded, output_type=output_type, instructions=self._system,
                       retries={"output": self.config.max_retries}, model_settings=model_settings(self.config),
                       name=f"omicsagent-team-{self.role}-{kind}")
         try:
-            result = agent.run_sync(prompt, usage_limits=UsageLimits(request_limit=self.config.max_requests_per_step))
+            result = agent.run_sync(
+                prompt, usage_limits=UsageLimits(request_limit=self.config.max_requests_per_step)
+            )
         except OmicsAgentError:
             self._pending = self._pending.add(recorded.usage)
             raise

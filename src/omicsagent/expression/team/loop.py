@@ -187,8 +187,13 @@ class UnitLoop:
                 feedback = ""
             self.journal.events.append(record)
             self._save()
-            self._emit("decision", action=decision.action, unit=decision.unit or next_unit, reason=decision.reason,
-                       valid=record.valid)
+            self._emit(
+                "decision",
+                action=decision.action,
+                unit=decision.unit or next_unit,
+                reason=decision.reason,
+                valid=record.valid,
+            )
             if decision.action == "finish":
                 self.history.append(f"{self.s.role} finished: {decision.reason}")
                 break
@@ -206,21 +211,32 @@ class UnitLoop:
             unit = units[pos]
             if decision.action == "skip":
                 status[unit.name] = "skipped"
-                self.journal.events.append(UnitRecord(unit=unit.name, status="skipped", reason=decision.reason,
-                                                      visit=visits.get(unit.name, 0) + 1))
+                self.journal.events.append(
+                    UnitRecord(
+                        unit=unit.name,
+                        status="skipped",
+                        reason=decision.reason,
+                        visit=visits.get(unit.name, 0) + 1,
+                    )
+                )
                 self.history.append(f"{unit.name} skipped: {decision.reason}")
                 self._save()
                 pos += 1
                 continue
             visits[unit.name] = visits.get(unit.name, 0) + 1
             self._snapshot(pos)
-            rec = self._run_unit(pos, unit.name, visits[unit.name], outputs, directives.get(unit.name, ({}, "")))
+            rec = self._run_unit(
+                pos, unit.name, visits[unit.name], outputs, directives.get(unit.name, ({}, ""))
+            )
             status[unit.name] = rec.status
             if rec.status != "approved":
                 self.journal.status = "failed"
-                self.journal.note = (f"unit {unit.name} was not approved after {len(rec.rounds)} round(s): "
-                                     + "; ".join((rec.rounds[-1].suggestions or ["no script"])[:3] if rec.rounds
-                                                 else ["no round ran"]))
+                self.journal.note = (
+                    f"unit {unit.name} was not approved after {len(rec.rounds)} round(s): "
+                    + "; ".join(
+                        (rec.rounds[-1].suggestions or ["no script"])[:3] if rec.rounds else ["no round ran"]
+                    )
+                )
                 self.history.append(self.journal.note)
                 break
             outputs[unit.name] = rec.output
@@ -252,7 +268,11 @@ class UnitLoop:
         if d.action == "back":
             if self.journal.backtracks >= self.max_backtracks:
                 return f"no backtrack left (at most {self.max_backtracks})"
-            if d.unit not in names or names.index(d.unit) >= pos or status[d.unit] not in ("approved", "skipped"):
+            if (
+                d.unit not in names
+                or names.index(d.unit) >= pos
+                or status[d.unit] not in ("approved", "skipped")
+            ):
                 return f"{d.unit!r} is not an earlier unit that ran"
             if not d.reason.strip():
                 return "going back needs a reason"
@@ -306,8 +326,16 @@ class UnitLoop:
             rr.duration_s = round(time.time() - started, 3)
             rec.rounds.append(rr)
             self._save()
-            self._emit("round", unit=name, round=rnd, approved=rr.approved, reuse=rr.reuse, reviewer=rr.reviewer,
-                       suggestions=rr.suggestions[:3], run=rr.run)
+            self._emit(
+                "round",
+                unit=name,
+                round=rnd,
+                approved=rr.approved,
+                reuse=rr.reuse,
+                reviewer=rr.reviewer,
+                suggestions=rr.suggestions[:3],
+                run=rr.run,
+            )
             if rr.approved:
                 rec.status = "approved"
                 rec.output = rr.output
@@ -340,7 +368,9 @@ class UnitLoop:
             **self.s.base_input,
         }
 
-    def _attempt(self, rnd: int, visit: int, unit, attempt: Attempt, offers, outputs, folder: Path) -> RoundRecord:
+    def _attempt(
+        self, rnd: int, visit: int, unit, attempt: Attempt, offers, outputs, folder: Path
+    ) -> RoundRecord:
         reuse, based = classify_reuse(attempt.script, offers, attempt.based_on)
         stem = f"v{visit}_r{rnd}"
         script = folder / f"{stem}.py"
@@ -361,7 +391,9 @@ class UnitLoop:
                          peak_memory_mb=res.peak_memory_mb)
         checks: list[str] = []
         if links:
-            checks.append(f"the script left symbolic links ({', '.join(links[:5])}); write regular files only")
+            checks.append(
+                f"the script left symbolic links ({', '.join(links[:5])}); write regular files only"
+            )
         elif not res.ok:
             checks.append(f"the script failed ({res.status}): {res.output[-1500:]}")
         elif problem:
@@ -369,11 +401,21 @@ class UnitLoop:
         else:
             if output.get("stop") is not True:
                 checks += unit.output_problems(output)
-            checks += run_checks(unit.checks, CheckContext(
-                role=self.s.role, unit=unit.name, output=output, trait=self.s.task.trait, workspace=self.ws.root,
-                settings=self.guide.settings, review=self.s.guides["code_reviewer"].settings, previous=outputs,
-                aliases=self.s.aliases, extra={**self.s.base_input, "condition": self.s.task.condition},
-            ))
+            checks += run_checks(
+                unit.checks,
+                CheckContext(
+                    role=self.s.role,
+                    unit=unit.name,
+                    output=output,
+                    trait=self.s.task.trait,
+                    workspace=self.ws.root,
+                    settings=self.guide.settings,
+                    review=self.s.guides["code_reviewer"].settings,
+                    previous=outputs,
+                    aliases=self.s.aliases,
+                    extra={**self.s.base_input, "condition": self.s.task.condition},
+                ),
+            )
         rr.output = plain(clip(output or {}))
         rr.checks = checks
         reviewer_role = unit.reviewer
@@ -382,10 +424,22 @@ class UnitLoop:
         else:
             reviewer = self._brain(reviewer_role)
             rctx = ReviewContext(
-                role=reviewer_role, author_role=self.s.role, task=self.s.task, guideline=self.guide, unit=unit,
-                round=rnd, script=attempt.script, run_status=res.status, run_ok=res.ok,
-                run_log=(res.output[:3000] + ("\n...\n" + res.output[-3000:] if len(res.output) > 6000 else "")),
-                output=output or {}, checks=checks, history=list(self.history), outputs=outputs,
+                role=reviewer_role,
+                author_role=self.s.role,
+                task=self.s.task,
+                guideline=self.guide,
+                unit=unit,
+                round=rnd,
+                script=attempt.script,
+                run_status=res.status,
+                run_ok=res.ok,
+                run_log=(
+                    res.output[:3000] + ("\n...\n" + res.output[-3000:] if len(res.output) > 6000 else "")
+                ),
+                output=output or {},
+                checks=checks,
+                history=list(self.history),
+                outputs=outputs,
                 reviewer_guideline=self.s.guides.get(reviewer_role),
             )
             try:

@@ -1,6 +1,7 @@
 """Code memory: approved unit scripts, per role and unit, with the cohorts they were approved on.
 
-    <root>/<role>/<unit>/<sha12>.json   {"role", "unit", "sha", "code", "approved": [{cohort, trait, run, ...}]}
+    <root>/<role>/<unit>/<sha12>.json
+        {"role", "unit", "sha", "code", "approved": [{cohort, trait, run, ...}]}
 
 Offered to the author of the same unit on the next cohort (most recently approved first). Reuse is judged
 by the harness, not claimed by the brain: ``as_is`` when the code is identical to an offered entry,
@@ -51,7 +52,13 @@ class MemoryEntry:
         return list(dict.fromkeys(f"{a.get('trait')}/{a.get('cohort')}" for a in self.approved))
 
     def to_dict(self) -> dict:
-        return {"role": self.role, "unit": self.unit, "sha": self.sha, "code": self.code, "approved": self.approved}
+        return {
+            "role": self.role,
+            "unit": self.unit,
+            "sha": self.sha,
+            "code": self.code,
+            "approved": self.approved,
+        }
 
 
 def similarity(a: str, b: str) -> float:
@@ -84,7 +91,11 @@ class CodeMemory:
         for path in sorted(self.root.glob(f"{role or '*'}/{unit or '*'}/*.json")):
             try:
                 data = json.loads(path.read_text())
-                out.append(MemoryEntry(data["role"], data["unit"], data["sha"], data["code"], data.get("approved", [])))
+                out.append(
+                    MemoryEntry(
+                        data["role"], data["unit"], data["sha"], data["code"], data.get("approved", [])
+                    )
+                )
             except (OSError, ValueError, KeyError, TypeError):
                 continue  # a damaged entry is skipped, never offered
         return sorted(out, key=lambda e: (e.role, e.unit, -e.last_approved))

@@ -118,12 +118,16 @@ def _context(s: TeamSettings) -> _Context:
     key = s.fingerprint()
     if key not in _CONTEXTS:
         guides = load_guidelines(list(s.guidelines))
-        brains = build_brains(brain=s.brain, guides=guides, config=s.config, env_file=s.env_file, model=s.model)
+        brains = build_brains(
+            brain=s.brain, guides=guides, config=s.config, env_file=s.env_file, model=s.model
+        )
         aliases = {}
         for role in ("geo", "tcga"):
             ref = bool(guides[role].settings["reference_compatible"])
             if _variant(ref) not in aliases:
-                aliases[_variant(ref)] = load_alias_table(s.gene_info, cache_dir=s.cache_dir, reference_compatible=ref)
+                aliases[_variant(ref)] = load_alias_table(
+                    s.gene_info, cache_dir=s.cache_dir, reference_compatible=ref
+                )
         memory = CodeMemory(s.memory) if s.use_memory else None
         _CONTEXTS.clear()
         _CONTEXTS[key] = _Context(guides, brains, make_sandbox(s.sandbox), memory, aliases)
@@ -241,11 +245,22 @@ class PI:
                  if not self._done(journal.problems.get(problem_key(p.trait, p.condition)), stat_digest)]
         # a problem whose cohorts are redone is redone too
         redo_traits = {j.trait for j in todo}
-        ptodo = [p for p in problem_set.problems if p in ptodo or p.trait in redo_traits or p.condition in redo_traits]
+        ptodo = [
+            p
+            for p in problem_set.problems
+            if p in ptodo or p.trait in redo_traits or p.condition in redo_traits
+        ]
         executor = make_executor(self.s.jobs)
-        self.emit("team_start", traits=len(problem_set.traits), cohorts=len(jobs), cohorts_done=len(jobs) - len(todo),
-                  problems=len(problem_set.problems), problems_done=len(problem_set.problems) - len(ptodo),
-                  brains=describe_brains(ctx.brains), executor=f"{executor.name} executor, {self.s.jobs} job(s)")
+        self.emit(
+            "team_start",
+            traits=len(problem_set.traits),
+            cohorts=len(jobs),
+            cohorts_done=len(jobs) - len(todo),
+            problems=len(problem_set.problems),
+            problems_done=len(problem_set.problems) - len(ptodo),
+            brains=describe_brains(ctx.brains),
+            executor=f"{executor.name} executor, {self.s.jobs} job(s)",
+        )
         for note in notes:
             self.emit("note", message=note)
 
@@ -255,8 +270,14 @@ class PI:
             journal.cohorts[cohort_key(job.trait, job.folder)] = entry
             journal.elapsed_s = round(time.time() - started, 3)
             journal.save(paths.journal)
-            self.emit("task_end", trait=job.trait, subject=job.folder, role="geo" if job.kind == "GEO" else "tcga",
-                      status=entry.status, summary=entry.note)
+            self.emit(
+                "task_end",
+                trait=job.trait,
+                subject=job.folder,
+                role="geo" if job.kind == "GEO" else "tcga",
+                status=entry.status,
+                summary=entry.note,
+            )
 
         def problem_done(item, summary) -> None:
             _, problem = item
@@ -278,8 +299,11 @@ class PI:
         journal.elapsed_s = round(time.time() - started, 3)
         journal.save(paths.journal)
         done = [e for e in journal.problems.values() if e.status == "done" and e.output]
-        self.emit("team_end", status="finished",
-                  summary=f"{len(done)} of {len(problem_set.problems)} problems answered; report {paths.report}")
+        self.emit(
+            "team_end",
+            status="finished",
+            summary=f"{len(done)} of {len(problem_set.problems)} problems answered; report {paths.report}",
+        )
         return result
 
     @staticmethod
@@ -297,21 +321,45 @@ class PI:
         task_dir = paths.cohort(job.trait, job.folder)
         src = task_dir / "workspace" / PREPROCESS / job.trait
         dst = paths.preprocess / job.trait
-        entry = CohortEntry(trait=job.trait, folder=job.folder, kind=job.kind, status=summary["status"],
-                            note=summary["note"], journal=summary["journal"], duration_s=summary["duration_s"],
-                            usage=summary["usage"], reuse=summary["reuse"], backtracks=summary["backtracks"])
+        entry = CohortEntry(
+            trait=job.trait,
+            folder=job.folder,
+            kind=job.kind,
+            status=summary["status"],
+            note=summary["note"],
+            journal=summary["journal"],
+            duration_s=summary["duration_s"],
+            usage=summary["usage"],
+            reuse=summary["reuse"],
+            backtracks=summary["backtracks"],
+        )
         entry.guideline = digest
         records = {}
         links = workspace_links(task_dir / "workspace")
         if links:  # never copy through a link a script left (it could point outside the workspace)
-            summary = {**summary, "status": "failed", "note": f"the workspace holds symbolic links ({links[0]})"}
+            summary = {
+                **summary,
+                "status": "failed",
+                "note": f"the workspace holds symbolic links ({links[0]})",
+            }
             entry.status, entry.note = "failed", summary["note"]
         if summary["status"] == "done" and (src / "cohort_info.json").is_file():
             records = json.loads((src / "cohort_info.json").read_text())
         elif summary["status"] != "done":
             cid = "TCGA" if job.kind == "TCGA" else _cohort_id(job.path, None, PreprocessOptions())
-            records = {cid: CohortRecord(False, None, None, False, None, None, None, None,
-                                         f"the team could not preprocess this cohort: {summary['note']}").to_dict()}
+            records = {
+                cid: CohortRecord(
+                    False,
+                    None,
+                    None,
+                    False,
+                    None,
+                    None,
+                    None,
+                    None,
+                    f"the team could not preprocess this cohort: {summary['note']}",
+                ).to_dict()
+            }
         for cid, rec in records.items():
             record = CohortRecord(**rec)
             entry.cohort_id, entry.record = cid, record.to_dict()
@@ -328,7 +376,9 @@ class PI:
         if not entry.note:
             rec = entry.record
             if rec is None:
-                entry.note = (summary.get("result", {}).get("select_cohort", {}) or {}).get("reason") or "no record"
+                entry.note = (summary.get("result", {}).get("select_cohort", {}) or {}).get(
+                    "reason"
+                ) or "no record"
             else:
                 entry.note = f"{'usable' if rec['is_usable'] else 'not usable'}: {rec.get('note')}"
         return entry
@@ -340,10 +390,19 @@ class PI:
         dst = paths.regress / problem.trait / name
         result = summary.get("result", {})
         sel, reg = result.get("select_cohorts", {}) or {}, result.get("regress", {}) or {}
-        entry = ProblemEntry(trait=problem.trait, condition=problem.condition, status=summary["status"],
-                             cohort=sel.get("cohort"), condition_cohort=sel.get("condition_cohort"),
-                             journal=summary["journal"], duration_s=summary["duration_s"], usage=summary["usage"],
-                             reuse=summary["reuse"], backtracks=summary["backtracks"], note=summary["note"])
+        entry = ProblemEntry(
+            trait=problem.trait,
+            condition=problem.condition,
+            status=summary["status"],
+            cohort=sel.get("cohort"),
+            condition_cohort=sel.get("condition_cohort"),
+            journal=summary["journal"],
+            duration_s=summary["duration_s"],
+            usage=summary["usage"],
+            reuse=summary["reuse"],
+            backtracks=summary["backtracks"],
+            note=summary["note"],
+        )
         entry.guideline = digest
         links = workspace_links(paths.problem(problem.trait, problem.condition) / "workspace")
         if links:

@@ -64,7 +64,9 @@ def load_problems(path: Path, traits: list[str] | None = None) -> ProblemSet:
             norm = normalize_trait_name(name)
             if norm not in tasks:
                 shown = ", ".join(sorted(tasks)[:10]) + (" ..." if len(tasks) > 10 else "")
-                raise InputError(f"--traits names {name!r}, which {path.name} does not list; it lists {shown}.")
+                raise InputError(
+                    f"--traits names {name!r}, which {path.name} does not list; it lists {shown}."
+                )
             chosen.append(norm)
         chosen = sorted(dict.fromkeys(chosen))
     problems, notes, needed = [], [], list(chosen)
@@ -76,8 +78,9 @@ def load_problems(path: Path, traits: list[str] | None = None) -> ProblemSet:
                 notes.append(f"{trait}: the condition {cond!r} is the trait itself; skipped")
                 continue
             if c not in DEMOGRAPHIC and c not in tasks:
-                notes.append(f"{trait}: the condition {cond!r} is neither Age, Gender nor a trait of the file; "
-                             "skipped")
+                notes.append(
+                    f"{trait}: the condition {cond!r} is neither Age, Gender nor a trait of the file; skipped"
+                )
                 continue
             problems.append(Problem(trait, c))
             if c not in DEMOGRAPHIC and c not in needed:
@@ -118,7 +121,13 @@ def discover_cohorts(root: Path, traits: list[str]) -> tuple[list[CohortJob], li
             jobs.append(CohortJob(trait, s.name, "GEO", s.resolve()))
         if tcga_cohorts:
             jobs.append(CohortJob(trait, "TCGA", "TCGA", tcga.resolve()))
-        notes.append(f"{trait}: {len(series)} GEO series"
-                     + (f" ({', '.join(s.name for s in series[:6])}{' ...' if len(series) > 6 else ''})" if series else "")
-                     + (f"; the TCGA engineer chooses among {len(tcga_cohorts)} TCGA cohorts" if tcga_cohorts else ""))
+        notes.append(
+            f"{trait}: {len(series)} GEO series"
+            + (
+                f" ({', '.join(s.name for s in series[:6])}{' ...' if len(series) > 6 else ''})"
+                if series
+                else ""
+            )
+            + (f"; the TCGA engineer chooses among {len(tcga_cohorts)} TCGA cohorts" if tcga_cohorts else "")
+        )
     return jobs, notes

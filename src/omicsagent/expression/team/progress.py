@@ -27,9 +27,11 @@ class TeamConsoleProgress:
         who = f"{escape(str(d.get('trait', '')))}/{escape(str(d.get('subject', '')))}"
         role = escape(str(d.get("role", "")))
         if kind == "team_start":
-            self._p(f"[bold]expression team[/]: {d['traits']} trait(s), {d['cohorts']} cohort job(s) "
-                    f"({d['cohorts_done']} done before), {d['problems']} problem(s) ({d['problems_done']} done "
-                    f"before); brains {escape(d['brains'])}; {d['executor']}")
+            self._p(
+                f"[bold]expression team[/]: {d['traits']} trait(s), {d['cohorts']} cohort job(s) "
+                f"({d['cohorts_done']} done before), {d['problems']} problem(s) ({d['problems_done']} done "
+                f"before); brains {escape(d['brains'])}; {d['executor']}"
+            )
         elif kind == "note":
             self._p(f"[cyan]PI[/] {escape(d['message'])}")
         elif kind == "task_start":
@@ -39,7 +41,9 @@ class TeamConsoleProgress:
             if action in ("back", "skip", "finish") or not d.get("valid", True):
                 colour = "yellow" if action == "back" or not d.get("valid", True) else "dim"
                 unit = f" {escape(str(d.get('unit') or ''))}" if action in ("back", "skip") else ""
-                self._p(f"  {who} {role}: [{colour}]{action}[/]{unit} - {escape(str(d.get('reason', ''))[:200])}")
+                self._p(
+                    f"  {who} {role}: [{colour}]{action}[/]{unit} - {escape(str(d.get('reason', ''))[:200])}"
+                )
         elif kind == "round":
             verdict = "[green]approved[/]" if d["approved"] else "[red]rejected[/]"
             reuse = f" ({d['reuse'].replace('_', ' ')})" if d.get("reuse") else ""
@@ -50,6 +54,9 @@ class TeamConsoleProgress:
             self._p(f"  {who} {role}.{escape(d['unit'])} round {d['round']}{reuse}: {verdict}{by}{tip}")
         elif kind == "task_end":
             colour = "green" if d.get("status") == "done" else "red"
-            self._p(f"[{colour}]{who}[/] {role} {escape(str(d.get('status')))}: {escape(str(d.get('summary', ''))[:240])}")
+            self._p(
+                f"[{colour}]{who}[/] {role} {escape(str(d.get('status')))}: "
+                f"{escape(str(d.get('summary', ''))[:240])}"
+            )
         elif kind == "team_end":
             self._p(f"[bold]expression team {escape(d['status'])}[/]: {escape(d.get('summary', ''))}")

@@ -67,8 +67,11 @@ def _html_table(header: list[str], rows: list[list[str]], classes: list[str] | N
     """Like the ML report's table, but cells are HTML (the caller escapes)."""
     head = "".join(f"<th>{escape(h)}</th>" for h in header)
     body = "".join(
-        (f'<tr class="{classes[i]}">' if classes and classes[i] else "<tr>") + "".join(f"<td>{c}</td>" for c in r)
-        + "</tr>" for i, r in enumerate(rows))
+        (f'<tr class="{classes[i]}">' if classes and classes[i] else "<tr>")
+        + "".join(f"<td>{c}</td>" for c in r)
+        + "</tr>"
+        for i, r in enumerate(rows)
+    )
     return f'<div class="wide"><table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table></div>'
 
 
@@ -87,8 +90,12 @@ def gene_plot(genes: list[str], coefs: list[float], *, top: int = 30) -> Plot | 
     ax.set_xlabel("coefficient (genes z-scored)")
     ax.grid(alpha=0.3, axis="x")
     more = f" (the {top} largest of {len(genes)})" if len(genes) > top else ""
-    return Plot("genes", "Significant genes", f"Non-zero coefficients of the final fit{more}; blue: higher in "
-                "cases, red: lower.", _png(fig))
+    return Plot(
+        "genes",
+        "Significant genes",
+        f"Non-zero coefficients of the final fit{more}; blue: higher in cases, red: lower.",
+        _png(fig),
+    )
 
 
 def cv_plot(grid: list[dict[str, Any]], chosen: float | None) -> Plot | None:
@@ -116,8 +123,13 @@ def cv_plot(grid: list[dict[str, Any]], chosen: float | None) -> Plot | None:
         ax.set(xlabel="penalty", ylabel=label)
         ax.grid(alpha=0.3)
         ax.legend(fontsize=7)
-    return Plot("cv", "Cross-validation", "5-fold cross-validation per penalty: grey dots are folds, blue the mean "
-                "and standard deviation; the orange band marks the chosen penalty.", _png(fig))
+    return Plot(
+        "cv",
+        "Cross-validation",
+        "5-fold cross-validation per penalty: grey dots are folds, blue the mean "
+        "and standard deviation; the orange band marks the chosen penalty.",
+        _png(fig),
+    )
 
 
 # ----- pieces ------------------------------------------------------------------------------------------
@@ -135,12 +147,27 @@ def cohort_table(paths: RunPaths, journal: TeamJournal, trait: str) -> str:
     for e in sorted(entries, key=lambda e: e.folder):
         rec = records.get(e.cohort_id or "", e.record) or {}
         usable = "yes" if rec.get("is_usable") else ("no" if rec else "no record")
-        rows.append([escape(e.folder), escape(e.cohort_id or "-"), escape(e.kind), usable,
-                     escape(str(rec.get("sample_size") or "-")),
-                     escape(f"{'Age ' if rec.get('has_age') else ''}{'Gender' if rec.get('has_gender') else ''}".strip()
-                            or "-"),
-                     escape(str(rec.get("note") or e.note))[:600], escape(_reuse(e.reuse)), str(e.backtracks),
-                     f"{e.duration_s:.0f} s", escape(_cost(e.usage))])
+        rows.append(
+            [
+                escape(e.folder),
+                escape(e.cohort_id or "-"),
+                escape(e.kind),
+                usable,
+                escape(str(rec.get("sample_size") or "-")),
+                escape(
+                    (
+                        f"{'Age ' if rec.get('has_age') else ''}"
+                        f"{'Gender' if rec.get('has_gender') else ''}"
+                    ).strip()
+                    or "-"
+                ),
+                escape(str(rec.get("note") or e.note))[:600],
+                escape(_reuse(e.reuse)),
+                str(e.backtracks),
+                f"{e.duration_s:.0f} s",
+                escape(_cost(e.usage)),
+            ]
+        )
         classes.append("" if rec.get("is_usable") else "rejected" if e.status == "failed" else "")
     if not rows:
         return f'<p class="note">No cohort of {escape(trait)} was found in the cohort root.</p>'
@@ -161,12 +188,22 @@ def trace_html(task: TaskJournal | None, title: str) -> str:
             if ev.directive:
                 note += f"<br><code>{escape(json.dumps(ev.directive))}</code>"
             rows.append([escape(ev.role), what, note, "", "", escape(_cost(ev.usage))])
-            classes.append("back" if ev.action == "back" else "skip" if ev.action in ("skip", "finish") else "")
+            classes.append(
+                "back" if ev.action == "back" else "skip" if ev.action in ("skip", "finish") else ""
+            )
             continue
         assert isinstance(ev, UnitRecord)
         if ev.status == "skipped":
-            rows.append([escape(task.role), f"{escape(ev.unit)} (visit {ev.visit})", "skipped: " + escape(ev.reason),
-                         "", "", ""])
+            rows.append(
+                [
+                    escape(task.role),
+                    f"{escape(ev.unit)} (visit {ev.visit})",
+                    "skipped: " + escape(ev.reason),
+                    "",
+                    "",
+                    "",
+                ]
+            )
             classes.append("skip")
             continue
         lines = []
@@ -175,13 +212,28 @@ def trace_html(task: TaskJournal | None, title: str) -> str:
             verdict = "approved" if r.approved else "rejected"
             src = f"{r.reuse.replace('_', ' ')}" + (f" from {r.based_on}" if r.based_on else "")
             tips = "".join(f"<li>{escape(s[:400])}</li>" for s in r.suggestions[:4])
-            lines.append(f"round {r.round}: {escape(r.author)}, code {escape(src)}, run {escape(r.run or '-')}; "
-                         f"<b>{verdict}</b>{' by ' + escape(r.reviewer) if r.reviewer else ''}"
-                         + (f"<ul>{tips}</ul>" if tips else "")
-                         + f' <span class="muted">{escape(r.script)}</span>')
+            lines.append(
+                f"round {r.round}: {escape(r.author)}, code {escape(src)}, run {escape(r.run or '-')}; "
+                f"<b>{verdict}</b>{' by ' + escape(r.reviewer) if r.reviewer else ''}"
+                + (f"<ul>{tips}</ul>" if tips else "")
+                + f' <span class="muted">{escape(r.script)}</span>'
+            )
             usage = usage.add(r.usage)
-        out = {k: v for k, v in ev.output.items() if k not in ("rows", "background", "samples", "notes",
-                                                                "candidates", "cv_grid", "genes", "coefficients")}
+        out = {
+            k: v
+            for k, v in ev.output.items()
+            if k
+            not in (
+                "rows",
+                "background",
+                "samples",
+                "notes",
+                "candidates",
+                "cv_grid",
+                "genes",
+                "coefficients",
+            )
+        }
         rows.append([escape(task.role), f"{escape(ev.unit)} (visit {ev.visit})", "<br>".join(lines),
                      f"<code>{escape(json.dumps(out, default=str)[:500])}</code>", f"{ev.duration_s:.1f} s",
                      escape(_cost(usage))])
@@ -190,15 +242,22 @@ def trace_html(task: TaskJournal | None, title: str) -> str:
             + (f" - {escape(task.note)}" if task.note else "")
             + f"; {task.backtracks} backtrack(s); code reuse {escape(_reuse(task.reuse_counts()))}; "
             f"{task.duration_s:.0f} s; LLM {escape(_cost(task.total_usage()))}</p>")
-    return head + _html_table(["role", "step", "rounds, verdicts, suggestions", "output", "time", "LLM"], rows,
-                              classes)
+    return head + _html_table(
+        ["role", "step", "rounds, verdicts, suggestions", "output", "time", "LLM"], rows, classes
+    )
 
 
 def _selection_html(task: TaskJournal | None, entry: ProblemEntry) -> str:
     sel = (task.result.get("select_cohorts") if task else None) or {}
-    parts = [f"<p><b>{escape(entry.cohort or 'no cohort')}</b>"
-             + (f" with condition cohort <b>{escape(entry.condition_cohort)}</b>" if entry.condition_cohort else "")
-             + f": {escape(str(sel.get('reason', entry.note)))}</p>"]
+    parts = [
+        f"<p><b>{escape(entry.cohort or 'no cohort')}</b>"
+        + (
+            f" with condition cohort <b>{escape(entry.condition_cohort)}</b>"
+            if entry.condition_cohort
+            else ""
+        )
+        + f": {escape(str(sel.get('reason', entry.note)))}</p>"
+    ]
     cands = sel.get("candidates") or []
     if cands and isinstance(cands[0], dict):
         keys = [k for k in cands[0] if isinstance(k, str)]
@@ -221,21 +280,28 @@ def _genes_html(paths: RunPaths, entry: ProblemEntry) -> tuple[str, list[Plot]]:
         facts.append(("condition coefficient", f"{prov['condition_coefficient']:.4g}"))
     html = [_facts(facts)]
     cv = data.get("cv_performance", {})
-    chosen = next((r for r in prov.get("cv_grid", []) if np.isclose(r["penalty"], prov.get("penalty", -1))), None)
+    chosen = next(
+        (r for r in prov.get("cv_grid", []) if np.isclose(r["penalty"], prov.get("penalty", -1))), None
+    )
     rows = []
     for group in ("prediction", "selection"):
         for k, v in (cv.get(group) or {}).items():
             folds = [f.get(k) for f in (chosen or {}).get(f"fold_{group}", []) if f.get(k) is not None]
             spread = f"{np.std(folds):.3g} ({', '.join(f'{x:.3g}' for x in folds)})" if folds else "-"
             rows.append([group, k, "-" if v is None else f"{v:.4g}", spread])
-    html.append("<h3>Cross-validation (chosen penalty)</h3>" + _table(["kind", "metric", "mean", "SD (folds)"], rows))
+    html.append(
+        "<h3>Cross-validation (chosen penalty)</h3>" + _table(["kind", "metric", "mean", "SD (folds)"], rows)
+    )
     html += [_figure(p) for p in plots]
     gene_rows = [[str(i), g, f"{c:+.4g}"] for i, (g, c) in enumerate(zip(genes[:200], coefs[:200]), 1)]
     html.append("<h3>Genes</h3>" + (_table(["rank", "gene", "coefficient"], gene_rows) if gene_rows
                                      else '<p class="muted">The fit selected no gene.</p>'))
     if prov.get("notes"):
-        html.append("<details><summary>notes</summary><ul>" + "".join(f"<li>{escape(str(n))}</li>"
-                                                                      for n in prov["notes"]) + "</ul></details>")
+        html.append(
+            "<details><summary>notes</summary><ul>"
+            + "".join(f"<li>{escape(str(n))}</li>" for n in prov["notes"])
+            + "</ul></details>"
+        )
     return "".join(html), plots
 
 
@@ -261,7 +327,9 @@ def problem_page(paths: RunPaths, journal: TeamJournal, problem: Problem, entry:
     return _page(f"omicsagent expression team: {problem.trait} | {cond}", body)
 
 
-def index_page(paths: RunPaths, journal: TeamJournal, problems: ProblemSet, links: dict[Problem, Path]) -> str:
+def index_page(
+    paths: RunPaths, journal: TeamJournal, problems: ProblemSet, links: dict[Problem, Path]
+) -> str:
     s = journal.settings
     total = Usage()
     for e in [*journal.cohorts.values(), *journal.problems.values()]:
@@ -288,7 +356,11 @@ def index_page(paths: RunPaths, journal: TeamJournal, problems: ProblemSet, link
         if e is None:
             continue
         link = links.get(p)
-        name = f'<a href="{escape(str(link.relative_to(paths.team)))}">{escape(p.trait)}</a>' if link else escape(p.trait)
+        name = (
+            f'<a href="{escape(str(link.relative_to(paths.team)))}">{escape(p.trait)}</a>'
+            if link
+            else escape(p.trait)
+        )
         cohorts = escape((e.cohort or "-") + (f" + {e.condition_cohort}" if e.condition_cohort else ""))
         rows.append([name, escape(str(p.condition)), escape(p.kind.replace("_", " ")), cohorts,
                      "-" if e.n_genes is None else str(e.n_genes), escape(e.note)[:300]])

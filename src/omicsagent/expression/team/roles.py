@@ -44,15 +44,19 @@ def read_roles(config: Path | None) -> dict[str, dict[str, Any]]:
         raise ConfigError(f"{path}: [roles] must hold one table per role, e.g. [roles.geo].")
     for role, table in roles.items():
         if role == "pi":
-            raise ConfigError(f"{path}: the PI dispatches by its guideline and has no brain; remove [roles.pi].")
+            raise ConfigError(
+                f"{path}: the PI dispatches by its guideline and has no brain; remove [roles.pi]."
+            )
         if role not in LOOP_ROLES:
             raise ConfigError(f"{path}: unknown role {role!r}; the roles are {', '.join(LOOP_ROLES)}.")
         if not isinstance(table, dict):
             raise ConfigError(f"{path}: roles.{role} must be a table.")
         for key in table:
             if "key" in key.lower() or "token" in key.lower():
-                raise ConfigError(f"{path} sets roles.{role}.{key}; keep keys out of config files (environment "
-                                  "or --env-file).")
+                raise ConfigError(
+                    f"{path} sets roles.{role}.{key}; keep keys out of config files (environment "
+                    "or --env-file)."
+                )
             if key not in ROLE_KEYS:
                 raise ConfigError(f"{path}: unknown setting roles.{role}.{key}; use {', '.join(ROLE_KEYS)}.")
         if table.get("brain", "expert") not in BRAINS:
@@ -79,8 +83,9 @@ def build_brains(*, brain: str, guides: dict[str, Guideline], config: Path | Non
             from omicsagent.brains.llm.config import load_llm_config
             from omicsagent.expression.team.llm import LLMRoleBrain
         except ImportError as err:
-            raise ConfigError(f"the LLM brain is not available in this installation ({err}); use --brain expert.") \
-                from None
+            raise ConfigError(
+                f"the LLM brain is not available in this installation ({err}); use --brain expert."
+            ) from None
         table = {k: v for k, v in roles.get(role, {}).items() if k != "brain"}
         cfg = load_llm_config(model=table.pop("model", None) or model, base_url=table.pop("base_url", None),
                               env_file=env_file, config_file=config, **table)

@@ -52,7 +52,9 @@ def knowledge_terms(trait: str) -> tuple[list[str], list[str], str]:
     return [str(n) for n in names if str(n).strip()], [str(a) for a in abbreviations if str(a).strip()], note
 
 
-def trait_terms(trait: str, *, synonyms: dict[str, list[str]] | None = None, use_knowledge: bool = True) -> TermSet:
+def trait_terms(
+    trait: str, *, synonyms: dict[str, list[str]] | None = None, use_knowledge: bool = True
+) -> TermSet:
     names, abbreviations = [readable(trait)], []
     sources = {readable(trait): "trait name"}
     notes = []
@@ -101,7 +103,9 @@ def case_words(trait: str, extra: list[str]) -> list[str]:
     return list(dict.fromkeys([*(t.lower() for t in extra), *CASE_TERMS, *own]))
 
 
-def find_trait_rows(rows: dict[str, list], trait: str, terms: TermSet, *, min_length: int = 2) -> list[RowHit]:
+def find_trait_rows(
+    rows: dict[str, list], trait: str, terms: TermSet, *, min_length: int = 2
+) -> list[RowHit]:
     """Rows of a load preview whose values name the trait, best first: rows where the converter with
     those terms as case words finds two classes, then by how many values name it."""
     from omicsagent.expression.pp.converters import trait_converter
@@ -111,7 +115,9 @@ def find_trait_rows(rows: dict[str, list], trait: str, terms: TermSet, *, min_le
         named: dict[str, None] = {}
         examples = []
         for v in values:
-            found = mentions(split_cell(v)[1], terms, min_length=min_length) or mentions(v, terms, min_length=min_length)
+            found = mentions(split_cell(v)[1], terms, min_length=min_length) or mentions(
+                v, terms, min_length=min_length
+            )
             if found:
                 named.update(dict.fromkeys(found))
                 examples.append(str(v))
@@ -141,7 +147,10 @@ def row_names_trait(values: list, convert: Converter, trait: str, terms: TermSet
         text = (split_cell(v)[1] or "").lower()
         if any(re.search(rf"(?<![a-z]){re.escape(w)}", text) for w in strong):
             return True, f"its cases read as a disease state ({v})"
-    return False, f"its cases are read only through words such as yes/positive ({'; '.join(map(str, cases[:2]))})"
+    return (
+        False,
+        f"its cases are read only through words such as yes/positive ({'; '.join(map(str, cases[:2]))})",
+    )
 
 
 def _norm(text: str) -> str:

@@ -190,7 +190,8 @@ def value_counts(values: list) -> dict[str, int]:
 
 
 def preview_text(rows: dict[str, list], *, per_row: int = 4, limit: int = 900) -> str:
-    """The rows a unit saw, for a cohort note: the toolkit's ``describe_rows`` (one wording), cut at ``limit``."""
+    """The rows a unit saw, for a cohort note: the toolkit's ``describe_rows`` (one wording), cut at
+    ``limit``."""
     from omicsagent.expression.pp.clinical import describe_rows
 
     text = describe_rows(rows, max_values=per_row)

@@ -51,7 +51,9 @@ class Model:
     # --- public API -------------------------------------------------------------------------
     def fit(self, X: FeatureSet, y, *, time_limit_s: float | None = None, log: Log = print) -> Model:
         if not isinstance(X, FeatureSet):
-            raise InputError("fit() expects the FeatureSet returned by featurizer.fit_transform(); pass that.")
+            raise InputError(
+                "fit() expects the FeatureSet returned by featurizer.fit_transform(); pass that."
+            )
         y_enc = self._encode_targets(y, len(X))
         if self.target_transform == "rank" and self.task_type == "regression":
             y_enc, self._target_quantiles = rank_normal(y_enc)
@@ -107,9 +109,13 @@ class Model:
             try:
                 yf = y.astype(float)
             except ValueError as exc:
-                raise InputError("The regression target has non-numeric values; convert or drop them.") from exc
+                raise InputError(
+                    "The regression target has non-numeric values; convert or drop them."
+                ) from exc
             if not np.isfinite(yf).all():
-                raise InputError("The target has missing or infinite values; drop those rows before training.")
+                raise InputError(
+                    "The target has missing or infinite values; drop those rows before training."
+                )
             return yf
         if any(v is None or (isinstance(v, float) and np.isnan(v)) for v in y.tolist()):
             raise InputError("The target has missing values; drop those rows before training.")
@@ -117,8 +123,10 @@ class Model:
         if len(self.classes_) < 2:
             raise InputError("The target has a single class; classification needs at least two.")
         if self.task_type == "binary" and len(self.classes_) != 2:
-            raise InputError(f"A binary task needs exactly 2 classes but the target has {len(self.classes_)}; "
-                             f"use task_type='multiclass'.")
+            raise InputError(
+                f"A binary task needs exactly 2 classes but the target has {len(self.classes_)}; "
+                f"use task_type='multiclass'."
+            )
         return np.searchsorted(self.classes_, y)
 
 
@@ -169,17 +177,25 @@ def build_model(spec: dict[str, Any], *, task_type: str, seed: int = 0) -> Model
     allowed = set(cls.option_names())
     unknown = sorted(set(spec) - allowed - {"kind"})
     if unknown:
-        raise InputError(f"Model {kind!r} has no option(s) {', '.join(unknown)}; use only: {', '.join(sorted(allowed))}.")
+        raise InputError(
+            f"Model {kind!r} has no option(s) {', '.join(unknown)}; use only: {', '.join(sorted(allowed))}."
+        )
     model = cls(**{k: v for k, v in spec.items() if k != "kind"}, task_type=task_type, seed=seed)
     if model.target_transform not in ("none", "rank"):
-        raise InputError(f'target_transform must be "none" or "rank", got {model.target_transform!r}; fix the model spec.')
+        raise InputError(
+            f'target_transform must be "none" or "rank", got {model.target_transform!r}; fix the model spec.'
+        )
     if model.target_transform == "rank" and task_type != "regression":
-        raise InputError('target_transform "rank" applies to regression targets only; remove it from the model spec.')
+        raise InputError(
+            'target_transform "rank" applies to regression targets only; remove it from the model spec.'
+        )
     model.check()
     return model
 
 
-def inner_split(y: np.ndarray, *, task_type: str, fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
+def inner_split(
+    y: np.ndarray, *, task_type: str, fraction: float, seed: int
+) -> tuple[np.ndarray, np.ndarray]:
     """Indices (fit, early-stopping) inside the training data; stratified when every class allows."""
     n = len(y)
     rng = np.random.default_rng(seed)

@@ -53,13 +53,22 @@ class LightGBM(Model):
     def params(self, n_rows: int, n_values: int = 0) -> dict:
         small = n_rows < 2000
         p = {
-            "learning_rate": (0.03 if small else 0.05) if self.learning_rate == "auto" else self.learning_rate,
+            "learning_rate": (0.03 if small else 0.05)
+            if self.learning_rate == "auto"
+            else self.learning_rate,
             "num_leaves": (15 if small else 63) if self.num_leaves == "auto" else self.num_leaves,
-            "min_child_samples": (max(3, min(20, n_rows // 50)) if self.min_child_samples == "auto"
-                                  else self.min_child_samples),
-            "max_depth": self.max_depth, "feature_fraction": self.feature_fraction,
-            "bagging_fraction": self.bagging_fraction, "bagging_freq": 1, "lambda_l2": self.lambda_l2,
-            "num_threads": self.threads(n_rows, n_values), "verbose": -1, "seed": self.seed, "deterministic": True,
+            "min_child_samples": (
+                max(3, min(20, n_rows // 50)) if self.min_child_samples == "auto" else self.min_child_samples
+            ),
+            "max_depth": self.max_depth,
+            "feature_fraction": self.feature_fraction,
+            "bagging_fraction": self.bagging_fraction,
+            "bagging_freq": 1,
+            "lambda_l2": self.lambda_l2,
+            "num_threads": self.threads(n_rows, n_values),
+            "verbose": -1,
+            "seed": self.seed,
+            "deterministic": True,
             "force_col_wise": True,
         }
         if self.task_type == "binary":
@@ -84,7 +93,9 @@ class LightGBM(Model):
         deadline = None if time_limit_s is None else start + 0.9 * time_limit_s
         n_values = flat.nnz if hasattr(flat, "nnz") else flat.size
         params = self.params(len(y), n_values)
-        fit_idx, val_idx = inner_split(y, task_type=self.task_type, fraction=self.val_fraction, seed=self.seed)
+        fit_idx, val_idx = inner_split(
+            y, task_type=self.task_type, fraction=self.val_fraction, seed=self.seed
+        )
         w = self._weights(y)
         train_set = lgb.Dataset(flat[fit_idx], y[fit_idx], weight=None if w is None else w[fit_idx],
                                 free_raw_data=False)
@@ -107,7 +118,9 @@ class LightGBM(Model):
         remaining = None if deadline is None else deadline - time.monotonic()
         if refit and (remaining is None or remaining > 1.5 * took * rounds / max(len(curve), 1)):
             full = lgb.Dataset(flat, y, weight=w)
-            self._booster = lgb.train(params, full, num_boost_round=rounds, callbacks=[_deadline_callback(deadline)])
+            self._booster = lgb.train(
+                params, full, num_boost_round=rounds, callbacks=[_deadline_callback(deadline)]
+            )
             self._best_iter = self._booster.current_iteration()
             log(f"lgbm: refitted on all {len(y)} training rows for {self._best_iter} rounds")
 

@@ -47,7 +47,9 @@ class GroupRidge(Model):
             raise InputError('group_ridge predicts numbers; use "linear" or "lgbm" for classification tasks.')
         if self.strengths != "auto" and not (isinstance(self.strengths, dict) and all(
                 isinstance(v, (int, float)) and v >= 0 for v in self.strengths.values())):
-            raise InputError('group_ridge strengths must be "auto" or a dict of non-negative numbers per group.')
+            raise InputError(
+                'group_ridge strengths must be "auto" or a dict of non-negative numbers per group.'
+            )
         if not self.grid or any(not isinstance(v, (int, float)) or v < 0 for v in self.grid):
             raise InputError("group_ridge grid must list non-negative multipliers; fix the model spec.")
         if not isinstance(self.folds, int) or not 2 <= self.folds <= 10:
@@ -73,7 +75,11 @@ class GroupRidge(Model):
         if len(other):
             sub = Z[:, other]
             mean = np.asarray(sub.mean(axis=0)).ravel()
-            sq = np.asarray(sub.multiply(sub).mean(axis=0)).ravel() if sparse.issparse(sub) else (sub ** 2).mean(axis=0)
+            sq = (
+                np.asarray(sub.multiply(sub).mean(axis=0)).ravel()
+                if sparse.issparse(sub)
+                else (sub**2).mean(axis=0)
+            )
             sd = np.sqrt(np.maximum(sq - mean ** 2, 0.0))
             scale[other] = np.where(sd > 0, 1.0 / np.where(sd > 0, sd, 1.0), 0.0)
         self._col_scale = scale
@@ -88,7 +94,11 @@ class GroupRidge(Model):
     def _fit(self, X: FeatureSet, y: np.ndarray, *, time_limit_s: float | None, log: Log) -> None:
         start = time.monotonic()
         flat = need_flat(X, self.kind)
-        Z = sparse.csr_matrix(flat, dtype=np.float64) if sparse.issparse(flat) else np.asarray(flat, dtype=np.float64)
+        Z = (
+            sparse.csr_matrix(flat, dtype=np.float64)
+            if sparse.issparse(flat)
+            else np.asarray(flat, dtype=np.float64)
+        )
         self._layout(X, Z)
         names = list(self._groups)
         log(f"group_ridge: {Z.shape[0]} rows x {Z.shape[1]} columns in groups "
@@ -100,15 +110,19 @@ class GroupRidge(Model):
         else:
             unknown = sorted(set(self.strengths) - set(names))
             if unknown:
-                raise InputError(f"group_ridge strengths name unknown group(s) {', '.join(unknown)}; the groups are "
-                                 f"{', '.join(names)}.")
+                raise InputError(
+                    f"group_ridge strengths name unknown group(s) {', '.join(unknown)}; the groups are "
+                    f"{', '.join(names)}."
+                )
             best = {n: float(self.strengths.get(n, 1.0)) for n in names}
         self.chosen_ = best
         self._coef, self._intercept = solver.fit_all(self._multipliers(best))
         log(f"group_ridge: strengths {', '.join(f'{k}={v:g}' for k, v in best.items())} "
             f"({time.monotonic() - start:.1f}s)")
 
-    def _search(self, solver: _Solver, names: list[str], deadline: float | None, log: Log) -> dict[str, float]:
+    def _search(
+        self, solver: _Solver, names: list[str], deadline: float | None, log: Log
+    ) -> dict[str, float]:
         cache: dict[tuple, float] = {}
 
         def loss(cfg: dict[str, float]) -> float:
@@ -124,19 +138,27 @@ class GroupRidge(Model):
             for name in names:
                 for value in self.grid:
                     if deadline is not None and time.monotonic() > deadline:
-                        log("group_ridge: time limit reached during the strength search; keeping the best so far")
+                        log(
+                            "group_ridge: time limit reached during the strength search; "
+                            "keeping the best so far"
+                        )
                         return best
                     cfg = {**best, name: float(value)}
                     current = loss(cfg)
                     if current < best_loss - 1e-12:
                         best, best_loss, improved = cfg, current, True
-            log(f"group_ridge: inner-CV mse {best_loss:.5f} with " + ", ".join(f"{k}={v:g}" for k, v in best.items()))
+            log(
+                f"group_ridge: inner-CV mse {best_loss:.5f} with "
+                + ", ".join(f"{k}={v:g}" for k, v in best.items())
+            )
             if not improved:
                 break
         return best
 
-    importance_kind = ("coefficient per unit of the feature column as the featurizer gives it (the mutations "
-                       "block's columns are already scaled; on the rank-normal scale when target_transform is rank)")
+    importance_kind = (
+        "coefficient per unit of the feature column as the featurizer gives it (the mutations "
+        "block's columns are already scaled; on the rank-normal scale when target_transform is rank)"
+    )
 
     def feature_importances(self) -> np.ndarray | None:
         return None if self._coef is None else np.asarray(self._coef, dtype=float).ravel()

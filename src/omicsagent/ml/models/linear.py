@@ -36,7 +36,9 @@ class Linear(Model):
         for name in ("C", "alpha"):
             v = getattr(self, name)
             if not (v == "auto" or (isinstance(v, (int, float)) and v >= 0 and not (name == "C" and v == 0))):
-                raise InputError(f'Linear model needs {name} as a positive number or "auto"; fix the model spec.')
+                raise InputError(
+                    f'Linear model needs {name} as a positive number or "auto"; fix the model spec.'
+                )
         if self.class_weight not in (None, "balanced"):
             raise InputError('class_weight must be null or "balanced"; fix the model spec.')
 

@@ -31,7 +31,9 @@ class PerLabel(Model):
             raise InputError(f"Model 'per_label' is for multilabel tasks, not {self.task_type}; use the base "
                              f"model directly.")
         if not isinstance(self.base, dict) or self.base.get("kind") in (None, "per_label"):
-            raise InputError("Model 'per_label' needs a binary model spec in \"base\", e.g. {\"kind\": \"linear\"}.")
+            raise InputError(
+                'Model \'per_label\' needs a binary model spec in "base", e.g. {"kind": "linear"}.'
+            )
         from omicsagent.ml.models.base import build_model
 
         build_model(self.base, task_type="binary", seed=self.seed)  # validates the base spec now
@@ -40,13 +42,17 @@ class PerLabel(Model):
         try:
             Y = np.asarray(y, dtype=float)
         except (TypeError, ValueError):
-            raise InputError("Multi-label targets must be 0/1 numbers (missing allowed); convert them.") from None
+            raise InputError(
+                "Multi-label targets must be 0/1 numbers (missing allowed); convert them."
+            ) from None
         if Y.ndim != 2 or len(Y) != n_rows:
             raise InputError(f"Multi-label targets need shape (rows, labels) with {n_rows} rows; pass "
                              f"train[LABELS].to_numpy().")
         known = Y[~np.isnan(Y)]
         if not np.isin(known, (0.0, 1.0)).all():
-            raise InputError("Multi-label targets must hold only 0, 1 or missing values; fix the label columns.")
+            raise InputError(
+                "Multi-label targets must hold only 0, 1 or missing values; fix the label columns."
+            )
         self.classes_ = np.arange(Y.shape[1])
         return Y
 

@@ -36,9 +36,9 @@ class ResBlock1d(nn.Module):
 
 
 class SeqNet(nn.Module):
-    """Stem conv (-> max pool) -> dilated residual blocks -> global max+mean pooling -> head. With ``rc`` the same
-    trunk also reads the reverse complement (one-hot channels A,C,G,T reversed) and the two pooled
-    vectors are max-combined, so predictions are strand-symmetric."""
+    """Stem conv (-> max pool) -> dilated residual blocks -> global max+mean pooling -> head. With
+    ``rc`` the same trunk also reads the reverse complement (one-hot channels A,C,G,T reversed) and
+    the two pooled vectors are max-combined, so predictions are strand-symmetric."""
 
     def __init__(self, *, in_channels: int, n_flat: int, channels: int, stem_kernel: int, kernel: int,
                  n_blocks: int, dropout: float, n_out: int, rc: bool, pool: int = 1) -> None:

@@ -45,7 +45,9 @@ class TorchModel(Model):
 
     def check(self) -> None:
         if self.epochs < 1 or self.batch_size < 2 or self.lr <= 0 or self.patience < 1:
-            raise InputError("epochs, batch_size (>= 2), lr and patience must be positive; fix the model spec.")
+            raise InputError(
+                "epochs, batch_size (>= 2), lr and patience must be positive; fix the model spec."
+            )
         if not 0.0 < self.val_fraction < 0.5:
             raise InputError("val_fraction must be between 0 and 0.5; fix the model spec.")
 
@@ -80,9 +82,11 @@ class TorchModel(Model):
                 return None
             flat = flat[:, X.dense_columns]
         if flat.shape[1] > MAX_DENSE_FLAT or flat.shape[0] * flat.shape[1] > MAX_DENSE_CELLS:
-            raise InputError(f"{flat.shape[0]} rows x {flat.shape[1]} flat features are too many for a torch "
-                             f"model (limits {MAX_DENSE_FLAT} columns, {MAX_DENSE_CELLS:.0e} cells); use fewer "
-                             f"k-mer sizes or set use_flat false.")
+            raise InputError(
+                f"{flat.shape[0]} rows x {flat.shape[1]} flat features are too many for a torch "
+                f"model (limits {MAX_DENSE_FLAT} columns, {MAX_DENSE_CELLS:.0e} cells); use fewer "
+                f"k-mer sizes or set use_flat false."
+            )
         dense = flat.toarray() if sparse.issparse(flat) else np.asarray(flat)
         dense = dense.astype(np.float32)
         if fit:
@@ -109,7 +113,9 @@ class TorchModel(Model):
             target = ((y - self._y_mean) / self._y_std).astype(np.float32)
         else:
             target = y.astype(np.int64)
-        fit_idx, val_idx = inner_split(y, task_type=self.task_type, fraction=self.val_fraction, seed=self.seed)
+        fit_idx, val_idx = inner_split(
+            y, task_type=self.task_type, fraction=self.val_fraction, seed=self.seed
+        )
         self._net_args = self._net_kwargs(main, 0 if flat is None else flat.shape[1], self._n_out())
         net = self._build_net(self._net_args)
         opt = torch.optim.AdamW(net.parameters(), lr=self.lr, weight_decay=self.weight_decay)
@@ -149,19 +155,30 @@ class TorchModel(Model):
             else:
                 bad += 1
             took = time.monotonic() - t0
-            self.history_.append({"epoch": epoch, "train_loss": float(np.mean(losses or [math.nan])),
-                                  "val_loss": val_loss, score_name: score if score_name != "neg_loss" else None,
-                                  "seconds": took})
-            log(f"{self.kind} epoch {epoch}/{self.epochs} train_loss {np.mean(losses or [math.nan]):.4f} "
-                f"val_loss {val_loss:.4f}" + (f" val_{score_name} {score:.4f}" if score_name != "neg_loss" else "")
-                + f"{' *' if improved else ''} ({took:.1f}s)")
+            self.history_.append(
+                {
+                    "epoch": epoch,
+                    "train_loss": float(np.mean(losses or [math.nan])),
+                    "val_loss": val_loss,
+                    score_name: score if score_name != "neg_loss" else None,
+                    "seconds": took,
+                }
+            )
+            log(
+                f"{self.kind} epoch {epoch}/{self.epochs} train_loss {np.mean(losses or [math.nan]):.4f} "
+                f"val_loss {val_loss:.4f}"
+                + (f" val_{score_name} {score:.4f}" if score_name != "neg_loss" else "")
+                + f"{' *' if improved else ''} ({took:.1f}s)"
+            )
             if bad >= self.patience:
                 log(f"{self.kind}: early stop, best epoch {epoch - bad}")
                 break
             if not np.isfinite(losses[-1] if losses else 0.0):
                 log(f"{self.kind}: training diverged (loss is not finite); keeping the best epoch, lower lr")
                 break
-            if out_of_time or (deadline is not None and time.monotonic() + took > deadline and epoch < self.epochs):
+            if out_of_time or (
+                deadline is not None and time.monotonic() + took > deadline and epoch < self.epochs
+            ):
                 log(f"{self.kind}: time limit reached after epoch {epoch}; keeping the best epoch")
                 break
         net.load_state_dict(best_state)
@@ -304,7 +321,9 @@ class MLP(TorchModel):
         return None
 
     def _net_kwargs(self, main, n_flat: int, n_out: int) -> dict:
-        return dict(n_flat=n_flat, hidden=self.hidden, n_layers=self.n_layers, dropout=self.dropout, n_out=n_out)
+        return dict(
+            n_flat=n_flat, hidden=self.hidden, n_layers=self.n_layers, dropout=self.dropout, n_out=n_out
+        )
 
     def _build_net(self, args: dict):
         from omicsagent.ml.models.nets import MLPNet
