@@ -34,7 +34,8 @@ def test_the_expert_plans_mutation_models_for_a_variant_task(tmp_path):
     profile = recipes.profile_of(task, task.table("train"), time_budget_s=900)
     assert profile.mutation_columns == ["mutant"] and profile.sequence_columns[0].variants
     plan = recipes.plan(profile)
-    assert [c.name for c in plan] == ["mutations_group_ridge", "mutations_lgbm", "mutations_ensemble"]
+    names = [c.name for c in plan]
+    assert names == ["mutations_group_ridge", recipes.FLOOR, "mutations_lgbm", "mutations_ensemble"]
     block = plan[0].representation["blocks"][0]
     assert block == {"kind": "mutations", "column": "mutant", "sequence_column": "mutated_sequence"}
     assert plan[0].model == {"kind": "group_ridge", "target_transform": "rank"}
