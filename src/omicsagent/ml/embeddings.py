@@ -19,7 +19,6 @@ import json
 import os
 import tempfile
 import time
-import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -27,6 +26,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from omicsagent.configfile import read_toml
 from omicsagent.errors import ConfigError, InputError
 from omicsagent.ml.features import Block
 
@@ -406,12 +406,7 @@ def configure(options: list[str] | None = None, config_file: Path | None = None)
 
 
 def _from_config_file(path: Path) -> dict[str, dict[str, Any]]:
-    if not path.is_file():
-        raise ConfigError(f"The config file {path} does not exist; check the --config path.")
-    try:
-        raw = tomllib.loads(path.read_text())
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as err:
-        raise ConfigError(f"{path} is not valid TOML ({err}); fix the syntax.") from None
+    raw = read_toml(path)
     section = raw.get("embeddings", {})
     if not isinstance(section, dict):
         raise ConfigError(

@@ -6,7 +6,6 @@ logs and reports never see them.
 from __future__ import annotations
 
 import os
-import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -14,6 +13,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 from pydantic import BaseModel, Field, SecretStr, ValidationError
 
+from omicsagent.configfile import read_toml
 from omicsagent.errors import ConfigError
 
 
@@ -150,12 +150,7 @@ def read_config_file(config_file: Path | None) -> dict[str, Any]:
     if config_file is None:
         return {}
     path = Path(config_file).expanduser()
-    if not path.is_file():
-        raise ConfigError(f"The config file {path} does not exist; check the --config path.")
-    try:
-        raw = tomllib.loads(path.read_text())
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as err:
-        raise ConfigError(f"{path} is not valid TOML ({err}); fix the syntax.") from None
+    raw = read_toml(path)
     section = raw.get("llm", {})
     if not isinstance(section, dict):
         raise ConfigError(f"{path} has an [llm] entry that is not a table; write it as an [llm] section.")

@@ -14,10 +14,10 @@ Keys come from the environment or ``--env-file``, never from this file.
 
 from __future__ import annotations
 
-import tomllib
 from pathlib import Path
 from typing import Any
 
+from omicsagent.configfile import read_toml
 from omicsagent.errors import ConfigError
 from omicsagent.expression.team.brain import RoleBrain
 from omicsagent.expression.team.expert import ExpertBrain, check_expert_units
@@ -33,12 +33,7 @@ def read_roles(config: Path | None) -> dict[str, dict[str, Any]]:
     if config is None:
         return {}
     path = Path(config)
-    if not path.is_file():
-        raise ConfigError(f"The config file {path} does not exist; check the --config path.")
-    try:
-        raw = tomllib.loads(path.read_text())
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as err:
-        raise ConfigError(f"{path} is not valid TOML ({err}); fix the syntax.") from None
+    raw = read_toml(path)
     roles = raw.get("roles", {})
     if not isinstance(roles, dict):
         raise ConfigError(f"{path}: [roles] must hold one table per role, e.g. [roles.geo].")
