@@ -237,7 +237,7 @@ def _summary(journal, layout, as_json: bool) -> None:
     if as_json:
         typer.echo(json.dumps({"event": "summary", **info}, default=str))
         return
-    out = Console(stderr=True, highlight=False)
+    out = Console(stderr=True, highlight=False, soft_wrap=True)  # paths and commands stay whole
     if journal.status == "interrupted":
         out.print(f"[yellow]interrupted[/]: {escape(str(journal.status_reason))}")
     if best is None:
