@@ -54,7 +54,7 @@ def test_prepare_run_and_leaderboard_from_another_directory(tmp_path: Path, moti
     assert "4 jobs: 0 already finished (skipped), 4 to run" in res.stderr and "[4/4]" in res.stderr
 
     res = cli("bench", "run", "mini.toml", "--data", "tasks", "--agents", "expert", "--tasks", "motif",
-              "--time-limit", "60s", "--out", "results", cwd=tmp_path, timeout=400)
+              "--time-limit", "60s", "--iterations", "2", "--out", "results", cwd=tmp_path, timeout=400)
     assert res.returncode == 0, res.stderr
     expert = json.loads((tmp_path / "results" / "results" / "expert__motif__seed0.json").read_text())
     assert expert["success"], expert["reason"]
@@ -65,6 +65,7 @@ def test_prepare_run_and_leaderboard_from_another_directory(tmp_path: Path, moti
     job = tmp_path / "results" / "jobs" / "expert__motif__seed0"
     journal = json.loads((job / "run" / "journal.json").read_text())
     assert journal["task"]["test_path"] is None and journal["task"]["target"] == "label"
+    assert len(journal["iterations"]) == 2  # --iterations reaches the loop
     answers = pd.read_csv(tmp_path / "tasks" / "motif" / "private" / "answers.csv")
     test_inputs = pd.read_csv(tmp_path / "tasks" / "motif" / "public" / "test.csv")
     assert (
