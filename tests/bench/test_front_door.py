@@ -65,7 +65,7 @@ def test_prepare_run_and_leaderboard_from_another_directory(tmp_path: Path, moti
     job = tmp_path / "results" / "jobs" / "expert__motif__seed0"
     journal = json.loads((job / "run" / "journal.json").read_text())
     assert journal["task"]["test_path"] is None and journal["task"]["target"] == "label"
-    assert len(journal["iterations"]) == 2  # --iterations reaches the loop
+    assert journal["settings"]["iterations"] == 2  # the cap reached the loop
     answers = pd.read_csv(tmp_path / "tasks" / "motif" / "private" / "answers.csv")
     test_inputs = pd.read_csv(tmp_path / "tasks" / "motif" / "public" / "test.csv")
     assert (
