@@ -120,13 +120,19 @@ def _ray(jobs: list[Job], *, on_start: OnEvent, on_result: OnEvent, address: str
     try:
         _check_fits(ray, cpus, memory_mb)
         remote = ray.remote(run_job)
-        pending = {}
-        for job in jobs:
-            ref = remote.options(num_cpus=job.cpus, memory=int(memory_mb) * 1024 * 1024, max_retries=0,
-                                 name=job.key).remote(job)
-            pending[ref] = job
-            on_start(job)
-        while pending:
+        # submit as many jobs as the cluster can run at once and the next one as each finishes, so the
+        # "start" progress lines are real starts (Ray still places each job on any node with room)
+        total = ray.cluster_resources()
+        by_memory = int(total.get("memory", 0) // (memory_mb * 2**20))
+        slots = max(1, min(int(total.get("CPU", 1) // cpus), by_memory))
+        pending, queue = {}, list(jobs)
+        while queue or pending:
+            while queue and len(pending) < slots:
+                job = queue.pop(0)
+                ref = remote.options(num_cpus=job.cpus, memory=int(memory_mb) * 1024 * 1024, max_retries=0,
+                                     name=job.key).remote(job)
+                pending[ref] = job
+                on_start(job)
             done, _ = ray.wait(list(pending), num_returns=1)
             for ref in done:
                 on_result(pending.pop(ref), ray.get(ref))
