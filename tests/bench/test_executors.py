@@ -114,3 +114,4 @@ def test_ray_front_door_starts_a_local_instance(root: Path, serial) -> None:
         cwd=root,
     )
     assert res.returncode == 2 and "no Ray node offers" in res.stderr, res.stderr
+    assert not (root / "ray-too-big").exists()  # refused before anything was written

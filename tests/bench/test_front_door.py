@@ -54,17 +54,18 @@ def test_prepare_run_and_leaderboard_from_another_directory(tmp_path: Path, moti
     assert "4 jobs: 0 already finished (skipped), 4 to run" in res.stderr and "[4/4]" in res.stderr
 
     res = cli("bench", "run", "mini.toml", "--data", "tasks", "--agents", "expert", "--tasks", "motif",
-              "--time-limit", "60s", "--out", "results", cwd=tmp_path, timeout=400)
+              "--time-limit", "120s", "--iterations", "2", "--out", "results", cwd=tmp_path, timeout=400)
     assert res.returncode == 0, res.stderr
     expert = json.loads((tmp_path / "results" / "results" / "expert__motif__seed0.json").read_text())
     assert expert["success"], expert["reason"]
-    assert expert["raw_score"] > 0.7 and expert["wall_s"] < 60 + 30 and expert["cpu_s"] > 0
+    assert expert["raw_score"] > 0.7 and expert["wall_s"] < 120 + 30 and expert["cpu_s"] > 0
     assert expert["llm"]["input_tokens"] == 0 and expert["cost_usd"] == 0.0
     for kind in ("journal", "solution", "report"):
         assert all((tmp_path / "results" / p).is_file() for p in expert["artifacts"][kind]), kind
     job = tmp_path / "results" / "jobs" / "expert__motif__seed0"
     journal = json.loads((job / "run" / "journal.json").read_text())
     assert journal["task"]["test_path"] is None and journal["task"]["target"] == "label"
+    assert journal["settings"]["iterations"] == 2  # the cap reached the loop
     answers = pd.read_csv(tmp_path / "tasks" / "motif" / "private" / "answers.csv")
     test_inputs = pd.read_csv(tmp_path / "tasks" / "motif" / "public" / "test.csv")
     assert (

@@ -164,6 +164,11 @@ def run(
         Path | None,
         typer.Option("--llm-config", help="The loop's TOML config for llm: agents (see docs/llm.md)."),
     ] = None,
+    iterations: Annotated[
+        int | None,
+        typer.Option("--iterations", min=1, help="Iteration cap for omicsagent agents (expert, llm:): with a "
+                     "time limit that is not reached, results do not depend on the executor or the load."),
+    ] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress output.")] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Progress as JSON lines on stdout.")] = False,
 ) -> None:
@@ -175,8 +180,7 @@ def run(
     from omicsagent.bench.agents import autogluon_available, parse_agents, parse_external
     from omicsagent.bench.agents.run import RunOptions, resolve_external
     from omicsagent.bench.executors import EXECUTORS, ray_available
-    from omicsagent.bench.suite import load_suite, resolve_suite
-    from omicsagent.bench.sweep import Sweep, SweepProgress, run_sweep
+    from omicsagent.bench.suite import load_suite
     from omicsagent.sandbox import make_sandbox
 
     if executor not in EXECUTORS:
@@ -214,12 +218,36 @@ def run(
     forbidden = tuple(str(p) for p in {data_root, results})
     specs = [resolve_external(s, [Path(f) for f in forbidden]) for s in specs]
     make_sandbox(sandbox)  # fail now, with the fix, if the sandbox cannot work here
-    only = [t.strip() for t in tasks.split(",") if t.strip()] if tasks else None
+    ray_started = False
+    if executor == "ray":  # refuse requirements no node meets before writing anything
+        from omicsagent.bench.executors import connect_ray
+
+        ray_started = connect_ray(address=ray_address, workers=workers, cpus=cpus_per_job,
+                                  memory_mb=memory_mb)
+    try:
+        _run_sweep(the_suite, suite=suite, data_root=data_root, results=results, only=tasks, limit=limit,
+                   specs=specs, seeds=seeds, executor=executor, workers=workers, ray_address=ray_address,
+                   cpus_per_job=cpus_per_job, as_json=as_json, quiet=quiet,
+                   options=RunOptions(sandbox=sandbox, memory_mb=memory_mb, base_url=base_url,
+                                      env_file=str(env_file.resolve()) if env_file else None,
+                                      llm_config=str(llm_config.resolve()) if llm_config else None,
+                                      forbidden=forbidden, iterations=iterations))
+    finally:
+        if ray_started:
+            import ray
+
+            ray.shutdown()
+
+
+def _run_sweep(the_suite, *, suite: Path, data_root: Path, results: Path, only: str | None, limit, specs,
+               seeds: int, executor: str, workers, ray_address, cpus_per_job: float, as_json: bool,
+               quiet: bool, options) -> None:
+    from omicsagent.bench.suite import resolve_suite
+    from omicsagent.bench.sweep import Sweep, SweepProgress, run_sweep
+
+    only = [t.strip() for t in only.split(",") if t.strip()] if only else None
     bench_tasks = resolve_suite(the_suite, data_root=data_root, work=results / "tasks", only=only,
                                 time_limit_s=limit)
-    options = RunOptions(sandbox=sandbox, memory_mb=memory_mb, base_url=base_url,
-                         env_file=str(env_file.resolve()) if env_file else None,
-                         llm_config=str(llm_config.resolve()) if llm_config else None, forbidden=forbidden)
     sweep = Sweep(suite=the_suite.name, tasks=bench_tasks, agents=specs, seeds=list(range(seeds)),
                   results_root=results, options=options, cpus=cpus_per_job)
     counts = run_sweep(sweep, executor=executor, workers=workers, ray_address=ray_address,

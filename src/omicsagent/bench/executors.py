@@ -67,10 +67,9 @@ def _process(jobs: list[Job], *, on_start: OnEvent, on_result: OnEvent, workers:
         pool.shutdown(wait=True, cancel_futures=True)
 
 
-def _check_fits(ray, jobs: list[Job], memory_mb: int) -> None:
+def _check_fits(ray, need_cpu: float, memory_mb: int) -> None:
     """Refuse requirements no node can meet (Ray would otherwise wait for them forever)."""
     nodes = [n.get("Resources", {}) for n in ray.nodes() if n.get("Alive")]
-    need_cpu = max((j.cpus for j in jobs), default=1)
     if not any(r.get("CPU", 0) >= need_cpu and r.get("memory", 0) >= memory_mb * 1024 * 1024 for r in nodes):
         best = max(nodes, key=lambda r: r.get("memory", 0), default={})
         raise ConfigError(f"no Ray node offers {need_cpu:g} CPU and {memory_mb} MB per job (the largest has "
@@ -84,8 +83,9 @@ def ray_available() -> bool:
     return importlib.util.find_spec("ray") is not None
 
 
-def _ray(jobs: list[Job], *, on_start: OnEvent, on_result: OnEvent, address: str | None, workers: int | None,
-         memory_mb: int) -> None:
+def connect_ray(*, address: str | None, workers: int | None, cpus: float, memory_mb: int) -> bool:
+    """Start a local Ray instance (or connect to ``address``) and check that a job fits on some node, so a
+    sweep is refused before it writes anything. True when this call started Ray (the caller shuts it down)."""
     if not ray_available():
         raise ConfigError(
             "the ray executor needs Ray; install it with `pip install 'omicsagent[ray]'` or use "
@@ -93,27 +93,46 @@ def _ray(jobs: list[Job], *, on_start: OnEvent, on_result: OnEvent, address: str
         )
     import ray
 
-    started_here = False
-    if not ray.is_initialized():
-        kwargs = {"address": address} if address else {"num_cpus": workers or os.cpu_count() or 1}
-        try:
-            ray.init(include_dashboard=False, log_to_driver=False, configure_logging=False, **kwargs)
-        except ConnectionError as err:
-            raise ConfigError(
-                f"cannot connect to the Ray cluster at {address} ({err}); start it with `ray start "
-                "--head` or check --ray-address."
-            ) from None
-        started_here = True
+    if ray.is_initialized():
+        return False
+    kwargs = {"address": address} if address else {"num_cpus": workers or os.cpu_count() or 1}
     try:
-        _check_fits(ray, jobs, memory_mb)
+        ray.init(include_dashboard=False, log_to_driver=False, configure_logging=False, **kwargs)
+    except ConnectionError as err:
+        raise ConfigError(
+            f"cannot connect to the Ray cluster at {address} ({err}); start it with `ray start "
+            "--head` or check --ray-address."
+        ) from None
+    try:
+        _check_fits(ray, cpus, memory_mb)
+    except BaseException:
+        ray.shutdown()
+        raise
+    return True
+
+
+def _ray(jobs: list[Job], *, on_start: OnEvent, on_result: OnEvent, address: str | None, workers: int | None,
+         memory_mb: int) -> None:
+    cpus = max((j.cpus for j in jobs), default=1.0)
+    started_here = connect_ray(address=address, workers=workers, cpus=cpus, memory_mb=memory_mb)
+    import ray
+
+    try:
+        _check_fits(ray, cpus, memory_mb)
         remote = ray.remote(run_job)
-        pending = {}
-        for job in jobs:
-            ref = remote.options(num_cpus=job.cpus, memory=int(memory_mb) * 1024 * 1024, max_retries=0,
-                                 name=job.key).remote(job)
-            pending[ref] = job
-            on_start(job)
-        while pending:
+        # submit as many jobs as the cluster can run at once and the next one as each finishes, so the
+        # "start" progress lines are real starts (Ray still places each job on any node with room)
+        total = ray.cluster_resources()
+        by_memory = int(total.get("memory", 0) // (memory_mb * 2**20))
+        slots = max(1, min(int(total.get("CPU", 1) // cpus), by_memory))
+        pending, queue = {}, list(jobs)
+        while queue or pending:
+            while queue and len(pending) < slots:
+                job = queue.pop(0)
+                ref = remote.options(num_cpus=job.cpus, memory=int(memory_mb) * 1024 * 1024, max_retries=0,
+                                     name=job.key).remote(job)
+                pending[ref] = job
+                on_start(job)
             done, _ = ray.wait(list(pending), num_returns=1)
             for ref in done:
                 on_result(pending.pop(ref), ray.get(ref))

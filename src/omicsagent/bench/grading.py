@@ -104,6 +104,12 @@ def _numeric(sub: pd.DataFrame, col: str) -> np.ndarray:
 def builtin_score(task: BenchTask, sub: pd.DataFrame, answers: pd.DataFrame) -> float:
     """The declared omicsagent metric on an aligned submission."""
     m = get_metric(task.metric)
+    if task.labels:  # multi-label: each label scored on its measured rows
+        proba = np.column_stack([_numeric(sub, f"probability_{c}") for c in task.labels])
+        if (proba < 0).any() or (proba > 1).any():
+            raise InvalidSubmission("probabilities must lie between 0 and 1")
+        y_true = answers[task.labels].apply(pd.to_numeric, errors="coerce").to_numpy(dtype=float)
+        return m.compute(y_true, None, proba, list(task.labels))
     if task.task_type == "regression":
         return m.compute(answers[task.target].to_numpy(dtype=float), _numeric(sub, "prediction"))
     classes = [canon(c) for c in task.classes or []]

@@ -2,8 +2,9 @@
 
 Three normalisers, chosen per task (``task.toml``: ``normaliser``):
 
-* ``bounded``: a higher-is-better metric that already lives in [0, 1] (AUROC, AUPRC, accuracy, F1) is
-  kept as it is (clipped to [0, 1]); R² is clipped too (it is already ``1 - MSE / MSE of the mean``).
+* ``bounded``: a higher-is-better metric that already lives in [0, 1] (AUROC, AUPRC, accuracy, F1, and
+  the means of AUROC / AUPRC over the labels of a multi-label task) is kept as it is (clipped to [0, 1]);
+  R² is clipped too (it is already ``1 - MSE / MSE of the mean``).
 * ``signed``: a correlation or MCC in [-1, 1] becomes ``(s + 1) / 2``.
 * ``error_ratio``: a lower-is-better error (RMSE, MAE, log-loss) becomes
   ``max(0, 1 - error / baseline_error)``, where ``baseline_error`` is the error of a constant prediction
@@ -23,8 +24,9 @@ import numpy as np
 from omicsagent.ml.metrics import get_metric
 
 DEFAULT_NORMALISER = {"auroc": "bounded", "auprc": "bounded", "accuracy": "bounded", "macro_f1": "bounded",
-                      "r2": "bounded", "mcc": "signed", "pearson": "signed", "spearman": "signed",
-                      "rmse": "error_ratio", "mae": "error_ratio", "log_loss": "error_ratio"}
+                      "r2": "bounded", "mean_auroc": "bounded", "mean_auprc": "bounded", "mcc": "signed",
+                      "pearson": "signed", "spearman": "signed", "rmse": "error_ratio", "mae": "error_ratio",
+                      "log_loss": "error_ratio"}
 
 
 def default_normaliser(metric: str) -> str:

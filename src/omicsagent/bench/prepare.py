@@ -49,8 +49,12 @@ def _copy_table(src: Path, dest: Path) -> None:
         read_table(src).to_csv(dest, index=False)
 
 
-def submission_columns(task_type: str, classes: list | None, id_column: str) -> list[str]:
-    """The submission layout of a prepared task: the id, ``prediction`` and one probability per class."""
+def submission_columns(task_type: str, classes: list | None, id_column: str,
+                       labels: list[str] | None = None) -> list[str]:
+    """The submission layout of a prepared task: the id, ``prediction`` and one probability per class; for
+    a multi-label task the id and one probability per label."""
+    if task_type == "multilabel":
+        return [id_column] + [f"probability_{c}" for c in labels or []]
     cols = [id_column, "prediction"]
     if task_type != "regression":
         cols += [f"probability_{c}" for c in classes or []]
@@ -67,7 +71,8 @@ def _description(task, *, metric: str, direction: str, id_col: str, columns: lis
         "",
         f"- Training data: `train.csv` ({task.n_train} rows)"
         + (f" and `validation.csv` ({task.n_validation} rows)" if task.n_validation else "")
-        + f", with the target column `{task.target}`.",
+        + (f", with the 0/1 label columns {', '.join(f'`{c}`' for c in task.labels)} (missing where a label "
+           "was not measured)." if task.labels else f", with the target column `{task.target}`."),
         f"- Task type: {task.task_type}"
         + (f"; classes: {', '.join(map(str, task.classes))}." if task.classes else "."),
         f"- Test inputs: `test.csv` ({n_test} rows, no target); `{id_col}` identifies each row.",
@@ -76,7 +81,9 @@ def _description(task, *, metric: str, direction: str, id_col: str, columns: lis
         "one row per "
         "test row, no missing values (see `sample_submission.csv`)"
         + (
-            "; `probability_<class>` columns hold class probabilities."
+            "; `probability_<label>` columns hold the probability that each label is 1."
+            if task.labels
+            else "; `probability_<class>` columns hold class probabilities."
             if task.task_type != "regression"
             else "."
         ),
@@ -113,22 +120,29 @@ def prepare_dataset(dataset: str | Path, out: str | Path, *, task_id: str | None
     train = read_table(task.train_path)
     test = read_table(task.test_path)
     id_col, added = _id_column(test, task)
-    answers = pd.DataFrame({id_col: test[id_col] if not added else np.arange(len(test)),
-                            task.target: test[task.target]})
-    inputs = test.drop(columns=[task.target])
+    targets = task.target_columns
+    answers = pd.DataFrame({id_col: test[id_col] if not added else np.arange(len(test))})
+    for col in targets:
+        answers[col] = test[col].to_numpy()
+    inputs = test.drop(columns=targets)
     if added:
         inputs.insert(0, id_col, answers[id_col])
-    y_train = train[task.target].dropna()
     baseline = None
     if normaliser == "error_ratio":
         baseline = constant_baseline_error(
-            metric_name, task.task_type, y_train, test[task.target], task.classes
+            metric_name, task.task_type, train[task.target].dropna(), test[task.target], task.classes
         )
-    columns = submission_columns(task.task_type, task.classes, id_col)
-    value, proba = constant_prediction(metric_name, task.task_type, y_train, task.classes)
-    sample = pd.DataFrame({id_col: answers[id_col], "prediction": value})
-    for i, c in enumerate(task.classes or []):
-        sample[f"probability_{c}"] = float(proba[i]) if proba is not None else 0.0
+    columns = submission_columns(task.task_type, task.classes, id_col, task.labels)
+    sample = pd.DataFrame({id_col: answers[id_col]})
+    if task.labels:  # each label's training prevalence
+        for c in task.labels:
+            sample[f"probability_{c}"] = float(pd.to_numeric(train[c], errors="coerce").mean())
+    else:
+        y_train = train[task.target].dropna()
+        value, proba = constant_prediction(metric_name, task.task_type, y_train, task.classes)
+        sample["prediction"] = value
+        for i, c in enumerate(task.classes or []):
+            sample[f"probability_{c}"] = float(proba[i]) if proba is not None else 0.0
 
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}-", dir=out.parent))
@@ -146,7 +160,7 @@ def prepare_dataset(dataset: str | Path, out: str | Path, *, task_id: str | None
             task, metric=metric_name, direction=direction, id_col=id_col, columns=columns, n_test=len(test),
             time_limit_s=time_limit_s))
         # what the omicsagent loop reads from a dataset folder: no answers, only the declaration
-        loop_toml = {"target": task.target, "task_type": task.task_type, "metric": metric_name}
+        loop_toml = {"target": task.labels or task.target, "task_type": task.task_type, "metric": metric_name}
         if id_col in train.columns:
             loop_toml["id_columns"] = [id_col]
         if task.group_column:
@@ -165,7 +179,8 @@ def prepare_dataset(dataset: str | Path, out: str | Path, *, task_id: str | None
             public_dir=str(out / "public"),
             answers=str(out / "private" / "answers.csv"),
             task_type=task.task_type,
-            target=task.target,
+            target=None if task.labels else task.target,
+            labels=task.labels,
             classes=task.classes,
             metric=metric_name,
             direction=direction,

@@ -101,6 +101,7 @@ class Sweep:
                 }
                 for t in self.tasks
             ],
+            "iterations": self.options.iterations,
             "command": command,
             "updated_at": time.time(),
         }

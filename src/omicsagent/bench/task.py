@@ -38,8 +38,9 @@ class BenchTask(BaseModel):
     root: str  # the task folder (absolute)
     public_dir: str  # the only folder an agent sees (absolute)
     answers: str  # the private answers table (absolute)
-    task_type: Literal["binary", "multiclass", "regression"] | None = None
+    task_type: Literal["binary", "multiclass", "regression", "multilabel"] | None = None
     target: str | None = None  # the answers column scored by the built-in grader
+    labels: list[str] | None = None  # multilabel: the answers' label columns (0/1, missing allowed)
     classes: list[Any] | None = None
     metric: str
     direction: Literal["higher", "lower"] = "higher"
@@ -94,7 +95,8 @@ class BenchTask(BaseModel):
         if self.grader is None:
             from omicsagent.ml.metrics import resolve_metric_name
 
-            if resolve_metric_name(self.metric) is None or self.target is None or self.task_type is None:
+            if resolve_metric_name(self.metric) is None or (self.target is None and not self.labels) \
+                    or self.task_type is None:
                 raise InputError(
                     f"task {self.id}: metric {self.metric!r} needs a grade.py (the built-in grader "
                     "knows the omicsagent metrics and needs target and task_type)."
@@ -149,6 +151,7 @@ def write_task_toml(task: BenchTask, folder: Path) -> Path:
                 "modality": task.modality,
                 "task_type": task.task_type,
                 "target": task.target,
+                "labels": task.labels,
                 "classes": task.classes,
                 "metric": task.metric,
                 "direction": task.direction,

@@ -47,12 +47,16 @@ def floor_spec(task) -> tuple[dict, dict]:
     model = {"kind": "linear", "C": "auto", "alpha": "auto"}
     if task.task_type == "multiclass":
         model["class_weight"] = "balanced"
+    if task.task_type == "multilabel":  # one linear model per label, on the rows where it is measured
+        model = {"kind": "per_label", "base": model}
     return {"blocks": blocks}, model
 
 
 def fit_predict(public: Path, *, seed: int = 0, log=print):
     """Train the floor on the public labelled rows; return (predictions for test, representation, model)."""
     import tempfile
+
+    import pandas as pd
 
     from omicsagent.ml.models.linear import Linear
     from omicsagent.ml.pipeline import TrainedModel, build_featurizer
@@ -73,14 +77,22 @@ def fit_predict(public: Path, *, seed: int = 0, log=print):
     featurizer = build_featurizer(representation)
     t = time.monotonic()
     X = featurizer.fit_transform(train)
-    # the linear model directly, not build_model: that would import torch for every model kind (seconds)
-    model = Linear(
-        **{k: v for k, v in model_spec.items() if k != "kind"}, task_type=task.task_type, seed=seed
-    )
+    # the model classes directly, not build_model: that would import torch for every model kind (seconds)
+    if task.task_type == "multilabel":
+        from omicsagent.ml.models.multilabel import PerLabel
+
+        model = PerLabel(base=model_spec["base"], task_type="multilabel", seed=seed)
+        y = train[task.target_columns].apply(pd.to_numeric, errors="coerce").to_numpy(dtype=float)
+    else:
+        model = Linear(
+            **{k: v for k, v in model_spec.items() if k != "kind"}, task_type=task.task_type, seed=seed
+        )
+        y = train[task.target].to_numpy()
     model.check()
-    model.fit(X, train[task.target].to_numpy(), log=log)
+    model.fit(X, y, log=log)
     log(f"floor: {X.describe()}, fitted in {time.monotonic() - t:.1f} s")
-    trained = TrainedModel(featurizer=featurizer, model=model, task_type=task.task_type, target=task.target)
+    target = task.labels if task.labels else task.target
+    trained = TrainedModel(featurizer=featurizer, model=model, task_type=task.task_type, target=target)
     return pub, trained.predict_frame(test_inputs(pub)), representation, model_spec
 
 

@@ -29,9 +29,13 @@ class PublicTask:
     test: Path
     sample_submission: Path
     id_column: str
-    target: str
+    target: str | list[str]  # a list of label columns for a multi-label task
     submission_columns: list[str]
     declared: dict  # public/task.toml [task], when present
+
+    @property
+    def targets(self) -> list[str]:
+        return list(self.target) if isinstance(self.target, list) else [self.target]
 
     @property
     def has_ids_in_train(self) -> bool:
@@ -97,7 +101,7 @@ def make_submission(task: PublicTask, predictions: pd.DataFrame) -> pd.DataFrame
             out[col] = predictions[col].to_numpy()
         elif f"probability_{col}" in predictions.columns:  # a column per class, named by the class
             out[col] = predictions[f"probability_{col}"].to_numpy()
-        elif col == task.target or len(task.submission_columns) == 2:
+        elif col in task.targets or len(task.submission_columns) == 2:
             if len(proba_cols) == 2 and _looks_like_scores(sample[col]):  # binary scores: P(second class)
                 out[col] = predictions[proba_cols[1]].to_numpy()
             else:
@@ -119,7 +123,7 @@ def labelled_training(task: PublicTask) -> pd.DataFrame:
     """Training and validation rows together (the built-in baselines tune internally)."""
     frames = [read_table(task.train)] + ([read_table(task.validation)] if task.validation else [])
     df = pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
-    return df[df[task.target].notna()].reset_index(drop=True)
+    return df[df[task.targets].notna().any(axis=1)].reset_index(drop=True)
 
 
 __all__ = [

@@ -34,6 +34,7 @@ class RunOptions:
     env_file: str | None = None
     llm_config: str | None = None  # the loop's --config TOML for llm: agents
     forbidden: tuple[str, ...] = ()  # host folders an external command may not name (data, results)
+    iterations: int | None = None  # iteration cap for omicsagent agents (reproducible sweeps)
 
 
 @dataclass
@@ -272,12 +273,13 @@ def _run_loop(agent: AgentSpec, task: BenchTask, job_dir: Path, *, seed: int, ti
         f"{budget:.0f}s",
         "--seed",
         str(seed),
-        "--target",
-        pub.target,
+        *[a for t in pub.targets for a in ("--target", t)],
         "--sandbox",
         options.sandbox,
         "--json",
     ]
+    if options.iterations:
+        argv += ["--iterations", str(options.iterations)]
     if agent.kind == "llm":
         argv += ["--brain", "llm", "--model", agent.model or ""]
         argv += ["--base-url", options.base_url] if options.base_url else []
