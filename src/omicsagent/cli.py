@@ -438,6 +438,58 @@ def resume(
 
 @app.command()
 @handle_errors
+def fork(
+    run_dir: Path = typer.Argument(..., help="The --out folder of the run to fork (it is only read)."),
+    from_iteration: str = typer.Option(
+        ..., "--from-iteration", help="The iteration to start from (one that succeeded), e.g. 3."
+    ),
+    out: Path = typer.Option(..., "--out", help="The new run folder to create (absent or empty)."),
+    time_budget: str = typer.Option(
+        "15m", "--time-budget", help="Time for the new run's own iterations, e.g. 10m, 1h, 900s."
+    ),
+    iterations: int = typer.Option(
+        30, "--iterations", "-n", min=1, max=100, help="Maximum number of new iterations."
+    ),
+    base_url: Optional[str] = BaseUrlOpt,
+    env_file: Optional[Path] = EnvFileOpt,
+    config: Optional[Path] = ConfigOpt,
+    quiet: bool = QuietOpt,
+    as_json: bool = JsonOpt,
+) -> None:
+    """Start a new run from a past iteration of a run (its split, representation and model), with the same
+    brain and a new time budget; the old run is left as it was.
+
+    Example: omicsagent fork runs/tf0 --from-iteration 2 --out runs/tf0-from2 --time-budget 10m
+    """
+    from omicsagent.agent.fork import check_fork, fork_run
+    from omicsagent.agent.journal import RunJournal
+    from omicsagent.agent.layout import RunLayout
+    from omicsagent.agent.runner import resume_run
+
+    try:
+        index = int(from_iteration.strip())
+    except ValueError:
+        raise InputError(f"--from-iteration {from_iteration} is not a whole number; give an iteration "
+                         "index, e.g. --from-iteration 2.") from None
+    budget = parse_budget(time_budget)
+    source = RunLayout.at(run_dir)
+    journal = RunJournal.load(source)
+    check_out_dir(out)
+    layout = RunLayout.at(out)
+    check_fork(source, journal, index, layout)  # before a brain is built or anything is written
+    s = journal.settings
+    the_brain = _make_brain(s.brain, model=s.model, base_url=base_url, env_file=env_file, config=config,
+                            max_cost=s.max_cost_usd)
+    _preflight(the_brain)
+    fork_run(source, iteration=index, out_dir=layout)
+    journal = resume_run(layout, brain=the_brain, progress=_progress(quiet, as_json),
+                         extra_iterations=iterations, time_budget_s=budget)
+    _summary(journal, layout, as_json)
+    _exit_for(journal)
+
+
+@app.command()
+@handle_errors
 def predict(
     run_dir: Path = typer.Argument(..., help="A finished run folder (with best/)."),
     input: Path = typer.Option(

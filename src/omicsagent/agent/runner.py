@@ -398,9 +398,7 @@ class Loop:
             ctx.previous[name] = rec.output
             if name == "representation":
                 it.representation = rec.output.get("name", "")
-                it.parent = rec.output.get("parent")
-                if it.parent is None and (fork := j.settings.extra.get("fork")) and index == fork["next"]:
-                    it.parent = fork["iteration"]  # a fork's first iteration builds on the forked node
+                it.parent = rec.output.get("parent")  # the node it builds on (validated), None for a draft
             if name == "architecture":
                 it.model = rec.output.get("name", "")
                 it.hyperparameters = rec.output.get("hyperparameters", {})
