@@ -470,7 +470,7 @@ def fork(
         index = int(from_iteration.strip())
     except ValueError:
         raise InputError(f"--from-iteration {from_iteration} is not a whole number; give an iteration "
-                         "index, e.g. --from-iteration 2.") from None
+                         "index, for example --from-iteration 2.") from None
     budget = parse_budget(time_budget)
     source = RunLayout.at(run_dir)
     journal = RunJournal.load(source)
