@@ -61,6 +61,7 @@ def ancestors(its: list[dict], index: int) -> set[int]:
     return out
 
 
+@pytest.mark.slow
 def test_a_tree_search_run_drafts_improves_the_best_and_branches_from_a_runner_up(tree_run: Path) -> None:
     j = journal(tree_run / "runs" / "t")
     assert j["version"] == 2 and j["settings"]["extra"]["search"] == "tree"
@@ -81,6 +82,7 @@ def test_a_tree_search_run_drafts_improves_the_best_and_branches_from_a_runner_u
     assert "runner-up" in reflection["output"]["instructions"]["architecture"]
 
 
+@pytest.mark.slow
 def test_the_report_draws_the_tree(tree_run: Path) -> None:
     run = tree_run / "runs" / "t"
     its = journal(run)["iterations"]
@@ -98,6 +100,7 @@ def test_the_report_draws_the_tree(tree_run: Path) -> None:
     assert "Search tree" in md and f"  - 3: {its[3]['summary']}" in md
 
 
+@pytest.mark.slow
 def test_fork_continues_from_a_past_iteration_and_leaves_the_old_run_alone(tree_run: Path) -> None:
     before = tree_of(tree_run / "runs" / "t")
     res = cli("fork", "runs/t", "--from-iteration", "1", "--out", "runs/f", "--iterations", "1",
@@ -134,6 +137,7 @@ def _one_sentence(res: subprocess.CompletedProcess) -> str:
     return text
 
 
+@pytest.mark.slow
 def test_fork_refuses_what_cannot_work_with_one_sentence(tree_run: Path) -> None:
     home = tree_run
     fork = ("fork", "runs/t", "--out", "runs/bad", "--quiet")
