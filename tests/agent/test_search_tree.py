@@ -234,3 +234,18 @@ def test_a_version_1_journal_is_still_read(tmp_path: Path) -> None:
     loaded = RunJournal.load(tmp_path / "run")
     assert loaded.version == 2 and loaded.iterations[0].parent is None
     assert policy.search_of(loaded) == "linear"  # an old run resumes with the policy it ran with
+
+
+def test_the_best_is_built_on_before_the_search_branches_away_from_it(tmp_path: Path) -> None:
+    j, profile = _journal(tmp_path / "d")
+    scores = [0.85, 0.80, 0.78]  # the first draft stays the best: the later drafts bring no gain
+    for value in scores:
+        d = policy.decide(j, profile, time_left_s=800)
+        assert d.parent is None
+        _record(j, d, valid=value)
+    assert tree.streak(j) >= tree.BRANCH_K
+    d = policy.decide(j, profile, time_left_s=800)
+    assert d.parent == 0 and d.reason.startswith("improving the best node 0"), d.reason
+    _record(j, d, valid=0.84)  # no gain: now the search branches from a runner-up or drafts anew
+    d = policy.decide(j, profile, time_left_s=800)
+    assert d.parent != 0 and "has not improved" in d.reason, d.reason

@@ -8,7 +8,8 @@ profile alone (so resume and fork are exact, and the same seed gives the same tr
 2. **Draft**: the first ``NUM_DRAFTS`` nodes are fresh candidates from the recipe book's plan (roots), each
    with another model family or representation than the drafts before where the plan allows.
 3. **Improve**: expand the best node greedily: the refinement its fit diagnosis asks for, a blend with the
-   best node of another family, bagging over seeds, the other refinement.
+   best node of another family, bagging over seeds, the other refinement. A best node is always tried at
+   least once before the search branches away from it.
 4. **Branch**: once ``BRANCH_K`` iterations in a row did not improve the best validation score by more than
    ``PLATEAU_EPS`` (relative), alternately expand a runner-up (the best node of another lineage) or draft
    the plan's next candidate, until a branch beats the best and greedy improvement resumes on it.
@@ -153,8 +154,10 @@ def decide_tree(journal: RunJournal, profile: DataProfile, *, time_left_s: float
                               f"(less than {PLATEAU_EPS:.1%}) and the plan is used up")
 
     best_it, best_c = ranked[0]
-    # 3. improve the best greedily while it keeps improving
-    if n < BRANCH_K and (d := expand(best_it, best_c, f"improving the best node {best_it.index}")):
+    # 3. improve the best greedily while it keeps improving (a best never built on has not plateaued yet)
+    built_on = any(it.parent == best_it.index for it in finished)
+    if (n < BRANCH_K or not built_on) and (
+            d := expand(best_it, best_c, f"improving the best node {best_it.index}")):
         return d
 
     # 4. branch: a runner-up of another lineage, or the plan's next draft (alternately)
