@@ -220,6 +220,20 @@ def _make_brain(brain: str, *, model: str | None, base_url: str | None, env_file
     raise ConfigError(f"unknown brain {brain!r}; use --brain expert (offline) or --brain llm.")
 
 
+def _search(search: str | None, brain: str) -> dict:
+    """The expert brain's search policy for settings.extra (``--search``), checked."""
+    from omicsagent.brains.expert.policy import DEFAULT_SEARCH, SEARCHES
+    from omicsagent.errors import ConfigError
+
+    if search is not None and search not in SEARCHES:
+        raise InputError(f"--search {search} is not a search policy; use --search tree or --search linear.")
+    if brain != "expert":
+        if search is not None:
+            raise ConfigError("--search is the expert brain's policy; drop it or use --brain expert.")
+        return {}
+    return {"search": search or DEFAULT_SEARCH}
+
+
 def _preflight(brain) -> None:
     """Let a brain check what it needs (a reachable server, an accepted key) before a run folder exists."""
     check = getattr(brain, "preflight", None)
@@ -272,6 +286,11 @@ QuietOpt = typer.Option(False, "--quiet", "-q", help="No progress output.")
 JsonOpt = typer.Option(False, "--json", help="Progress and summary as JSON lines on stdout.")
 SandboxOpt = typer.Option(
     "bwrap", "--sandbox", help="bwrap (default) or none (NO isolation: prints a warning)."
+)
+
+SearchOpt = typer.Option(
+    None, "--search", help="The expert brain's search: tree (default: drafts, improves the best, branches "
+    "from a runner-up on a plateau) or linear (the recipe plan in order, then improvements).",
 )
 
 
@@ -327,6 +346,7 @@ def run(
         "smiles; Hugging Face format; repeatable), e.g. protein=/models/esm2_t12_35M_UR50D. "
         "Needs omicsagent[fm].",
     ),
+    search: Optional[str] = SearchOpt,
     quiet: bool = QuietOpt,
     as_json: bool = JsonOpt,
 ) -> None:
@@ -343,6 +363,7 @@ def run(
 
     budget = parse_budget(time_budget)
     check_seed(seed)
+    policy = _search(search, brain)
     check_out_dir(out or Path("runs"))
     task = build_task(
         dataset, train, validation, test, target, task_type, metric, ignore, group, drop_missing_target
@@ -355,7 +376,7 @@ def run(
     layout = RunLayout.at(out or Path("runs") / f"{task.name}-{_time.strftime('%Y%m%d-%H%M%S')}")
     settings = RunSettings(brain=brain, model=model, iterations=iterations, time_budget_s=budget, seed=seed,
                            sandbox=sandbox, max_cost_usd=max_cost,
-                           extra={"embeddings": pretrained} if pretrained else {})
+                           extra={**policy, **({"embeddings": pretrained} if pretrained else {})})
     journal = start_run(
         task, out_dir=layout, settings=settings, brain=the_brain, progress=_progress(quiet, as_json)
     )
@@ -411,6 +432,58 @@ def resume(
         brain_name=brain_name,
         model=model,
     )
+    _summary(journal, layout, as_json)
+    _exit_for(journal)
+
+
+@app.command()
+@handle_errors
+def fork(
+    run_dir: Path = typer.Argument(..., help="The --out folder of the run to fork (it is only read)."),
+    from_iteration: str = typer.Option(
+        ..., "--from-iteration", help="The iteration to start from (one that succeeded), e.g. 3."
+    ),
+    out: Path = typer.Option(..., "--out", help="The new run folder to create (absent or empty)."),
+    time_budget: str = typer.Option(
+        "15m", "--time-budget", help="Time for the new run's own iterations, e.g. 10m, 1h, 900s."
+    ),
+    iterations: int = typer.Option(
+        30, "--iterations", "-n", min=1, max=100, help="Maximum number of new iterations."
+    ),
+    base_url: Optional[str] = BaseUrlOpt,
+    env_file: Optional[Path] = EnvFileOpt,
+    config: Optional[Path] = ConfigOpt,
+    quiet: bool = QuietOpt,
+    as_json: bool = JsonOpt,
+) -> None:
+    """Start a new run from a past iteration of a run (its split, representation and model), with the same
+    brain and a new time budget; the old run is left as it was.
+
+    Example: omicsagent fork runs/tf0 --from-iteration 2 --out runs/tf0-from2 --time-budget 10m
+    """
+    from omicsagent.agent.fork import check_fork, fork_run
+    from omicsagent.agent.journal import RunJournal
+    from omicsagent.agent.layout import RunLayout
+    from omicsagent.agent.runner import resume_run
+
+    try:
+        index = int(from_iteration.strip())
+    except ValueError:
+        raise InputError(f"--from-iteration {from_iteration} is not a whole number; give an iteration "
+                         "index, for example --from-iteration 2.") from None
+    budget = parse_budget(time_budget)
+    source = RunLayout.at(run_dir)
+    journal = RunJournal.load(source)
+    check_out_dir(out)
+    layout = RunLayout.at(out)
+    check_fork(source, journal, index, layout)  # before a brain is built or anything is written
+    s = journal.settings
+    the_brain = _make_brain(s.brain, model=s.model, base_url=base_url, env_file=env_file, config=config,
+                            max_cost=s.max_cost_usd)
+    _preflight(the_brain)
+    fork_run(source, iteration=index, out_dir=layout)
+    journal = resume_run(layout, brain=the_brain, progress=_progress(quiet, as_json),
+                         extra_iterations=iterations, time_budget_s=budget)
     _summary(journal, layout, as_json)
     _exit_for(journal)
 

@@ -22,6 +22,7 @@ PROBE = """<script>window.addEventListener("load", () => {
     images: [...document.images].map(i => [i.naturalWidth, i.naturalHeight]),
     svgs: [...document.querySelectorAll("svg")].map(s => [s.getBoundingClientRect().width,
                                                          s.getBoundingClientRect().height]),
+    tree: [...document.querySelectorAll("#search-tree .node")].map(n => n.getBoundingClientRect().width),
     resources: performance.getEntriesByType("resource").map(e => e.name)});
   document.body.appendChild(p);
 });</script>"""
@@ -66,6 +67,9 @@ def test_report_renders_offline_in_chromium(
     assert len(got["images"]) == 5  # metric history, ROC/PR, confusion, calibration, feature importance
     assert all(w > 100 and h > 100 for w, h in got["images"]), got["images"]
     assert all(w > 0 and h > 0 for w, h in got["svgs"])
+    iterations = json.loads((run / "journal.json").read_text())["iterations"]
+    # the search tree: one node per iteration, drawn at its size
+    assert len(got["tree"]) == len(iterations) and all(w > 20 for w in got["tree"]), got["tree"]
     assert got["resources"] == [], f"the report loaded {got['resources']}"
 
     # the probe itself notices an external load (so an empty list above means something)

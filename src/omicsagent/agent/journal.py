@@ -17,7 +17,9 @@ from omicsagent.errors import RunStateError
 from omicsagent.ml.metrics import get_metric
 from omicsagent.tasks.task import Task
 
-JOURNAL_VERSION = 1
+JOURNAL_VERSION = 2
+# Versions this omicsagent reads. Version 1 had no ``IterationRecord.parent``: its iterations read as roots.
+READABLE_VERSIONS = (1, 2)
 
 StepName = Literal["exploration", "split", "representation", "architecture", "training", "inference",
                    "prediction_exploration", "reflection"]
@@ -73,6 +75,9 @@ class IterationRecord(BaseModel):
     peak_memory_mb: float | None = None
     usage: Usage = Field(default_factory=Usage)
     dir: str = ""  # relative to the run directory (RunLayout.run_rel), e.g. workspace/artifacts/iter_000
+    # The earlier iteration this one builds on (refines, debugs, blends from), None for a fresh draft: the
+    # iterations form a search tree (reports draw it; ``omicsagent fork`` starts a run from any node).
+    parent: int | None = None
 
     def step(self, name: str) -> StepRecord | None:
         return next((s for s in self.steps if s.name == name), None)
@@ -172,9 +177,10 @@ class RunJournal(BaseModel):
             raise RunStateError(
                 f"{path} is corrupted (not valid JSON); restore it or start a new run."
             ) from None
-        if data.get("version") != JOURNAL_VERSION:
+        if data.get("version") not in READABLE_VERSIONS:
             raise RunStateError(
-                f"{path} has journal version {data.get('version')}, this omicsagent reads {JOURNAL_VERSION}; "
-                "use a matching omicsagent version."
+                f"{path} has journal version {data.get('version')}, this omicsagent reads versions "
+                f"{', '.join(map(str, READABLE_VERSIONS))}; use a matching omicsagent version."
             )
+        data["version"] = JOURNAL_VERSION  # older versions lack only fields that have defaults
         return cls.model_validate(data)

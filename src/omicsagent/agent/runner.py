@@ -398,6 +398,7 @@ class Loop:
             ctx.previous[name] = rec.output
             if name == "representation":
                 it.representation = rec.output.get("name", "")
+                it.parent = rec.output.get("parent")  # the node it builds on (validated), None for a draft
             if name == "architecture":
                 it.model = rec.output.get("name", "")
                 it.hyperparameters = rec.output.get("hyperparameters", {})

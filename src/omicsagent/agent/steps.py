@@ -43,6 +43,11 @@ class RepresentationOutput(BaseModel):
     name: str = Field(description="Short name, e.g. 'k-mer 3-6 counts'.")
     description: str = Field(description="How each input column becomes model input, and why.")
     spec: dict[str, Any] = Field(default_factory=dict, description="Machine-readable representation, if any.")
+    parent: int | None = Field(
+        default=None,
+        description="The earlier iteration this one builds on (refines, fixes or blends), or null for a "
+        "fresh attempt.",
+    )
 
 
 class ArchitectureOutput(BaseModel):
@@ -265,6 +270,15 @@ def _check_label_probabilities(pred: pd.DataFrame, labels: list[str]) -> pd.Data
     return pred
 
 
+def validate_representation(out: RepresentationOutput, ctx: StepContext) -> None:
+    if out.parent is not None and not 0 <= out.parent < ctx.iteration:
+        raise ModelMistake(
+            f"parent {out.parent} is not an earlier iteration; give one of 0..{ctx.iteration - 1} or null."
+            if ctx.iteration else f"parent {out.parent} is not an earlier iteration (this is the first); "
+            "give null."
+        )
+
+
 def validate_reflection(out: ReflectionOutput, ctx: StepContext) -> None:
     unknown = [k for k in out.instructions if k not in OUTPUT_TYPES]
     if unknown:
@@ -295,7 +309,8 @@ STEPS: dict[str, StepSpec] = {
             "Split train.csv into training and validation files "
             "(stratified; grouped when a group column exists).",
         ),
-        StepSpec("representation", RepresentationOutput, None, "Choose how inputs become model features."),
+        StepSpec("representation", RepresentationOutput, validate_representation,
+                 "Choose how inputs become model features."),
         StepSpec("architecture", ArchitectureOutput, None, "Choose the model and its hyperparameters."),
         StepSpec(
             "training",

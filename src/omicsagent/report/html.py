@@ -9,6 +9,7 @@ from omicsagent.ml.metrics import get_metric
 from omicsagent.report import content
 from omicsagent.report.data import PER_LABEL_HEADER, RunData, fmt_metric, iteration_rows
 from omicsagent.report.plots import Plot
+from omicsagent.report.tree import tree_svg
 
 CSS = """
 body{font-family:system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;margin:0 auto;max-width:1180px;
@@ -121,6 +122,12 @@ def render_html(data: RunData, plots: list[Plot]) -> str:
         out.append('<p class="note">No iteration has run yet.</p>')
     if "metric_history" in by_key:
         out.append(_figure(by_key["metric_history"]))
+    svg = tree_svg(j)
+    if svg:
+        out.append("<h3>Search tree</h3>")
+        out.append(f'<figure class="wide">{svg}<figcaption>Each node is an iteration, linked to the '
+                   "iteration it builds on (dashed from start: a fresh draft); hover a node for its plan and "
+                   "score.</figcaption></figure>")
 
     out.append("<h2>Best model</h2>")
     best = data.best

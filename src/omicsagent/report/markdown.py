@@ -4,6 +4,7 @@ from __future__ import annotations
 from omicsagent.report import content
 from omicsagent.report.data import PER_LABEL_HEADER, RunData, fmt_metric, iteration_rows
 from omicsagent.tasks.card import task_card_markdown
+from omicsagent.report.tree import tree_outline
 
 
 def _cell(text: str) -> str:
@@ -37,6 +38,9 @@ def render_markdown(data: RunData, *, figures_in: str | None = "report.html") ->
         header = [f"train {label}" if h == "train" else f"validation {label}" if h == "validation" else h
                   for h in rows[0]]
         out.append(_table(header, [list(r.values()) for r in rows]))
+        outline = tree_outline(j)
+        if outline:
+            out += ["", "Search tree (each iteration under the one it builds on):", "", *outline]
     else:
         out.append("No iteration has run yet.")
 

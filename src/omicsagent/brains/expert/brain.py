@@ -112,8 +112,8 @@ class ExpertBrain:
 
     def _decision(self, ctx: StepContext) -> policy.Decision:
         if ctx.iteration not in self._decisions:
-            self._decisions[ctx.iteration] = policy.decide_next(ctx.journal, self._data_profile(ctx),
-                                                                time_left_s=ctx.time_left())
+            self._decisions[ctx.iteration] = policy.decide(ctx.journal, self._data_profile(ctx),
+                                                           time_left_s=ctx.time_left())
         return self._decisions[ctx.iteration]
 
     def _representation(self, ctx: StepContext) -> RepresentationOutput:
@@ -122,7 +122,8 @@ class ExpertBrain:
             raise ModelMistake(f"nothing left to try: {d.reason}")
         c = d.candidate
         ctx.log(f"plan: {c.name} ({d.reason})")
-        return RepresentationOutput(name=c.name, description=c.rationale, spec=c.representation)
+        return RepresentationOutput(name=c.name, description=c.rationale, spec=c.representation,
+                                    parent=d.parent)
 
     def _architecture(self, ctx: StepContext) -> ArchitectureOutput:
         c = self._decision(ctx).candidate

@@ -189,10 +189,57 @@ def diagnose(journal: RunJournal, it: IterationRecord) -> Fit:
 class Decision:
     candidate: Candidate | None
     reason: str
+    parent: int | None = None  # the iteration the candidate builds on (None: a fresh draft)
+
+
+SEARCHES = ("tree", "linear")
+DEFAULT_SEARCH = "tree"  # for new runs; a journal without a recorded search is a linear run (older versions)
+
+
+def search_of(journal: RunJournal) -> str:
+    """The expert's search policy recorded for the run (``settings.extra["search"]``)."""
+    return str(journal.settings.extra.get("search") or "linear")
+
+
+def decide(journal: RunJournal, profile: DataProfile, *, time_left_s: float) -> Decision:
+    """The next candidate under the run's search policy: ``tree`` (``tree.decide_tree``) or ``linear``
+    (``decide_next``)."""
+    if search_of(journal) == "tree":
+        from omicsagent.brains.expert.tree import decide_tree
+
+        return decide_tree(journal, profile, time_left_s=time_left_s)
+    return decide_next(journal, profile, time_left_s=time_left_s)
+
+
+def fork_focus(journal: RunJournal) -> IterationRecord | None:
+    """The iteration a forked run was started from, while no iteration has run since the fork (the first
+    decision after ``omicsagent fork`` builds on it, whatever the best is)."""
+    fork = journal.settings.extra.get("fork")
+    if not fork or len(journal.finished_iterations) > fork["next"]:
+        return None
+    it = journal.iterations[fork["iteration"]] if fork["iteration"] < len(journal.iterations) else None
+    return it if it is not None and it.status == "succeeded" else None
+
+
+def refinements(journal: RunJournal, it: IterationRecord, c: Candidate) -> list[tuple[Candidate, str]]:
+    """Regularise an overfitting node, add capacity to an underfitting one (both, in that order, when
+    the fit is balanced): the assessment and the refinement come from the same diagnosis (``fit_of``)."""
+    fit = diagnose(journal, it)
+    actions = {"overfit": ["regularise"], "underfit": ["add capacity"]}.get(
+        fit.kind, ["add capacity", "regularise"]
+    )
+    refine = {"regularise": recipes.regularize, "add capacity": recipes.add_capacity}
+    out = []
+    for what in actions:
+        r = refine[what](c, fit.advice(what))
+        if r is not None:
+            out.append((r, f"refining iteration {it.index} ({fit.assessment}): {what}"))
+    return out
 
 
 def decide_next(journal: RunJournal, profile: DataProfile, *, time_left_s: float) -> Decision:
-    """The candidate for the next iteration, or None (with a reason) when nothing new is worth trying.
+    """The linear policy: the candidate for the next iteration, or None (with a reason) when nothing new is
+    worth trying.
 
     ``profile`` is ``recipes.profile_of`` of the task and its training split."""
     plan = recipes.plan(profile)
@@ -214,7 +261,13 @@ def decide_next(journal: RunJournal, profile: DataProfile, *, time_left_s: float
             return Decision(
                 cheaper,
                 f"iteration {last.index} failed ({(last.failure or '')[:120]}); trying a cheaper variant",
+                parent=last.index,
             )
+    focus = fork_focus(journal)
+    if focus is not None and (fc := candidate_of(focus, plan)) is not None:
+        for c, why in refinements(journal, focus, fc):
+            if new(c) and fits(c):
+                return Decision(c, f"forked from iteration {focus.index}: {why}", parent=focus.index)
     explore = [c for c in plan if new(c) and fits(c)]
     iterations_left = journal.settings.iterations - len(finished)
     best = journal.best_iteration
@@ -225,17 +278,12 @@ def decide_next(journal: RunJournal, profile: DataProfile, *, time_left_s: float
                                         or time_left_s < 0.25 * journal.settings.time_budget_s)
     if refine_now:
         bc = candidate_of(best, plan)
-        fit = diagnose(journal, best)
         # an overfitting model is only regularised and an underfitting one only grown: what the assessment
         # says and what the next iteration does come from the same diagnosis
-        actions = {"overfit": ["regularise"], "underfit": ["add capacity"]}.get(
-            fit.kind, ["add capacity", "regularise"]
-        )
-        refine = {"regularise": recipes.regularize, "add capacity": recipes.add_capacity}
-        for what in actions if bc is not None else []:
-            c = refine[what](bc, fit.advice(what))
+        for c, why in refinements(journal, best, bc) if bc is not None else []:
             if new(c) and fits(c):
-                return Decision(c, f"refining the best iteration {best.index} ({fit.assessment}): {what}")
+                return Decision(c, why.replace("refining iteration", "refining the best iteration", 1),
+                                parent=best.index)
     if explore:
         c = explore[0]
         return Decision(c, f"exploring the next candidate of the plan: {c.rationale}")
@@ -244,9 +292,9 @@ def decide_next(journal: RunJournal, profile: DataProfile, *, time_left_s: float
         if cheapest is not None and new(cheapest):
             return Decision(cheapest, "nothing has succeeded yet: the cheapest candidate")
         return Decision(None, "no untried candidate fits in the time left")
-    for c, why in improvements(journal, plan):
+    for c, why, parent in improvements(journal, plan):
         if new(c) and fits(c):
-            return Decision(c, why)
+            return Decision(c, why, parent=parent)
     return Decision(None, "no untried candidate fits in the time left")
 
 
@@ -285,10 +333,8 @@ def plateaued(journal: RunJournal, plan: list[Candidate]) -> str:
             f"{journal.metric.label} by {max(gain, 0.0):.2%} (less than {PLATEAU_EPS:.1%})")
 
 
-def improvements(journal: RunJournal, plan: list[Candidate]) -> list[tuple[Candidate, str]]:
-    """What to try once the plan is used up, best first: a blend of the best with the best iteration of
-    another family, the best bagged over seeds, then the neighbours of the best's hyperparameters (more
-    regularised, larger), also for the runner-up."""
+def ranked_nodes(journal: RunJournal, plan: list[Candidate]) -> list[tuple[IterationRecord, Candidate]]:
+    """Succeeded iterations with their candidates, best validation score first (ties: the earlier)."""
     ranked: list[tuple[IterationRecord, Candidate]] = []
     for it in journal.iterations:
         c = candidate_of(it, plan) if it.status == "succeeded" and journal.primary(it) is not None else None
@@ -296,6 +342,14 @@ def improvements(journal: RunJournal, plan: list[Candidate]) -> list[tuple[Candi
             ranked.append((it, c))
     sign = 1.0 if journal.metric.greater_is_better else -1.0
     ranked.sort(key=lambda ic: (-sign * journal.primary(ic[0]), ic[0].index))
+    return ranked
+
+
+def improvements(journal: RunJournal, plan: list[Candidate]) -> list[tuple[Candidate, str, int]]:
+    """What to try once the plan is used up, best first, each with the iteration it builds on: a blend of
+    the best with the best iteration of another family, the best bagged over seeds, then the neighbours of
+    the best's hyperparameters (more regularised, larger), also for the runner-up."""
+    ranked = ranked_nodes(journal, plan)
     if not ranked:
         return []
     (best_it, best), out = ranked[0], []
@@ -310,14 +364,15 @@ def improvements(journal: RunJournal, plan: list[Candidate]) -> list[tuple[Candi
             (
                 recipes.blend(best, other[1]),
                 f"{label}: blend with iteration {other[0].index} ({other[1].name})",
+                best_it.index,
             )
         )
-    out.append((recipes.bag(best), f"{label}: bagging over seeds"))
+    out.append((recipes.bag(best), f"{label}: bagging over seeds", best_it.index))
     for it, c in ranked[:2]:
         for what, fn in (("regularise", recipes.regularize), ("add capacity", recipes.add_capacity)):
             out.append((fn(c, f"A hyperparameter search around iteration {it.index}."),
-                        f"improving iteration {it.index} ({c.name}) after the plan: {what}"))
-    return [(c, why) for c, why in out if c is not None]
+                        f"improving iteration {it.index} ({c.name}) after the plan: {what}", it.index))
+    return [(c, why, parent) for c, why, parent in out if c is not None]
 
 
 def reflect(journal: RunJournal, it: IterationRecord, profile: DataProfile, *,
@@ -339,7 +394,7 @@ def reflect(journal: RunJournal, it: IterationRecord, profile: DataProfile, *,
             )
         )
         assessment = f"iteration {it.index} ({it.summary}): {fit.assessment}; {rank}"
-    decision = decide_next(journal, profile, time_left_s=time_left_s)
+    decision = decide(journal, profile, time_left_s=time_left_s)
     if decision.candidate is None:
         # the reason first: the run's status keeps only the start of the assessment
         return f"Stopping: {decision.reason}. " + assessment + ".", {}, True

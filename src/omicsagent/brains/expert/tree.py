@@ -1,0 +1,187 @@
+"""The expert's tree search (``search = "tree"``, the default for new runs): every iteration is a node whose
+``parent`` (``IterationRecord.parent``) is the iteration it builds on, decided from the journal and the data
+profile alone (so resume and fork are exact, and the same seed gives the same tree).
+
+1. **Debug**: right after a failed iteration, one bounded attempt to fix it: its cheaper variant, a child of
+   the failed node. A failed fix is not fixed again. (Only brain-produced failures reach the journal as
+   failed iterations: a harness bug stops the run instead.)
+2. **Draft**: the first ``NUM_DRAFTS`` nodes are fresh candidates from the recipe book's plan (roots), each
+   with another model family or representation than the drafts before where the plan allows.
+3. **Improve**: expand the best node greedily: the refinement its fit diagnosis asks for, a blend with the
+   best node of another family, bagging over seeds, the other refinement. A best node is always tried at
+   least once before the search branches away from it.
+4. **Branch**: once ``BRANCH_K`` iterations in a row did not improve the best validation score by more than
+   ``PLATEAU_EPS`` (relative), alternately expand a runner-up (the best node of another lineage) or draft
+   the plan's next candidate, until a branch beats the best and greedy improvement resumes on it.
+5. **Stop**: once the plan is used up and ``STOP_K`` iterations in a row brought no such gain.
+"""
+from __future__ import annotations
+
+import math
+
+from omicsagent.agent.journal import IterationRecord, RunJournal
+from omicsagent.brains.expert import recipes
+from omicsagent.brains.expert.policy import (
+    OVERHEAD_S,
+    PLATEAU_EPS,
+    PLATEAU_K,
+    Decision,
+    _gain,
+    candidate_key,
+    candidate_of,
+    expected_seconds,
+    fork_focus,
+    ranked_nodes,
+    refinements,
+    speed_factors,
+    tried,
+)
+from omicsagent.brains.expert.recipes import Candidate, DataProfile
+
+NUM_DRAFTS = 3  # fresh candidates before the search starts improving
+BRANCH_K = 2    # iterations without a gain on the best before branching from a runner-up or a new draft
+STOP_K = PLATEAU_K + 1  # iterations without a gain, once the plan is used up, before the search stops
+
+
+def streak(journal: RunJournal) -> int:
+    """Finished iterations in a row, at the end, that did not improve the best validation score by more
+    than ``PLATEAU_EPS`` (relative) over the best before them."""
+    best, n = None, 0
+    for it in journal.finished_iterations:
+        value = journal.primary(it) if it.status == "succeeded" else None
+        if value is not None and _gain(journal, best, value) > PLATEAU_EPS:
+            best, n = value, 0
+            continue
+        if value is not None and journal.metric.better(value, best):
+            best = value
+        n += 1
+    return n
+
+
+def root_of(journal: RunJournal, it: IterationRecord) -> int:
+    """The draft a node descends from (its own index for a draft)."""
+    seen = set()
+    while it.parent is not None and it.parent < len(journal.iterations) and it.index not in seen:
+        seen.add(it.index)
+        it = journal.iterations[it.parent]
+    return it.index
+
+
+def _signature(c: Candidate) -> tuple:
+    blocks = c.representation.get("blocks", []) if isinstance(c.representation, dict) else []
+    return (recipes.FAMILY_OF_KIND.get(c.model.get("kind"), c.family),
+            tuple(sorted(str(b.get("kind")) for b in blocks if isinstance(b, dict))))
+
+
+def node_moves(journal: RunJournal, it: IterationRecord, c: Candidate,
+               ranked: list[tuple[IterationRecord, Candidate]]) -> list[tuple[Candidate, str]]:
+    """The children worth trying for node ``it`` (candidate ``c``), most promising first."""
+    moves = refinements(journal, it, c)
+    first, rest = moves[:1], moves[1:]
+    out = list(first)
+    fam = recipes.FAMILY_OF_KIND.get(c.model.get("kind"), c.family)
+    other = next(((o, oc) for o, oc in ranked if o.index != it.index
+                  and recipes.FAMILY_OF_KIND.get(oc.model.get("kind"), oc.family) not in (fam, "ensemble")),
+                 None)
+    if other is not None and (b := recipes.blend(c, other[1])) is not None:
+        out.append((b, f"blending iteration {it.index} ({c.name}) with iteration {other[0].index} "
+                       f"({other[1].name}), the best of another family"))
+    if (b := recipes.bag(c)) is not None:
+        out.append((b, f"bagging iteration {it.index} ({c.name}) over seeds"))
+    return out + rest
+
+
+def decide_tree(journal: RunJournal, profile: DataProfile, *, time_left_s: float) -> Decision:
+    """The next node of the search tree (candidate and parent), or None with the reason to stop."""
+    plan = recipes.plan(profile)
+    done = tried(journal)
+    speeds = speed_factors(journal, plan)
+
+    def ok(c: Candidate | None) -> bool:
+        return (c is not None and candidate_key(c.representation, c.model) not in done
+                and expected_seconds(c, speeds) + OVERHEAD_S <= 0.9 * time_left_s)
+
+    def expand(it: IterationRecord, c: Candidate, label: str) -> Decision | None:
+        for child, why in node_moves(journal, it, c, ranked):
+            if ok(child):
+                return Decision(child, f"{label}: {why}", parent=it.index)
+        return None
+
+    finished = journal.finished_iterations
+    last = finished[-1] if finished else None
+    ranked = ranked_nodes(journal, plan)
+    explore = [c for c in plan if ok(c)]
+
+    # 1. debug: one bounded attempt at a failed node, never at a failed fix
+    if last is not None and last.status == "failed":
+        parent = journal.iterations[last.parent] if last.parent is not None else None
+        c = candidate_of(last, plan)
+        fix = recipes.cheaper(c) if c is not None else None
+        if (parent is None or parent.status != "failed") and ok(fix):
+            return Decision(fix, f"debugging iteration {last.index} ({(last.failure or '')[:120]}): "
+                                 "a cheaper variant", parent=last.index)
+
+    # a fork's first iteration builds on the iteration it was forked from
+    focus = fork_focus(journal)
+    if focus is not None and (fc := candidate_of(focus, plan)) is not None:
+        if d := expand(focus, fc, f"forked from iteration {focus.index}"):
+            return d
+
+    # 2. drafts: diverse fresh candidates from the plan
+    roots = [it for it in journal.iterations if it.parent is None and it.status != "running"]
+    if explore and (len(roots) < NUM_DRAFTS or not ranked):
+        drafted = {_signature(c) for it in roots if (c := candidate_of(it, plan)) is not None}
+        c = next((c for c in explore if _signature(c) not in drafted), explore[0])
+        return Decision(c, f"drafting candidate {len(roots) + 1}: {c.rationale}")
+    if not ranked:
+        cheapest = min(plan, key=lambda c: c.est_seconds, default=None)
+        if ok(cheapest):
+            return Decision(cheapest, "nothing has succeeded yet: the cheapest candidate")
+        return Decision(None, "no untried candidate fits in the time left")
+
+    n = streak(journal)
+    if not explore and n >= STOP_K:
+        best_it = ranked[0][0]
+        before = [it for it in finished[:-n] if it.status == "succeeded"]
+        best_before = None
+        for it in before:
+            if journal.metric.better(journal.primary(it), best_before):
+                best_before = journal.primary(it)
+        gain = _gain(journal, best_before, journal.primary(best_it))
+        gain = 0.0 if math.isinf(gain) else max(gain, 0.0)
+        return Decision(None, f"plateau: the last {n} iterations of the tree search improved the best "
+                              f"validation {journal.metric.label} by {gain:.2%} "
+                              f"(less than {PLATEAU_EPS:.1%}) and the plan is used up")
+
+    best_it, best_c = ranked[0]
+    # 3. improve the best greedily while it keeps improving (a best never built on has not plateaued yet)
+    built_on = any(it.parent == best_it.index for it in finished)
+    if (n < BRANCH_K or not built_on) and (
+            d := expand(best_it, best_c, f"improving the best node {best_it.index}")):
+        return d
+
+    # 4. branch: a runner-up of another lineage, or the plan's next draft (alternately)
+    best_root = root_of(journal, best_it)
+    others = [(it, c) for it, c in ranked[1:] if root_of(journal, it) != best_root] + \
+             [(it, c) for it, c in ranked[1:] if root_of(journal, it) == best_root]
+
+    def runner_up() -> Decision | None:
+        for it, c in others:
+            if d := expand(it, c, f"the best has not improved for {n} iterations; branching from the "
+                                  f"runner-up node {it.index}"):
+                return d
+        return None
+
+    def draft() -> Decision | None:
+        if explore:
+            return Decision(explore[0], f"the best has not improved for {n} iterations; drafting a new "
+                                        f"branch: {explore[0].rationale}")
+        return None
+
+    order = (runner_up, draft) if (n - BRANCH_K) % 2 == 0 else (draft, runner_up)
+    for option in order:
+        if d := option():
+            return d
+    if d := expand(best_it, best_c, f"improving the best node {best_it.index}"):
+        return d
+    return Decision(None, "no untried candidate fits in the time left")

@@ -1,0 +1,251 @@
+"""Search that branches, through the real CLI from another working directory with relative paths: a default
+(tree search) run records each iteration's parent, drafts, improves the best and branches from a runner-up;
+the report draws the tree; `omicsagent fork` starts a new run from a past iteration (the old run untouched),
+which `runs`, `predict` and `resume` then work on; bad forks get one sentence and exit 2. Also the policy on
+hand-made journals (the bounded debug attempt, determinism) and reading a version-1 journal."""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from omicsagent.agent.journal import IterationRecord, RunJournal, RunSettings, StepRecord
+from omicsagent.agent.layout import RunLayout
+from omicsagent.agent.lock import RunLock
+from omicsagent.brains.expert import policy, recipes, tree
+from omicsagent.tasks import load_task
+from omicsagent.testing import make_interaction_task, make_motif_task
+
+EXE = [sys.executable, "-m", "omicsagent"]
+
+
+def cli(*args: str, cwd: Path, timeout: float = 600) -> subprocess.CompletedProcess:
+    return subprocess.run([*EXE, *args], cwd=cwd, capture_output=True, text=True, timeout=timeout,
+                          check=False, env={**os.environ})
+
+
+def journal(run: Path) -> dict:
+    return json.loads((run / "journal.json").read_text())
+
+
+def tree_of(folder: Path) -> dict[str, str]:
+    """Every file under ``folder`` with a hash of its bytes (to show a run was left untouched)."""
+    return {str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+@pytest.fixture(scope="module")
+def tree_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A default `omicsagent run` (tree search) of five iterations on a small tabular task; the folder
+    holding it is the working directory of the tests (the run is ``runs/t`` in it)."""
+    home = tmp_path_factory.mktemp("tree")
+    make_interaction_task(home / "data", n=240, n_test=80)
+    res = cli("run", "data", "--iterations", "5", "--time-budget", "5m", "--out", "runs/t", "--quiet",
+              cwd=home)
+    assert res.returncode == 0, res.stderr[-3000:]
+    return home
+
+
+def ancestors(its: list[dict], index: int) -> set[int]:
+    out, parent = set(), its[index]["parent"]
+    while parent is not None:
+        out.add(parent)
+        parent = its[parent]["parent"]
+    return out
+
+
+@pytest.mark.slow
+def test_a_tree_search_run_drafts_improves_the_best_and_branches_from_a_runner_up(tree_run: Path) -> None:
+    j = journal(tree_run / "runs" / "t")
+    assert j["version"] == 2 and j["settings"]["extra"]["search"] == "tree"
+    its = j["iterations"]
+    assert len(its) == 5 and all(it["status"] == "succeeded" for it in its)
+    parents = [it["parent"] for it in its]
+    assert all(p is None or 0 <= p < i for i, p in enumerate(parents)), parents  # a tree: parents come first
+    assert parents[:3] == [None, None, None]  # three drafts (linear, LightGBM, ensemble)
+    metric = j["task"]["metric"]
+    best_before = max(range(3), key=lambda i: its[i]["validation_metrics"][metric])
+    assert parents[3] == best_before  # then the best draft is improved ...
+    # ... and when that brought no gain, the search branches from a runner-up, outside the best's line
+    branch = its[4]
+    assert branch["parent"] not in {best_before, *ancestors(its, best_before), None}, parents
+    plan = next(s for s in branch["steps"] if s["name"] == "representation")
+    assert plan["output"]["parent"] == branch["parent"]
+    reflection = next(s for s in its[3]["steps"] if s["name"] == "reflection")
+    assert "runner-up" in reflection["output"]["instructions"]["architecture"]
+
+
+@pytest.mark.slow
+def test_the_report_draws_the_tree(tree_run: Path) -> None:
+    run = tree_run / "runs" / "t"
+    its = journal(run)["iterations"]
+    page = (run / "report.html").read_text()
+    svg = re.search(r'<svg id="search-tree".*?</svg>', page, re.DOTALL)
+    assert svg, "no search tree in report.html"
+    nodes = re.findall(r'<g class="node([^"]*)" data-iteration="(\d+)"', svg.group(0))
+    assert sorted(int(i) for _, i in nodes) == list(range(len(its)))
+    edges = re.findall(r'data-parent="(\d*)" data-child="(\d+)"', svg.group(0))
+    assert {(int(c), int(p) if p else None) for p, c in edges} == {(it["index"], it["parent"]) for it in its}
+    best = [i for cls, i in nodes if "best" in cls.split()]
+    test_iteration = journal(run)["test_iteration"]
+    assert best == [str(test_iteration)]
+    md = (run / "report.md").read_text()
+    assert "Search tree" in md and f"  - 3: {its[3]['summary']}" in md
+
+
+@pytest.mark.slow
+def test_fork_continues_from_a_past_iteration_and_leaves_the_old_run_alone(tree_run: Path) -> None:
+    before = tree_of(tree_run / "runs" / "t")
+    res = cli("fork", "runs/t", "--from-iteration", "1", "--out", "runs/f", "--iterations", "1",
+              "--time-budget", "60s", "--quiet", cwd=tree_run)
+    assert res.returncode == 0, res.stderr[-3000:]
+    assert tree_of(tree_run / "runs" / "t") == before  # the source run is only read
+    src, new = journal(tree_run / "runs" / "t"), journal(tree_run / "runs" / "f")
+    assert new["status"] == "finished" and new["run_id"] != src["run_id"]
+    assert [it["index"] for it in new["iterations"]] == [0, 1, 2]
+    assert [it["parent"] for it in new["iterations"][:2]] == [it["parent"] for it in src["iterations"][:2]]
+    first = new["iterations"][2]
+    assert first["status"] == "succeeded" and first["parent"] == 1  # it builds on the forked iteration
+    assert new["settings"]["extra"]["fork"] == {"from": str((tree_run / "runs" / "t").resolve()),
+                                                "run_id": src["run_id"], "iteration": 1, "next": 2}
+    assert new["split"] == src["split"]  # the same split: scores stay comparable
+    assert not (tree_run / "runs" / "f" / "workspace" / "artifacts" / "iter_003").exists()
+    assert (tree_run / "runs" / "f" / "best" / "inference.py").exists()
+    # the usual commands work on the fork
+    listed = cli("runs", "runs", cwd=tree_run)
+    assert listed.returncode == 0, listed.stderr
+    assert re.search(r"^\s*f\s+expert\s+finished", listed.stdout, re.M), listed.stdout
+    (tree_run / "new.csv").write_text((tree_run / "data" / "test.csv").read_text())
+    pred = cli("predict", "runs/f", "--input", "new.csv", "--output", "pred.csv", cwd=tree_run)
+    assert pred.returncode == 0, pred.stderr
+    assert len((tree_run / "pred.csv").read_text().splitlines()) == 81
+    again = cli("resume", "runs/f", cwd=tree_run)
+    assert again.returncode == 2 and "already finished" in again.stderr
+
+
+def _one_sentence(res: subprocess.CompletedProcess) -> str:
+    text = " ".join(res.stderr.split())
+    assert res.returncode == 2, (res.returncode, res.stderr[-2000:])
+    assert text.startswith("error:") and "Traceback" not in res.stderr and text.count(". ") == 0, text
+    return text
+
+
+@pytest.mark.slow
+def test_fork_refuses_what_cannot_work_with_one_sentence(tree_run: Path) -> None:
+    home = tree_run
+    fork = ("fork", "runs/t", "--out", "runs/bad", "--quiet")
+    assert "is not an iteration" in _one_sentence(cli(*fork, "--from-iteration", "9", cwd=home))
+    assert "not a whole number" in _one_sentence(cli(*fork, "--from-iteration", "two", cwd=home))
+    (home / "full").mkdir()
+    (home / "full" / "x.txt").write_text("x")
+    res = cli("fork", "runs/t", "--from-iteration", "1", "--out", "full", cwd=home)
+    assert "not empty" in _one_sentence(res)
+    assert "inside the run" in _one_sentence(cli("fork", "runs/t", "--from-iteration", "1", "--out",
+                                                 "runs/t/sub", cwd=home))
+    # a failed iteration has no model to start from (a copy of the run whose iteration 2 failed)
+    shutil.copytree(home / "runs" / "t", home / "failing", symlinks=True)
+    j = journal(home / "failing")
+    j["iterations"][2].update(status="failed", failure="training: train.py failed (MemoryError)")
+    (home / "failing" / "journal.json").write_text(json.dumps(j))
+    res = cli("fork", "failing", "--from-iteration", "2", "--out", "runs/bad", cwd=home)
+    assert "failed, so it has no model" in _one_sentence(res)
+    # a run another process is working on
+    with RunLock(RunLayout.at(home / "runs" / "t")):
+        res = cli(*fork, "--from-iteration", "1", cwd=home)
+    assert "still running" in _one_sentence(res)
+    assert not (home / "runs" / "bad").exists()  # nothing written
+    assert sorted(p.name for p in (home / "full").iterdir()) == ["x.txt"]
+
+
+# ----- the policy on hand-made journals -----------------------------------------------------------------
+
+def _journal(folder: Path) -> tuple[RunJournal, recipes.DataProfile]:
+    task = load_task(make_motif_task(folder, n=200, n_test=0))
+    j = RunJournal(run_id="t", task=task,
+                   settings=RunSettings(iterations=30, time_budget_s=900, extra={"search": "tree"}))
+    return j, recipes.profile_of(task, task.table("train"), time_budget_s=900)
+
+
+def _record(j: RunJournal, d: policy.Decision, *, valid: float | None) -> IterationRecord:
+    c = d.candidate
+    it = IterationRecord(index=len(j.iterations), parent=d.parent,
+                         status="failed" if valid is None else "succeeded",
+                         failure="training: train.py failed (MemoryError)" if valid is None else None,
+                         steps=[StepRecord(name="representation", status="done",
+                                           output={"name": c.name, "spec": c.representation}),
+                                StepRecord(name="architecture", status="done", output={"spec": c.model}),
+                                StepRecord(name="training", status="done", duration_s=5)])
+    if valid is not None:
+        it.validation_metrics = {j.task.metric: valid}
+        it.train_metrics = {j.task.metric: valid + 0.05}
+    j.iterations.append(it)
+    return it
+
+
+def test_a_failed_node_gets_one_bounded_debug_attempt(tmp_path: Path) -> None:
+    j, profile = _journal(tmp_path / "d")
+    d0 = policy.decide(j, profile, time_left_s=800)
+    assert d0.parent is None and d0.reason.startswith("drafting")
+    failed = _record(j, d0, valid=None)
+    fix = policy.decide(j, profile, time_left_s=800)
+    assert fix.parent == failed.index and fix.reason.startswith("debugging iteration 0")
+    _record(j, fix, valid=None)  # the fix fails too: it is not fixed again, the search drafts on
+    after = policy.decide(j, profile, time_left_s=800)
+    assert after.parent is None and after.reason.startswith("drafting")
+
+
+def test_the_tree_search_is_deterministic_and_the_linear_policy_stays_available(tmp_path: Path) -> None:
+    def walk(search: str) -> list[tuple[str, int | None]]:
+        j, profile = _journal(tmp_path / search)
+        j.settings.extra["search"] = search
+        out = []
+        for k in range(8):
+            d = policy.decide(j, profile, time_left_s=800)
+            if d.candidate is None:
+                break
+            _record(j, d, valid=0.7 + 0.01 * ((k * 7) % 5))
+            out.append((d.candidate.name, d.parent))
+        return out
+
+    assert walk("tree") == walk("tree")
+    linear = walk("linear")
+    plan = recipes.plan(_journal(tmp_path / "p")[1])
+    assert [name for name, _ in linear[: len(plan)]] == [c.name for c in plan]  # the plan in order
+    assert walk("tree") != linear
+    assert tree.NUM_DRAFTS < len(plan)
+
+
+def test_a_version_1_journal_is_still_read(tmp_path: Path) -> None:
+    task = load_task(make_motif_task(tmp_path / "d", n=60, n_test=0))
+    j = RunJournal(run_id="old", task=task, settings=RunSettings(),
+                   iterations=[IterationRecord(index=0, status="succeeded")])
+    data = json.loads(j.model_dump_json())
+    data["version"] = 1
+    del data["iterations"][0]["parent"]
+    (tmp_path / "run").mkdir()
+    (tmp_path / "run" / "journal.json").write_text(json.dumps(data))
+    loaded = RunJournal.load(tmp_path / "run")
+    assert loaded.version == 2 and loaded.iterations[0].parent is None
+    assert policy.search_of(loaded) == "linear"  # an old run resumes with the policy it ran with
+
+
+def test_the_best_is_built_on_before_the_search_branches_away_from_it(tmp_path: Path) -> None:
+    j, profile = _journal(tmp_path / "d")
+    scores = [0.85, 0.80, 0.78]  # the first draft stays the best: the later drafts bring no gain
+    for value in scores:
+        d = policy.decide(j, profile, time_left_s=800)
+        assert d.parent is None
+        _record(j, d, valid=value)
+    assert tree.streak(j) >= tree.BRANCH_K
+    d = policy.decide(j, profile, time_left_s=800)
+    assert d.parent == 0 and d.reason.startswith("improving the best node 0"), d.reason
+    _record(j, d, valid=0.84)  # no gain: now the search branches from a runner-up or drafts anew
+    d = policy.decide(j, profile, time_left_s=800)
+    assert d.parent != 0 and "has not improved" in d.reason, d.reason
