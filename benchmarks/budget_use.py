@@ -69,9 +69,7 @@ def table(rows: list[dict], budgets: list[str]) -> str:
     by = {(r["dataset"], r["budget"]): r for r in rows}
     names = [d for d in DATASETS if any(k[0] == d for k in by)]
     names += sorted({r["dataset"] for r in rows} - set(names))
-    head = ["dataset", "metric"]
-    for b in budgets:
-        head += [f"val {b}", f"test {b}", f"used {b}"]
+    head = ["dataset", "metric"] + [f"{b}: validation / test / budget used" for b in budgets]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     reasons = []
     for d in names:
@@ -80,14 +78,14 @@ def table(rows: list[dict], budgets: list[str]) -> str:
         for b in budgets:
             r = by.get((d, b))
             if r is None:
-                cells += [NOT_MEASURED] * 3
+                cells.append(NOT_MEASURED)
                 continue
             if "error" in r:
-                cells += ["failed", "failed", "-"]
+                cells.append("failed")
                 reasons.append(f"- {d}, {b}: failed (exit {r['exit']}): {r['error']}")
                 continue
             used = "-" if r.get("used") is None else f"{100 * r['used']:.0f}%"
-            cells += [fmt(r.get("validation")), fmt(r.get("test")), used]
+            cells.append(f"{fmt(r.get('validation'))} / {fmt(r.get('test'))} / {used}")
             reasons.append(f"- {d}, {b}: {r.get('iterations')} iterations ({r.get('succeeded')} succeeded), "
                            f"best {r.get('best')}, wall {r['wall_s']:.0f} s; stopped: {r.get('stopped')}")
         lines.append("| " + " | ".join(cells) + " |")
