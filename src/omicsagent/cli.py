@@ -258,6 +258,8 @@ def _summary(journal, layout, as_json: bool) -> None:
         out.print(f"[bold red]No iteration succeeded[/] ({escape(str(journal.status_reason))}); "
                   f"see {escape(str(run_dir / 'journal.json'))}.")
         return
+    if journal.status == "finished":
+        out.print(f"stopped: {journal.status_reason}", markup=False)
     out.print(f"best: iteration {best.index} ({best.summary}), validation {journal.task.metric} "
               f"{journal.primary(best):.4f}", markup=False)
     if journal.test_metrics:

@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import json
+import re
+import time
 
 import pandas as pd
 import pytest
@@ -101,6 +103,7 @@ def test_run_survives_a_failing_iteration_and_promotes_the_best(task, tmp_path):
     b = brain()
     journal = start_run(task, out_dir=out, settings=RunSettings(iterations=3, time_budget_s=300), brain=b)
     assert [it.status for it in journal.iterations] == ["succeeded", "failed", "succeeded"]
+    assert journal.status_reason == "iteration cap reached: 3 of 3 iterations done"
     assert "train.py failed" in journal.iterations[1].failure
     assert ("training", 1, 2) in b.calls  # the mistake was shown to the brain once more
     best = journal.best_iteration
@@ -112,6 +115,25 @@ def test_run_survives_a_failing_iteration_and_promotes_the_best(task, tmp_path):
     assert journal.split.n_train + journal.split.n_validation == 300
     # the journal on disk is the journal returned
     assert RunJournal.load(out).model_dump() == journal.model_dump()
+
+
+def test_the_run_says_why_it_stopped(task, tmp_path):
+    def slow_training(ctx):
+        time.sleep(8)
+        return training(ctx)
+
+    j = start_run(task, out_dir=tmp_path / "a", settings=RunSettings(iterations=5, time_budget_s=25),
+                  brain=brain(training=slow_training))
+    assert len(j.iterations) == 1, j.status_reason
+    assert re.fullmatch(r"time budget reached: \d+ s of 25 s used, less than 20 s left for another iteration",
+                        j.status_reason), j.status_reason
+    # a brain that stops says why in its first sentence: that sentence, whole, is the run's reason
+    why = "Stopping: plateau: the last 3 iterations improved the best by 0.01% (less than 0.2%). "
+    j = start_run(task, out_dir=tmp_path / "b", settings=RunSettings(iterations=5, time_budget_s=300),
+                  brain=brain(reflection=lambda ctx: ReflectionOutput(assessment=why + "detail " * 80,
+                                                                      instructions={}, stop=True)))
+    assert len(j.iterations) == 1
+    assert j.status_reason == "the reflection stopped the run: " + why.strip()
 
 
 def test_hidden_test_file_never_enters_the_workspace(task, tmp_path):

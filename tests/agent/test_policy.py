@@ -229,7 +229,7 @@ def test_speed_factors_are_measured_per_family_from_the_journal(motif):
 def test_after_the_plan_the_search_keeps_improving_then_stops_on_a_plateau(tmp_path):
     j, profile = journal_for(make_motif_task(tmp_path / "d", n=200, n_test=0), iterations=30)
     plan = recipes.plan(profile)
-    scores = [0.80, 0.81, 0.86, 0.84, 0.85][:len(plan)]
+    scores = ([0.80, 0.81, 0.86, 0.84, 0.85] + [0.83] * len(plan))[:len(plan)]  # every planned candidate
     for c, s in zip(plan, scores):
         record(j, c, train=s + 0.05, valid=s)
     seen = []
@@ -276,3 +276,19 @@ def test_blend_and_bag():
     assert recipes.blend(lin, lin) is None
     assert recipes.bag(lin) is None  # a linear fit does not depend on the seed
     assert recipes.bag(gbm).model["members"] == [{"kind": "lgbm"}] * 3
+
+
+def test_when_the_search_ends_it_says_whether_time_or_ideas_ran_out(tmp_path, monkeypatch):
+    monkeypatch.setattr(policy, "PLATEAU_K", 1000)  # no plateau: run the ideas out
+    j, profile = journal_for(make_motif_task(tmp_path / "d", n=200, n_test=0), iterations=100)
+    plan = recipes.plan(profile)
+    for i, c in enumerate(plan):
+        record(j, c, train=0.9, valid=0.80 + 0.01 * i)
+    d = policy.decide_next(j, profile, time_left_s=30)
+    assert d.candidate is None and d.reason == "no untried candidate fits in the 30 s left"
+    for _ in range(50):
+        d = policy.decide_next(j, profile, time_left_s=800)
+        if d.candidate is None:
+            break
+        record(j, d.candidate, train=0.9, valid=0.5)  # worse than everything: the best stays the same
+    assert d.candidate is None and d.reason.startswith("nothing left to try"), d.reason

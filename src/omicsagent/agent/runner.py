@@ -183,6 +183,15 @@ class _LogHandler(logging.Handler):
             self.handleError(record)
 
 
+def _first_sentence(text: str, limit: int = 300) -> str:
+    """The assessment's first sentence (a stopping brain gives its reason there), at most ``limit``
+    characters, cut at a word."""
+    text = " ".join(str(text).split())
+    end = text.find(". ")
+    text = text[:end + 1] if 0 <= end < limit else text
+    return text if len(text) <= limit else text[:limit].rsplit(" ", 1)[0] + " ..."
+
+
 def _short(err: BaseException, limit: int = 300) -> str:
     text = " ".join(str(err).split())
     return text if len(text) <= limit else text[: limit - 3] + "..."
@@ -286,11 +295,12 @@ class Loop:
         j = self.journal
         while len(j.finished_iterations) < j.settings.iterations:
             if self.time_left() < MIN_ITERATION_S:
-                return "time budget reached"
+                return (f"time budget reached: {self.elapsed():.0f} s of {j.settings.time_budget_s:.0f} s "
+                        f"used, less than {MIN_ITERATION_S:.0f} s left for another iteration")
             stop = self.iteration(len(j.iterations))
             if stop:
                 return stop
-        return f"{j.settings.iterations} iterations done"
+        return f"iteration cap reached: {j.settings.iterations} of {j.settings.iterations} iterations done"
 
     def _stopped(self, err: Exception) -> Exception:
         """Our code failed (or the user's setup did): mark the run failed, keep the traceback, write the
@@ -452,7 +462,8 @@ class Loop:
         if callable(over) and (reason := over()):
             return reason
         if reflection and reflection.status == "done" and reflection.output.get("stop"):
-            return f"the reflection stopped the run: {reflection.output.get('assessment', '')[:200]}"
+            why = _first_sentence(reflection.output.get("assessment", ""))
+            return f"the reflection stopped the run: {why}"
         return None
 
     def _split_fields(self) -> dict:

@@ -291,11 +291,15 @@ def decide_next(journal: RunJournal, profile: DataProfile, *, time_left_s: float
         cheapest = min(plan, key=lambda c: c.est_seconds, default=None)
         if cheapest is not None and new(cheapest):
             return Decision(cheapest, "nothing has succeeded yet: the cheapest candidate")
-        return Decision(None, "no untried candidate fits in the time left")
-    for c, why, parent in improvements(journal, plan):
-        if new(c) and fits(c):
+        return Decision(None, f"no untried candidate fits in the {time_left_s:.0f} s left")
+    untried = [(c, why, parent) for c, why, parent in improvements(journal, plan) if new(c)]
+    for c, why, parent in untried:
+        if fits(c):
             return Decision(c, why, parent=parent)
-    return Decision(None, "no untried candidate fits in the time left")
+    if untried or any(new(c) for c in plan):
+        return Decision(None, f"no untried candidate fits in the {time_left_s:.0f} s left")
+    return Decision(None, "nothing left to try: every planned candidate and every improvement of the best "
+                          "has been tried")
 
 
 def _gain(journal: RunJournal, old: float | None, new: float | None) -> float:

@@ -185,6 +185,55 @@ def _with_floor(p: DataProfile, cands: list[Candidate], position: int) -> list[C
     return cands if f is None else cands[:position] + [f] + cands[position:]
 
 
+WITH_STRINGS = "+char_ngram"  # the suffix of a domain candidate that also reads the strings' n-grams
+
+
+def _ngram_covered(rep: dict) -> set[str]:
+    """String columns whose n-grams would add nothing to a representation: read through a ``char_ngram``
+    block, through k-mers up to 5 letters or longer (on nucleotides those are the same counts), or as
+    variants of one protein by a ``mutations`` block (which already reads every difference)."""
+    out = set()
+    for b in rep.get("blocks", []):
+        if b.get("kind") == "char_ngram" or (b.get("kind") == "kmer" and max(b.get("k") or [0]) >= 5):
+            out.add(b.get("column"))
+        elif b.get("kind") == "mutations" and b.get("sequence_column"):
+            out.add(b["sequence_column"])
+    return out
+
+
+def with_strings(p: DataProfile, domain: Candidate) -> Candidate | None:
+    """The domain candidate (fingerprints, k-mers, one-hot, protein blocks... into gradient boosting) that
+    also reads the floor's character n-grams of the string columns it does not already read as n-grams,
+    side by side in one sparse matrix; None when every string column is covered or the model is not
+    gradient boosting (a linear model would standardise the tf-idf columns, which the floor measured
+    worse). Planned after the domain candidate and the floor, it is kept only if it wins on validation."""
+    if domain.model.get("kind") != "lgbm":
+        return None
+    cols = [c for c in string_columns(p) if c not in _ngram_covered(domain.representation)]
+    if not cols:
+        return None
+    # trees split on single n-grams: the most frequent few thousand carry what they can use, and keep the
+    # fit close to the domain candidate's time
+    grams = [{"kind": "char_ngram", "column": c, "ngram": [1, 5], "max_features": 5000} for c in cols]
+    return Candidate(
+        f"{domain.name}{WITH_STRINGS}", domain.family,
+        {"blocks": copy.deepcopy(domain.representation["blocks"]) + grams}, copy.deepcopy(domain.model),
+        f"{domain.rationale} The character 1-5-grams of {', '.join(cols)} (the floor's representation) are "
+        "added beside the domain features, so the trees can use substrings the domain features miss.",
+        est_seconds=domain.est_seconds * 1.5 + 5)
+
+
+def _with_string_features(p: DataProfile, cands: list[Candidate]) -> list[Candidate]:
+    """The plan with ``with_strings`` of its first gradient-boosting candidate, placed after both that
+    candidate and the floor."""
+    domain = next((c for c in cands if c.model.get("kind") == "lgbm" and c.name != FLOOR), None)
+    combined = with_strings(p, domain) if domain is not None else None
+    if combined is None:
+        return cands
+    after = max([cands.index(domain)] + [i for i, c in enumerate(cands) if c.name == FLOOR])
+    return cands[:after + 1] + [combined] + cands[after + 1:]
+
+
 def _cnn_epochs(n_rows: int) -> int:
     return 30 if n_rows < 5000 else (15 if n_rows < 20000 else 10)
 
@@ -206,7 +255,7 @@ def plan(profile: DataProfile) -> list[Candidate]:
         cands = _with_floor(p, _plan_smiles(p), 1)
     else:  # without a string column there is no floor; with one, the tables alone miss it: the floor first
         cands = _with_floor(p, _plan_tabular(p) if _tabular(p) else [], 0)
-    cands = _with_embeddings(cands, p)
+    cands = _with_embeddings(_with_string_features(p, cands), p)
     for c in cands:
         c.time_limit_s = c.time_limit_s or _time_limit(c, p)
     return cands
