@@ -6,6 +6,7 @@ on anything a run could not survive. It writes nothing.
 """
 from __future__ import annotations
 
+import re
 import tomllib
 from pathlib import Path
 from typing import Any, Literal
@@ -457,11 +458,16 @@ def _cell_target(ov: Overrides, obs: pd.DataFrame, description: str, name: str, 
                              f"choose one of: {_column_list(obs.columns)}.")
         return ov, ""
     candidates = [c for c in obs.columns if c != split_column and _categorical_obs(obs[c])]
+    profiles = {c: detect.profile_column(obs[c], n_rows=len(obs)) for c in candidates}
+    candidates = [c for c in candidates if profiles[c].role not in ("group", "identifier")]  # batch, donor
     if not candidates:
         raise InputError(f"{path} has no categorical obs column to predict; pass --target COLUMN "
                          f"(obs columns: {_column_list(obs.columns)}).")
+    named = [c for c in candidates if _CELL_TYPE_NAME.search(c)]
+    if len(named) == 1:
+        return ov.model_copy(update={"target": named[0]}), "named like a cell-type annotation (obs)"
     sub = obs[candidates]
-    profiles = {c: detect.profile_column(sub[c], n_rows=len(sub)) for c in candidates}
+    profiles = {c: profiles[c] for c in candidates}
     choice = detect.choose_target(sub, profiles, description=description, dataset_name=name)
     if choice is not None and not choice.alternatives:
         reason = f"{choice.reason}, among the categorical obs columns"
@@ -471,6 +477,9 @@ def _cell_target(ov: Overrides, obs: pd.DataFrame, description: str, name: str, 
     options = ", ".join([choice.column, *choice.alternatives] if choice else candidates)
     raise InputError(f"{path} has several categorical obs columns that could be the target ({options}); "
                      "choose one with --target COLUMN.")
+
+
+_CELL_TYPE_NAME = re.compile(r"cell[\s_.-]?(type|label|class|identity|ontology)", re.I)
 
 
 def _categorical_obs(s: pd.Series) -> bool:
@@ -483,14 +492,15 @@ def _categorical_obs(s: pd.Series) -> bool:
 
 def _cell_roles(columns: list[ColumnInfo], ov: Overrides, split_column: str | None,
                 only_split: bool = False) -> list[ColumnInfo]:
-    """The obs columns of a single-cell task are annotations, not features (the genes are), unless the user
-    keeps one with feature_columns; the split column is never a feature."""
+    """The obs columns of a single-cell task are annotations, not features (the genes are) nor groups,
+    unless the user keeps one with feature_columns or --group; the split column is never a feature."""
     for info in columns:
         if info.name == split_column:
             info.role, info.reason = "metadata", "the split column (which rows are train, validation, test)"
-        elif only_split or info.role == "target" or info.name in ov.feature_columns:
+        elif only_split or info.role in ("target", "leak") or info.name in ov.feature_columns \
+                or info.name == ov.group_column:
             continue
-        elif info.role not in detect.EXCLUDED_ROLES:
+        else:  # a batch or donor column groups the split only when the user says so (--group)
             info.role, info.reason = "metadata", "cell annotation (obs), not a feature"
     return columns
 
