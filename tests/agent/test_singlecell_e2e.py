@@ -68,7 +68,8 @@ def test_layer_target_and_split_column_keep_test_hidden(tmp_path):
     run = tmp_path / "r"
     journal = json.loads((run / "journal.json").read_text())
     task = journal["task"]
-    assert (task["layer"], task["split_column"], task["n_train"], task["n_test"]) == ("counts", "split", 180, 60)
+    assert (task["layer"], task["split_column"]) == ("counts", "split")
+    assert (task["n_train"], task["n_validation"], task["n_test"]) == (180, 60, 60)
     assert journal["split"]["method"].startswith("given") and journal["test_metrics"]
     assert "raw counts: normalised" in training_log(run)
     ws_train = read_table(run / "workspace" / "inputs" / "train.csv")
