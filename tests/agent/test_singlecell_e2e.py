@@ -50,6 +50,7 @@ def test_run_on_one_counts_file_then_predict_h5ad(tmp_path):
     assert journal["split"]["n_validation"] > 0 and (run / "best" / "inference.py").exists()
     # integer counts in X: detected as counts, normalised and log-transformed inside the script
     assert "raw counts: normalised per cell and log1p-transformed" in training_log(run)
+    assert "120 genes from X" in (run / "journal.json").read_text()  # the exploration says so too
     res = cli("predict", "runs/sc", "--input", "cells/cells.h5ad", "--output", "pred.csv", cwd=tmp_path)
     assert res.returncode == 0, res.stderr[-2000:]
     pred = pd.read_csv(tmp_path / "pred.csv")
@@ -135,6 +136,7 @@ def test_pbmc68k_reduced_run_and_predict(tmp_path):
     assert journal["task"]["target"] == "bulk_labels"
     # X is scaled (negative values): used as given, never re-normalised
     assert "used as given" in training_log(tmp_path / "pbmc")
+    assert "already transformed values" in (tmp_path / "pbmc" / "journal.json").read_text()
     h5ad = data / "pbmc68k_reduced.h5ad"
     res = cli("predict", "pbmc", "--input", str(h5ad), "--output", "p.csv", cwd=tmp_path)
     assert res.returncode == 0, res.stderr[-2000:]
