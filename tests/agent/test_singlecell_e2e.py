@@ -14,7 +14,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from omicsagent.errors import InputError
 from omicsagent.ml.io import read_table
+from omicsagent.tasks import Overrides, load_task
 from omicsagent.testing import make_singlecell_task, make_tabular_task
 
 EXE = [sys.executable, "-m", "omicsagent"]
@@ -104,15 +106,19 @@ def test_log_normalised_x_is_used_as_is_and_counts_are_normalised(tmp_path):
 
 def test_bad_layer_target_split_column_are_one_sentence(tmp_path):
     make_singlecell_task(tmp_path / "sc", n_cells=60)
-    one_sentence_exit_2(cli("inspect", "sc", "--layer", "spliced", cwd=tmp_path), "no layer 'spliced'", "X")
-    one_sentence_exit_2(cli("run", "sc", "--layer", "spliced", "--out", "r", cwd=tmp_path), "no layer")
+    one_sentence_exit_2(cli("run", "sc", "--layer", "spliced", "--out", "r", cwd=tmp_path),
+                        "no layer 'spliced'", "X")
     assert not (tmp_path / "r").exists()
     one_sentence_exit_2(cli("inspect", "sc", "--target", "celltype", cwd=tmp_path),
                         "'celltype' is not an obs column", "cell_type, batch")
-    one_sentence_exit_2(cli("inspect", "sc", "--split-column", "fold", cwd=tmp_path), "'fold'")
-    one_sentence_exit_2(cli("inspect", "sc", "--split-column", "batch", cwd=tmp_path), "'b", "not train")
+    # the same messages without a process each (load_task is what the CLI calls)
+    with pytest.raises(InputError, match="split column 'fold' is not in"):
+        load_task(tmp_path / "sc", overrides=Overrides(split_column="fold"))
+    with pytest.raises(InputError, match="holds 'b[12]', which is not train, validation or test"):
+        load_task(tmp_path / "sc", overrides=Overrides(split_column="batch"))
     make_tabular_task(tmp_path / "tab", n=40, n_test=0)
-    one_sentence_exit_2(cli("inspect", "tab", "--layer", "counts", cwd=tmp_path), "--layer", "AnnData")
+    with pytest.raises(InputError, match="--layer applies to AnnData"):
+        load_task(tmp_path / "tab", overrides=Overrides(layer="counts"))
 
 
 def test_inspect_detects_cell_type_and_genes(tmp_path):
