@@ -82,9 +82,14 @@ TestOpt = typer.Option(None, "--test", help="Hidden test table, read only by the
 IgnoreOpt = typer.Option(None, "--ignore", help="A column to exclude from features (repeatable).")
 GroupOpt = typer.Option(None, "--group", help="Column of groups to keep apart when splitting.")
 DropOpt = typer.Option(False, "--drop-missing-target", help="Drop training rows whose target is missing.")
+LayerOpt = typer.Option(None, "--layer", help="AnnData (.h5ad) input: the layer the gene features come from "
+                        "(default X; 'raw' for adata.raw).")
+SplitColumnOpt = typer.Option(None, "--split-column", help="A column naming each row's split (train, "
+                              "validation, test) when one file holds them all.")
 
 
-def build_task(dataset, train, validation, test, target, task_type, metric, ignore, group, drop_missing):
+def build_task(dataset, train, validation, test, target, task_type, metric, ignore, group, drop_missing,
+               layer=None, split_column=None):
     from omicsagent.tasks import load_task, make_overrides
 
     targets = list(dict.fromkeys(target or []))  # several: a multi-label task (load_task checks they are 0/1)
@@ -95,6 +100,8 @@ def build_task(dataset, train, validation, test, target, task_type, metric, igno
         "ignore_columns": list(ignore or []),
         "group_column": group,
         "drop_missing_target": drop_missing,
+        "layer": layer,
+        "split_column": split_column,
     }
     ov = make_overrides({k: v for k, v in values.items() if v is not None})
     return load_task(dataset, train=train, validation=validation, test=test, overrides=ov)
@@ -117,6 +124,8 @@ def inspect(
     ignore: Optional[list[str]] = IgnoreOpt,
     group: Optional[str] = GroupOpt,
     drop_missing_target: bool = DropOpt,
+    layer: Optional[str] = LayerOpt,
+    split_column: Optional[str] = SplitColumnOpt,
     as_json: bool = typer.Option(False, "--json", help="Print the task as JSON."),
 ) -> None:
     """Show what omicsagent detects in a dataset: target, task type, metric, column roles, leakage suspects.
@@ -124,7 +133,8 @@ def inspect(
     Example: omicsagent inspect ../shared/datasets/ml/ago2_clash_hejret
     """
     task = build_task(
-        dataset, train, validation, test, target, task_type, metric, ignore, group, drop_missing_target
+        dataset, train, validation, test, target, task_type, metric, ignore, group, drop_missing_target,
+        layer, split_column,
     )
     if as_json:
         typer.echo(json.dumps(task.model_dump(), indent=2, default=str))
@@ -319,6 +329,8 @@ def run(
     ignore: Optional[list[str]] = IgnoreOpt,
     group: Optional[str] = GroupOpt,
     drop_missing_target: bool = DropOpt,
+    layer: Optional[str] = LayerOpt,
+    split_column: Optional[str] = SplitColumnOpt,
     brain: str = BrainOpt,
     model: Optional[str] = ModelOpt,
     base_url: Optional[str] = BaseUrlOpt,
@@ -368,7 +380,8 @@ def run(
     policy = _search(search, brain)
     check_out_dir(out or Path("runs"))
     task = build_task(
-        dataset, train, validation, test, target, task_type, metric, ignore, group, drop_missing_target
+        dataset, train, validation, test, target, task_type, metric, ignore, group, drop_missing_target,
+        layer, split_column,
     )
     the_brain = _make_brain(
         brain, model=model, base_url=base_url, env_file=env_file, config=config, max_cost=max_cost
@@ -495,7 +508,8 @@ def fork(
 def predict(
     run_dir: Path = typer.Argument(..., help="A finished run folder (with best/)."),
     input: Path = typer.Option(
-        ..., "--input", "-i", help="Table of new inputs (same columns as train.csv, no target needed)."
+        ..., "--input", "-i", help="Table of new inputs (same columns as train.csv, no target needed), or an "
+        "AnnData .h5ad file of cells for a single-cell run."
     ),
     output: Path = typer.Option(..., "--output", "-o", help="CSV file to write."),
     sandbox: str = SandboxOpt,
@@ -517,11 +531,12 @@ def predict(
         raise RunStateError(
             f"{run_dir} has no best model yet (no iteration succeeded); run or resume it first."
         )
-    table = read_table(input)
+    table = read_table(input, layer=journal.task.layer)
     missing = [c.name for c in journal.task.feature_columns if c.name not in table.columns]
     if missing:
+        more = f" and {len(missing) - 5} more" if len(missing) > 5 else ""
         raise InputError(
-            f"{input} lacks the input column(s) {', '.join(map(repr, missing))} "
+            f"{input} lacks the input column(s) {', '.join(map(repr, missing[:5]))}{more} "
             "the model was trained on; add them."
         )
     if output.exists() and output.is_dir():

@@ -204,3 +204,67 @@ def make_text_task(folder: str | Path, *, n: int = 300, n_test: int = 100, seed:
         df.iloc[n:].to_csv(folder / "test.csv", index=False)
     (folder / "task.toml").write_text('target = "label"\n')
     return folder
+
+
+SINGLECELL_DESCRIPTION = """Synthetic single-cell expression written by omicsagent: {n} cells x {g} genes.
+Each cell type raises its own marker genes. Task: predict obs['cell_type'] from the expression profile."""
+
+
+def singlecell_frames(n_cells: int, n_genes: int, *, n_types: int = 3, seed: int = 0):
+    """(counts, obs) of synthetic cells: negative-binomial-like counts with per-cell depth, each cell type
+    raising its own 8 marker genes about 6-fold; obs holds ``cell_type`` and a ``batch`` column."""
+    rng = np.random.default_rng(seed)
+    types = np.array([f"type_{chr(65 + k)}" for k in range(n_types)])
+    cell_type = types[rng.integers(0, n_types, size=n_cells)]
+    base = rng.gamma(0.6, 1.0, size=n_genes)  # mean expression per gene (most genes low)
+    means = np.tile(base, (n_cells, 1))
+    for k, t in enumerate(types):
+        means[np.ix_(cell_type == t, np.arange(8 * k, 8 * k + 8) % n_genes)] *= 6.0
+    depth = rng.lognormal(0.0, 0.3, size=(n_cells, 1))
+    counts = rng.poisson(rng.gamma(2.0, means * depth / 2.0)).astype(np.float32)
+    obs = pd.DataFrame({"cell_type": pd.Categorical(cell_type),
+                        "batch": pd.Categorical(rng.choice(["b1", "b2"], size=n_cells))},
+                       index=[f"cell{seed}_{i}" for i in range(n_cells)])
+    return counts, obs
+
+
+def write_h5ad(path: str | Path, counts: np.ndarray, obs: pd.DataFrame, *, log_normalised: bool = False,
+               sparse: bool = True) -> Path:
+    """Write an AnnData file: ``X`` holds the counts, or (``log_normalised``) their per-cell normalised
+    log1p values with the counts kept in the layer ``counts``; ``sparse`` stores the matrices as CSR."""
+    import anndata
+    from scipy import sparse as sp
+
+    from omicsagent.ml.singlecell import log_normalize
+
+    genes = [f"GENE{j}" for j in range(counts.shape[1])]
+    x = log_normalize(counts.astype(np.float64), 1e4).astype(np.float32) if log_normalised else counts
+    as_stored = (lambda m: sp.csr_matrix(m)) if sparse else (lambda m: np.asarray(m))
+    adata = anndata.AnnData(X=as_stored(x), obs=obs.copy(), var=pd.DataFrame(index=genes))
+    if log_normalised:
+        adata.layers["counts"] = as_stored(counts)
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    adata.write_h5ad(path)
+    return path
+
+
+def make_singlecell_task(folder: str | Path, *, n_cells: int = 240, n_genes: int = 120, n_test: int = 0,
+                         log_normalised: bool = False, sparse: bool = True, split_column: bool = False,
+                         seed: int = 0) -> Path:
+    """A single-cell task folder: ``cells.h5ad`` (one file; with ``split_column`` an obs column ``split``
+    marks 60% train, 20% validation, 20% test), or ``train.h5ad`` + ``test.h5ad`` when ``n_test``."""
+    folder = Path(folder)
+    counts, obs = singlecell_frames(n_cells + n_test, n_genes, seed=seed)
+    if split_column:
+        obs["split"] = pd.Categorical(np.array(["train", "train", "train", "validation", "test"])[
+            np.arange(len(obs)) % 5])
+    if n_test:
+        write_h5ad(folder / "train.h5ad", counts[:n_cells], obs.iloc[:n_cells], log_normalised=log_normalised,
+                   sparse=sparse)
+        write_h5ad(folder / "test.h5ad", counts[n_cells:], obs.iloc[n_cells:], log_normalised=log_normalised,
+                   sparse=sparse)
+    else:
+        write_h5ad(folder / "cells.h5ad", counts, obs, log_normalised=log_normalised, sparse=sparse)
+    (folder / "description.md").write_text(SINGLECELL_DESCRIPTION.format(n=n_cells + n_test, g=n_genes))
+    return folder

@@ -130,3 +130,41 @@ def test_a_script_in_a_plain_python_reads_the_same_frame(tmp_path):
         [sys.executable, "-c", code, str(path)], capture_output=True, text=True, check=True
     ).stdout
     assert out.strip() == f"{frame().shape} {dict(read_table(path).dtypes.astype(str))}"
+
+
+def test_anndata_reads_as_obs_plus_genes_whatever_the_name(tmp_path):
+    """An .h5ad file (HDF5 bytes, even named cells.csv) reads as obs columns + one column per gene; sparse
+    and dense X give the same frame; categories come back as their values; a layer or raw can be chosen."""
+    import anndata
+    from scipy import sparse
+
+    from omicsagent.testing import singlecell_frames, write_h5ad
+
+    counts, obs = singlecell_frames(30, 12, seed=1)
+    write_h5ad(tmp_path / "sparse.h5ad", counts, obs, sparse=True)
+    write_h5ad(tmp_path / "cells.csv", counts, obs, sparse=False)
+    a, b = read_table(tmp_path / "sparse.h5ad"), read_table(tmp_path / "cells.csv")
+    pd.testing.assert_frame_equal(a, b)
+    assert list(a.columns[:2]) == ["cell_type", "batch"] and a.shape == (30, 14)
+    assert a["cell_type"].dtype == object and np.array_equal(a.iloc[:, 2:].to_numpy(), counts)
+    assert ml_io.is_anndata(tmp_path / "cells.csv")
+    write_h5ad(tmp_path / "log.h5ad", counts, obs, log_normalised=True)
+    assert np.array_equal(read_table(tmp_path / "log.h5ad", layer="counts").iloc[:, 2:].to_numpy(), counts)
+    assert not np.array_equal(read_table(tmp_path / "log.h5ad").iloc[:, 2:].to_numpy(), counts)
+    with pytest.raises(InputError, match=r"has no layer 'spliced'; choose one of: X, counts\."):
+        read_table(tmp_path / "log.h5ad", layer="spliced")
+    ad = anndata.read_h5ad(tmp_path / "log.h5ad")
+    ad.raw = ad.copy()
+    ad.X = sparse.csr_matrix(np.zeros_like(counts))
+    ad.write_h5ad(tmp_path / "raw.h5ad")
+    assert read_table(tmp_path / "raw.h5ad", layer="raw").iloc[:, 2:].to_numpy().sum() > 0
+    pd.testing.assert_frame_equal(read_table(tmp_path / "sparse.h5ad", nrows=5), a.head(5))
+
+
+def test_hdf5_that_is_not_anndata_is_one_sentence(tmp_path):
+    import h5py
+
+    with h5py.File(tmp_path / "x.h5ad", "w") as f:
+        f["numbers"] = np.arange(3)
+    with pytest.raises(InputError, match="not a readable AnnData"):
+        read_table(tmp_path / "x.h5ad")

@@ -172,3 +172,24 @@ def test_profile_of_the_shared_datasets(name, pair, first):
     task = load_task(DATA / name)
     profile = recipes.profile_of(task, task.table("train"), time_budget_s=900)
     assert profile.pair == pair and recipes.plan(profile)[0].name == first
+
+
+def test_single_cell_plan_from_an_h5ad_task(tmp_path):
+    """An AnnData task is planned as single-cell: logistic regression on the highly variable genes first,
+    then PCA, trees with marker genes and an MLP; every candidate's features build on the training cells
+    and read the genes only (never the obs annotations)."""
+    from omicsagent.testing import make_singlecell_task
+
+    task = load_task(make_singlecell_task(tmp_path / "sc", n_cells=120, n_genes=60))
+    train = task.table("train")
+    profile = recipes.profile_of(task, train, time_budget_s=900)
+    assert len(profile.gene_columns) == 60 and profile.numeric_columns == profile.categorical_columns == []
+    plan = recipes.plan(profile)
+    assert [c.name for c in plan[:2]] == ["hvg_logistic", "pca_logistic"]
+    assert {"linear", "gbm", "mlp", "ensemble"} <= {c.family for c in plan}
+    assert any(b.get("marker_genes") for c in plan for b in c.representation["blocks"])
+    for c in plan:
+        check_buildable(c, task.task_type)
+        featurizer = build_featurizer(c.representation)
+        X = featurizer.fit_transform(train)
+        assert X.flat.shape[0] == 120 and set(featurizer.input_columns) == set(task.gene_columns)

@@ -150,9 +150,9 @@ def test_task_toml_overrides_detection(tmp_path):
         load_task(folder)
 
 
-def test_h5ad_folder_is_refused_clearly(tmp_path):
+def test_broken_h5ad_is_refused_clearly(tmp_path):
     write(tmp_path / "sc", "cells.h5ad", b"\x89HDF")
-    assert_clean_error(run_cli("inspect", str(tmp_path / "sc")), ".h5ad", "not supported yet")
+    assert_clean_error(run_cli("inspect", str(tmp_path / "sc")), "cells.h5ad", "not a readable AnnData")
 
 
 def test_tsv_parquet_and_gzip_load(tmp_path):

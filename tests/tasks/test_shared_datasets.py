@@ -78,6 +78,14 @@ def test_inspect_prints_the_ago2_leak():
     assert "identical to the target" in result.output
 
 
-def test_h5ad_dataset_is_refused_not_crashed():
-    result = CliRunner().invoke(app, ["inspect", str(ML / "pbmc68k_reduced")])
-    assert result.exit_code == 2 and "Traceback" not in result.output and "h5ad" in result.output
+def test_h5ad_dataset_is_a_cell_type_task():
+    """pbmc68k_reduced.h5ad: the cell type among the categorical obs columns, the genes of X as features,
+    the other obs columns (louvain clusters, cell-cycle phase, QC numbers) not features."""
+    task = load_task(ML / "pbmc68k_reduced")
+    assert (task.target, task.task_type, task.metric) == ("bulk_labels", "multiclass", "macro_f1")
+    assert len(task.gene_columns) == 765 and task.n_train == 700 and len(task.classes) == 10
+    assert {c.name for c in task.feature_columns} == set(task.gene_columns)
+    assert task.column("louvain").role == "metadata"
+    result = CliRunner().invoke(app, ["inspect", str(ML / "pbmc68k_reduced")], terminal_width=200)
+    assert result.exit_code == 0, result.output
+    assert "765 genes" in result.output

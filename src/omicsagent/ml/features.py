@@ -107,6 +107,7 @@ def block_classes() -> dict[str, type[Block]]:
     from omicsagent.ml.pairs import PairFeaturesBlock, PairMatrixBlock
     from omicsagent.ml.protein import MutationsBlock, ProteinPropertiesBlock
     from omicsagent.ml.seqblocks import KmerBlock, OneHotBlock
+    from omicsagent.ml.singlecell import ExpressionBlock
     from omicsagent.ml.tabular import TabularBlock
     from omicsagent.ml.textblocks import CharNgramBlock
 
@@ -123,6 +124,7 @@ def block_classes() -> dict[str, type[Block]]:
             MutationsBlock,
             EmbeddingBlock,
             CharNgramBlock,
+            ExpressionBlock,
         )
     }
 

@@ -7,6 +7,9 @@ table with ``read_table``, so a file gives the same columns and dtypes wherever 
 - Text is UTF-8 (a BOM is fine). The delimiter is sniffed from the first lines: comma, tab or semicolon,
   whichever splits the header into several fields and the following lines into the same number of fields.
   A tab-separated file named ``train.csv`` is read as tab-separated.
+- AnnData (``.h5ad``, HDF5 bytes) is read as a table too: the ``obs`` columns, then one column per gene
+  (``var_names``) holding ``X`` or the chosen ``layer`` (``"raw"``: ``adata.raw.X`` when there is no layer
+  of that name), one row per cell. The matrix may be stored sparse; the table holds it densely.
 - Every failure is an ``InputError``: one sentence naming the file and the fix.
 """
 from __future__ import annotations
@@ -32,14 +35,18 @@ _SNIFF_BYTES = 256 * 1024
 _SNIFF_LINES = 200
 _PARQUET_MAGIC = b"PAR1"
 _GZIP_MAGIC = b"\x1f\x8b"
+_HDF5_MAGIC = b"\x89HDF"
 _OTHER_COMPRESSION = {b"BZh": "bzip2", b"\xfd7zX": "xz", b"PK\x03\x04": "zip", b"(\xb5/\xfd": "zstd"}
 
 
-def read_table(path: str | Path, *, nrows: int | None = None, as_text: tuple[str, ...] = ()) -> pd.DataFrame:
-    """Read a CSV/TSV/semicolon-separated or Parquet table (text may be gzip-compressed).
+def read_table(path: str | Path, *, nrows: int | None = None, as_text: tuple[str, ...] = (),
+               layer: str | None = None) -> pd.DataFrame:
+    """Read a CSV/TSV/semicolon-separated or Parquet table (text may be gzip-compressed), or an AnnData
+    ``.h5ad`` file as a cells x (obs columns + genes) table.
 
     Column names become strings; values get pandas' default dtype inference (the same everywhere), except
-    the text-file columns named in ``as_text``, which keep their raw strings.
+    the text-file columns named in ``as_text``, which keep their raw strings. ``layer`` picks the AnnData
+    matrix the gene columns hold (default ``X``); other formats have no layers and ignore it.
     """
     path = Path(path)
     if not path.exists():
@@ -55,6 +62,8 @@ def read_table(path: str | Path, *, nrows: int | None = None, as_text: tuple[str
         raise InputError(f"{path} is {other}-compressed; decompress it, or compress it with gzip instead.")
     if magic == _PARQUET_MAGIC:
         df, columns = _read_parquet(path, nrows)
+    elif magic == _HDF5_MAGIC:
+        df, columns = _read_anndata(path, nrows, layer)
     else:
         df, columns = _read_text(path, nrows, gzipped=magic[:2] == _GZIP_MAGIC, as_text=as_text)
     dupes = sorted({c for c in columns if columns.count(c) > 1})
@@ -103,6 +112,68 @@ def _read_parquet(path: Path, nrows: int | None) -> tuple[pd.DataFrame, list[str
     if nrows is not None:
         df = df.head(nrows)
     return df, [str(c) for c in df.columns]
+
+
+def is_anndata(path: str | Path) -> bool:
+    """Whether ``path`` is an HDF5 file (how AnnData ``.h5ad`` files are stored), from its bytes."""
+    try:
+        with open(path, "rb") as fh:
+            return fh.read(4) == _HDF5_MAGIC
+    except OSError:
+        return False
+
+
+def read_anndata(path: str | Path):
+    """The AnnData object in ``path``, or an ``InputError`` saying the file cannot be read."""
+    import anndata
+
+    try:
+        return anndata.read_h5ad(path)
+    except Exception as err:  # noqa: BLE001 - h5py/anndata raise many types for foreign or corrupt files
+        raise InputError(
+            f"{path} is an HDF5 file but not a readable AnnData (.h5ad) file ({type(err).__name__}); "
+            "write it with anndata's write_h5ad."
+        ) from None
+
+
+def expression_matrix(adata, layer: str | None, path: str | Path):
+    """``(matrix, gene names)`` of an AnnData: ``X``, the layer named ``layer``, or ``adata.raw.X`` for
+    ``"raw"`` when no layer has that name; sparse matrices stay sparse."""
+    if layer is None or layer == "X":
+        matrix, genes = adata.X, adata.var_names
+    elif layer in adata.layers:
+        matrix, genes = adata.layers[layer], adata.var_names
+    elif layer == "raw" and adata.raw is not None:
+        matrix, genes = adata.raw.X, adata.raw.var_names
+    else:
+        options = ["X", *adata.layers.keys()] + (["raw"] if adata.raw is not None else [])
+        raise InputError(f"{path} has no layer '{layer}'; choose one of: {', '.join(options)}.")
+    if matrix is None:
+        raise InputError(f"{path} has no expression matrix X; give a file with X or choose a --layer.")
+    return matrix, [str(g) for g in genes]
+
+
+def _read_anndata(path: Path, nrows: int | None, layer: str | None) -> tuple[pd.DataFrame, list[str]]:
+    import numpy as np
+    from scipy import sparse
+
+    adata = read_anndata(path)
+    matrix, genes = expression_matrix(adata, layer, path)
+    obs = adata.obs.reset_index(drop=True)
+    if nrows is not None:
+        obs, matrix = obs.head(nrows), matrix[:nrows]
+    for c in obs.columns:  # categories as their values, as a text table gives them back
+        if isinstance(obs[c].dtype, pd.CategoricalDtype):
+            values = obs[c].astype(object)
+            try:
+                obs[c] = values.astype(obs[c].cat.categories.dtype) if values.notna().all() else values
+            except (TypeError, ValueError):
+                obs[c] = values
+    dense = matrix.toarray() if sparse.issparse(matrix) else np.asarray(matrix)
+    genes_df = pd.DataFrame(dense, columns=genes)
+    columns = [str(c) for c in obs.columns] + genes
+    df = pd.concat([obs, genes_df], axis=1) if len(obs.columns) else genes_df
+    return df, columns
 
 
 def _text_head(path: Path, gzipped: bool) -> str:

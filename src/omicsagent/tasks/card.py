@@ -44,9 +44,15 @@ def task_card(task: Task, *, max_columns: int = 40) -> Panel:
     cols.add_column("column")
     cols.add_column("role")
     cols.add_column("why")
+    genes = task.gene_columns
     shown = sorted(
-        task.columns, key=lambda c: (c.role != "target", c.role not in ("leak",), not c.is_feature)
+        (c for c in task.columns if c.role != "gene"),
+        key=lambda c: (c.role != "target", c.role not in ("leak",), not c.is_feature),
     )
+    if genes:
+        source = f"layer '{task.layer}'" if task.layer else "X"
+        cols.add_row(Text(f"{len(genes)} genes ({', '.join(genes[:3])}, ...)"), Text("gene", style="cyan"),
+                     Text(f"expression from {source}: the features"))
     for c in shown[:max_columns]:
         cols.add_row(Text(c.name), Text(c.role, style=ROLE_STYLE.get(c.role, "cyan")), Text(c.reason))
     if len(shown) > max_columns:
@@ -72,7 +78,9 @@ def task_card_markdown(task: Task) -> str:
              f"- **metric**: {metric.label} ({metric.direction})",
              f"- **rows**: train {task.n_train}, validation {task.n_validation or 'split from train'}, "
              f"test {task.n_test or 'none'}"]
-    feats = [f"`{c.name}` ({c.role})" for c in task.feature_columns]
+    feats = [f"`{c.name}` ({c.role})" for c in task.feature_columns if c.role != "gene"]
+    if task.gene_columns:
+        feats.insert(0, f"{len(task.gene_columns)} genes ({'layer ' + task.layer if task.layer else 'X'})")
     lines.append(
         f"- **features** ({len(feats)}): " + ", ".join(feats[:30]) + (" ..." if len(feats) > 30 else "")
     )

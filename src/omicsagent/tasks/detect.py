@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 
 # Roles a model may use, and roles that are excluded from features.
-FEATURE_ROLES = ("dna", "rna", "protein", "smiles", "numeric", "categorical", "text", "mutation")
+FEATURE_ROLES = ("dna", "rna", "protein", "smiles", "numeric", "categorical", "text", "mutation", "gene")
 EXCLUDED_ROLES = ("identifier", "group", "leak", "metadata", "constant", "empty", "duplicate")
 
 TARGET_NAMES = ("target", "label", "labels", "class", "y", "outcome", "response", "activity", "diagnosis")

@@ -11,7 +11,7 @@ from omicsagent.ml.io import read_table, to_csv_bytes
 
 __all__ = ["TABLE_SUFFIXES", "find_table", "read_table", "write_csv_atomic"]
 
-TABLE_SUFFIXES = (".csv", ".tsv", ".txt", ".parquet", ".pq", ".csv.gz", ".tsv.gz", ".txt.gz")
+TABLE_SUFFIXES = (".csv", ".tsv", ".txt", ".parquet", ".pq", ".csv.gz", ".tsv.gz", ".txt.gz", ".h5ad")
 
 
 def find_table(folder: Path, stem: str) -> Path | None:

@@ -6,6 +6,7 @@ on anything a run could not survive. It writes nothing.
 """
 from __future__ import annotations
 
+import re
 import tomllib
 from pathlib import Path
 from typing import Any, Literal
@@ -16,6 +17,7 @@ from pydantic import BaseModel, Field, ValidationError
 from omicsagent.errors import InputError
 from omicsagent.ml.metrics import DEFAULT_METRIC, TASK_TYPES, get_metric, metrics_for, resolve_metric_name
 from omicsagent.tasks import detect
+from omicsagent.ml.io import is_anndata
 from omicsagent.tasks.io import find_table, read_table
 
 TaskType = Literal["binary", "multiclass", "regression", "multilabel"]
@@ -59,6 +61,13 @@ class Task(BaseModel):
     n_test: int | None = None
     n_dropped_missing_target: int = 0
     warnings: list[str] = Field(default_factory=list)
+    layer: str | None = None  # AnnData input: the matrix the gene columns hold (None: X)
+    split_column: str | None = None  # one file holding every split: the column naming each row's split
+
+    @property
+    def gene_columns(self) -> list[str]:
+        """The expression features of a single-cell (AnnData) task: one column per gene."""
+        return [c.name for c in self.columns if c.role == "gene"]
 
     @property
     def target_columns(self) -> list[str]:
@@ -95,12 +104,32 @@ class Task(BaseModel):
         path = {"train": self.train_path, "validation": self.validation_path, "test": self.test_path}[which]
         if path is None:
             raise ValueError(f"the task {self.name!r} has no {which} file")
-        df = read_table(path)
+        df = read_table(path, layer=self.layer)
+        if self.split_column is not None:
+            df = rows_of_split(df, self.split_column, which)
         if which == "train" and self.target in df.columns:
             df = without_missing_target(df, self.target, Path(path))
         elif self.classes and self.target in df.columns:
             df[self.target] = _like_classes(df[self.target], self.classes)
         return df
+
+
+SPLIT_NAMES = {"train": ("train", "training"), "validation": ("validation", "valid", "val", "dev"),
+               "test": ("test", "testing", "holdout")}
+
+
+def split_of(values: pd.Series) -> pd.Series:
+    """Each value of a split column as ``train``/``validation``/``test`` (missing where it is none)."""
+    lower = values.astype(str).str.strip().str.lower()
+    out = pd.Series(pd.NA, index=values.index, dtype=object)
+    for which, names in SPLIT_NAMES.items():
+        out[lower.isin(names)] = which
+    return out
+
+
+def rows_of_split(df: pd.DataFrame, column: str, which: str) -> pd.DataFrame:
+    """The rows of ``df`` whose split column names the split ``which``, in file order."""
+    return df[(split_of(df[column]) == which).to_numpy()].reset_index(drop=True)
 
 
 def _like_classes(y: pd.Series, classes: list) -> pd.Series:
@@ -151,6 +180,8 @@ class Overrides(BaseModel):
     ignore_columns: list[str] = Field(default_factory=list)
     feature_columns: list[str] = Field(default_factory=list)  # force these to be used as features
     drop_missing_target: bool = False
+    layer: str | None = None  # AnnData input: the layer the features come from
+    split_column: str | None = None  # a column saying which rows are train, validation and test
 
     def merged(self, other: "Overrides") -> "Overrides":
         data = self.model_dump()
@@ -162,7 +193,8 @@ class Overrides(BaseModel):
 # Where each override can be set: the task.toml key and the command-line option (if any).
 OPTION_OF = {"target": "--target", "task_type": "--task-type", "metric": "--metric",
              "group_column": "--group", "ignore_columns": "--ignore",
-             "drop_missing_target": "--drop-missing-target"}
+             "drop_missing_target": "--drop-missing-target", "layer": "--layer",
+             "split_column": "--split-column"}
 
 
 def _where(key: str) -> str:
@@ -232,10 +264,13 @@ def _resolve_files(dataset: Path | None, train: Path | None, validation: Path | 
             train, folder = train or dataset, dataset.parent
         else:
             folder = dataset
-            if any(dataset.glob("*.h5ad")) and find_table(dataset, "train") is None:
+            single = sorted(dataset.glob("*.h5ad"))
+            if train is None and find_table(dataset, "train") is None and len(single) == 1:
+                train = single[0]  # one AnnData file: the cells to learn from (and a split column, if any)
+            elif train is None and find_table(dataset, "train") is None and len(single) > 1:
                 raise InputError(
-                    f"{dataset} holds an AnnData (.h5ad) file; single-cell .h5ad tasks are not supported "
-                    "yet, so export a train.csv (cells x genes plus a label column)."
+                    f"{dataset} holds several .h5ad files ({', '.join(f.name for f in single[:5])}); name "
+                    "them train.h5ad (and validation.h5ad, test.h5ad) or pass --train FILE."
                 )
             train = train or find_table(dataset, "train")
             validation = validation or find_table(dataset, "validation") or find_table(dataset, "valid")
@@ -266,11 +301,24 @@ def load_task(dataset: str | Path | None = None, *, train: str | Path | None = N
     # resolved first: `run .` or `run ./data/` is named after the real folder
     task_name = name or (folder.resolve().name if folder is not None else train_p.stem)
 
-    train_df = read_table(train_p)
-    valid_df = read_table(valid_p) if valid_p else None
-    test_df = read_table(test_p) if test_p else None
-
-    profiles = {c: detect.profile_column(train_df[c], n_rows=len(train_df)) for c in train_df.columns}
+    anndata = is_anndata(train_p)
+    if ov.layer is not None and not anndata:
+        raise InputError(f"--layer applies to AnnData (.h5ad) input, but {train_p} is a table; drop --layer.")
+    train_df = read_table(train_p, layer=ov.layer)
+    valid_df = read_table(valid_p, layer=ov.layer) if valid_p else None
+    test_df = read_table(test_p, layer=ov.layer) if test_p else None
+    split_column = ov.split_column or (_detected_split_column(train_df) if anndata else None)
+    if split_column is not None:
+        train_df, valid_df, test_df, valid_p, test_p = _split_by_column(
+            train_df, split_column, train_p, valid_df, test_df, valid_p, test_p)
+    genes: list[str] = []
+    cell_reason = ""
+    if anndata:
+        genes = _gene_columns(train_p, ov.layer, train_df)
+        ov, cell_reason = _cell_target(ov, train_df.drop(columns=genes), description, task_name, train_p,
+                                       split_column)
+    obs = train_df.drop(columns=genes) if genes else train_df
+    profiles = {c: detect.profile_column(obs[c], n_rows=len(obs)) for c in obs.columns}
     labels_reason = (
         f"{len(ov.target)} 0/1 label columns chosen by the user" if isinstance(ov.target, list) else ""
     )
@@ -284,6 +332,7 @@ def load_task(dataset: str | Path | None = None, *, train: str | Path | None = N
         return _multilabel_task(ov, train_df, valid_df, test_df, profiles, train_p, valid_p, test_p,
                                 name=task_name, description=description, reason=labels_reason)
     target, target_reason = _pick_target(train_df, profiles, ov, description, task_name, train_p)
+    target_reason = cell_reason or target_reason
     for other, label in ((valid_df, valid_p), (test_df, test_p)):
         if other is not None:
             _check_columns(train_df, other, train_p, label, target)
@@ -322,7 +371,11 @@ def load_task(dataset: str | Path | None = None, *, train: str | Path | None = N
         task_type, tt_reason = ov.task_type, "set in task.toml or on the command line"
         _check_forced_type(y, task_type, target)
     metric = _pick_metric(ov.metric, task_type)
-    columns = _final_roles(train_df, profiles, target, task_type, ov)
+    columns = _final_roles(obs, profiles, target, task_type, ov)
+    if genes:
+        columns = _cell_roles(columns, ov, split_column) + _gene_infos(train_df, genes, ov.layer)
+    elif split_column is not None:
+        columns = _cell_roles(columns, ov, split_column, only_split=True)
     classes = sorted(pd.unique(y).tolist(), key=str) if task_type != "regression" else None
     if classes and all(isinstance(c, (int, float)) for c in classes):
         classes = sorted(classes)
@@ -347,7 +400,116 @@ def load_task(dataset: str | Path | None = None, *, train: str | Path | None = N
         n_validation=len(valid_df) if valid_df is not None else None,
         n_test=len(test_df) if test_df is not None else None,
         n_dropped_missing_target=n_missing if ov.drop_missing_target else 0, warnings=warnings,
+        layer=ov.layer, split_column=split_column,
     )
+
+
+def _detected_split_column(df: pd.DataFrame) -> str | None:
+    """An obs column named like a split (split, set, subset) whose values all name train, validation or
+    test, with training rows among them."""
+    for name in df.columns:
+        if name.lower().strip() not in ("split", "set", "subset", "partition"):
+            continue
+        which = split_of(df[name])
+        if which.notna().all() and (which == "train").any():
+            return name
+    return None
+
+
+def _split_by_column(train_df, column: str, train_p: Path, valid_df, test_df, valid_p, test_p):
+    """One file holding every split: the training, validation and test rows by the split column."""
+    if column not in train_df.columns:
+        raise InputError(f"the split column '{column}' is not in {train_p}; "
+                         f"choose one of: {_column_list(train_df.columns)}.")
+    if valid_df is not None or test_df is not None:
+        raise InputError(f"{train_p} is split by its column '{column}', and separate validation or test "
+                         "files were given too; give one or the other.")
+    which = split_of(train_df[column])
+    if which.isna().any():
+        bad = train_df[column][which.isna()].iloc[0]
+        raise InputError(f"the split column '{column}' holds {bad!r}, which is not train, validation or "
+                         "test; fix those rows or choose another --split-column.")
+    parts = {w: rows_of_split(train_df, column, w) for w in ("train", "validation", "test")}
+    if parts["train"].empty:
+        raise InputError(f"the split column '{column}' marks no row as train; mark the training rows "
+                         "'train'.")
+    valid = parts["validation"] if len(parts["validation"]) else None
+    test = parts["test"] if len(parts["test"]) else None
+    return (parts["train"], valid, test, train_p if valid is not None else None,
+            train_p if test is not None else None)
+
+
+def _gene_columns(path: Path, layer: str | None, df: pd.DataFrame) -> list[str]:
+    """The gene columns of a table read from an AnnData file: its var names (or raw's, for --layer raw)."""
+    from omicsagent.ml.io import expression_matrix, read_anndata
+
+    _, genes = expression_matrix(read_anndata(path), layer, path)
+    return [g for g in genes if g in df.columns]
+
+
+def _cell_target(ov: Overrides, obs: pd.DataFrame, description: str, name: str, path: Path,
+                 split_column: str | None) -> tuple[Overrides, str]:
+    """The target of a single-cell task: given, or detected among the categorical obs columns."""
+    if isinstance(ov.target, list) or ov.task_type == "multilabel":
+        raise InputError("a single-cell (.h5ad) task predicts one obs column; give one --target.")
+    if ov.target:
+        if ov.target not in obs.columns:
+            raise InputError(f"the target column '{ov.target}' is not an obs column of {path}; "
+                             f"choose one of: {_column_list(obs.columns)}.")
+        return ov, ""
+    candidates = [c for c in obs.columns if c != split_column and _categorical_obs(obs[c])]
+    profiles = {c: detect.profile_column(obs[c], n_rows=len(obs)) for c in candidates}
+    candidates = [c for c in candidates if profiles[c].role not in ("group", "identifier")]  # batch, donor
+    if not candidates:
+        raise InputError(f"{path} has no categorical obs column to predict; pass --target COLUMN "
+                         f"(obs columns: {_column_list(obs.columns)}).")
+    named = [c for c in candidates if _CELL_TYPE_NAME.search(c)]
+    if len(named) == 1:
+        return ov.model_copy(update={"target": named[0]}), "named like a cell-type annotation (obs)"
+    sub = obs[candidates]
+    profiles = {c: profiles[c] for c in candidates}
+    choice = detect.choose_target(sub, profiles, description=description, dataset_name=name)
+    if choice is not None and not choice.alternatives:
+        reason = f"{choice.reason}, among the categorical obs columns"
+        return ov.model_copy(update={"target": choice.column}), reason
+    if choice is None and len(candidates) == 1:
+        return ov.model_copy(update={"target": candidates[0]}), "the only categorical obs column"
+    options = ", ".join([choice.column, *choice.alternatives] if choice else candidates)
+    raise InputError(f"{path} has several categorical obs columns that could be the target ({options}); "
+                     "choose one with --target COLUMN.")
+
+
+_CELL_TYPE_NAME = re.compile(r"cell[\s_.-]?(type|label|class|identity|ontology)", re.I)
+
+
+def _categorical_obs(s: pd.Series) -> bool:
+    """An obs column of labels: text or booleans with 2 to 200 distinct values, not one per cell."""
+    if pd.api.types.is_float_dtype(s):
+        return False
+    n = s.nunique()
+    return 2 <= n <= 200 and n < len(s) and not pd.api.types.is_integer_dtype(s)
+
+
+def _cell_roles(columns: list[ColumnInfo], ov: Overrides, split_column: str | None,
+                only_split: bool = False) -> list[ColumnInfo]:
+    """The obs columns of a single-cell task are annotations, not features (the genes are) nor groups,
+    unless the user keeps one with feature_columns or --group; the split column is never a feature."""
+    for info in columns:
+        if info.name == split_column:
+            info.role, info.reason = "metadata", "the split column (which rows are train, validation, test)"
+        elif only_split or info.role in ("target", "leak") or info.name in ov.feature_columns \
+                or info.name == ov.group_column:
+            continue
+        else:  # a batch or donor column groups the split only when the user says so (--group)
+            info.role, info.reason = "metadata", "cell annotation (obs), not a feature"
+    return columns
+
+
+def _gene_infos(df: pd.DataFrame, genes: list[str], layer: str | None) -> list[ColumnInfo]:
+    """One feature column per gene (role ``gene``), without per-column profiling (there may be 30,000)."""
+    source = f"layer '{layer}'" if layer else "X"
+    return [ColumnInfo(name=g, role="gene", reason=f"expression ({source})", dtype=str(df[g].dtype))
+            for g in genes]
 
 
 def _detected_labels(df: pd.DataFrame, profiles, description: str, name: str) -> list[str]:

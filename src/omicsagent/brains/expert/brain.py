@@ -165,7 +165,8 @@ class ExpertBrain:
                 " (multi-label: no `prediction` column, a probability_<label> column per label instead)"
                 if ctx.task.labels else " plus probability_<class> for each class")
         script.write_text(_template("inference.py.tmpl").substitute(
-            iteration=ctx.iteration, run_id=ctx.journal.run_id, summary=c.name if c else "", proba_note=note))
+            iteration=ctx.iteration, run_id=ctx.journal.run_id, summary=c.name if c else "", proba_note=note,
+            layer=repr(ctx.task.layer)))
         return InferenceOutput(inference_script=ctx.rel(script))
 
     def _prediction_exploration(self, ctx: StepContext) -> PredictionExplorationOutput:

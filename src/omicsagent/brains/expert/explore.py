@@ -50,6 +50,9 @@ def explore_data(task: Task, train_path: Path) -> tuple[str, list[str]]:
             findings.append(f"{c.name}: SMILES, median length {int(col.astype(str).str.len().median())}")
         elif c.role == "mutation":
             findings.append(_mutation_note(c.name, col))
+    genes = task.gene_columns
+    if genes:
+        findings.append(_expression_note(df[genes], task.layer))
     numeric = [c.name for c in task.feature_columns if c.role == "numeric"]
     if numeric:
         miss = df[numeric].apply(pd.to_numeric, errors="coerce").isna().mean()
@@ -66,6 +69,23 @@ def explore_data(task: Task, train_path: Path) -> tuple[str, list[str]]:
     summary = (f"{len(df)} training rows, {len(task.feature_columns)} feature columns, "
                f"{task.task_type} target '{task.target}', metric {task.metric}.")
     return summary, findings
+
+
+def _expression_note(genes: pd.DataFrame, layer: str | None) -> str:
+    """What the expression matrix holds: raw counts (normalised and log-transformed in the features) or
+    values already transformed (used as they are), how sparse it is, how deep the cells are."""
+    from omicsagent.ml.singlecell import looks_like_counts
+
+    x = genes.to_numpy(dtype=float, na_value=0.0)
+    source = f"layer '{layer}'" if layer else "X"
+    if looks_like_counts(x):
+        depth = float(pd.Series(x.sum(axis=1)).median())
+        kind = (f"raw counts (median {depth:.0f} per cell): the features normalise each cell to the median "
+                "total and log1p-transform")
+    else:
+        kind = (f"already transformed values (range {x.min():.3g} to {x.max():.3g}): used as they are, "
+                "no normalisation")
+    return f"{genes.shape[1]} genes from {source}, {(x == 0).mean():.0%} zeros; {kind}"
 
 
 def _mutation_note(name: str, col: pd.Series) -> str:

@@ -45,6 +45,9 @@ class DataProfile:
     mutation_columns: list[str] = field(default_factory=list)  # protein variants in mutant notation (H24S)
     embeddings: dict[str, dict] = field(default_factory=dict)  # modality -> configured pretrained model
     n_labels: int = 0  # multilabel: the number of 0/1 label columns (one model each)
+    gene_columns: list[str] = field(default_factory=list)  # single-cell: one expression column per gene
+    annotation_columns: list[str] = field(default_factory=list)  # single-cell: every column but the genes
+    target: str = ""
 
 
 @dataclass
@@ -84,7 +87,9 @@ def profile_of(task: Task, train: pd.DataFrame, *, time_budget_s: float,
         text_columns=[c.name for c in task.feature_columns if c.role == "text"],
         time_budget_s=time_budget_s, n_labels=len(task.labels or []),
         mutation_columns=[c.name for c in task.feature_columns if c.role == "mutation"],
-        embeddings=dict(embeddings or {}))
+        embeddings=dict(embeddings or {}), gene_columns=task.gene_columns,
+        annotation_columns=[c.name for c in task.columns if c.role != "gene"] if task.gene_columns else [],
+        target=task.target)
 
 
 def _pair_columns(df: pd.DataFrame, sequence_columns: list[SeqColumn]) -> tuple[str, str] | None:
@@ -245,7 +250,9 @@ def plan(profile: DataProfile) -> list[Candidate]:
     p = profile
     if p.task_type == "multilabel":
         return _per_label(plan(replace(p, task_type="binary", n_labels=0)), p)
-    if p.pair is not None:
+    if p.gene_columns:
+        cands = _plan_singlecell(p)
+    elif p.pair is not None:
         cands = _with_floor(p, _plan_pair(p), 1)
     elif _variant_source(p) is not None:
         cands = _with_floor(p, _plan_variants(p), 1)
@@ -553,6 +560,51 @@ def _plan_smiles(p: DataProfile) -> list[Candidate]:
             "Averaging trees and the linear model reduces variance on small molecular datasets.",
             est_seconds=t_feat + 10 + n / 200,
         ),
+    ]
+
+
+def _expression(p: DataProfile, *, n_components: int = 50, marker_genes: int = 0) -> dict:
+    """The single-cell block: normalise + log1p when the training matrix holds counts (decided from the
+    data inside the block), the most variable genes, scaled, then PCA; optionally marker genes per class."""
+    spec = {"kind": "expression", "exclude": list(p.annotation_columns), "normalize": "auto",
+            "n_top_genes": 2000, "n_components": n_components}
+    if marker_genes and p.task_type != "regression":
+        spec.update(marker_genes=marker_genes, target=p.target)
+    return spec
+
+
+def _plan_singlecell(p: DataProfile) -> list[Candidate]:
+    """Cells x genes (an AnnData file): a logistic regression on the log-normalised, scaled highly variable
+    genes first, then on their principal components (the standard pipeline), trees on the components plus
+    marker genes, an MLP, and an ensemble."""
+    n, g = p.n_rows, len(p.gene_columns)
+    t_feat = 2 + n * min(g, 20000) / 2e6
+    pcs = {"blocks": [_expression(p)]}
+    with_markers = {"blocks": [_expression(p, marker_genes=10)]}
+    genes = {"blocks": [_expression(p, n_components=0)]}
+    mlp = {"kind": "mlp", "hidden": 256, "n_layers": 2, "dropout": 0.3, "epochs": 60, "patience": 8,
+           "weight_decay": 1e-2}
+    return [
+        Candidate("hvg_logistic", "linear", genes, _linear(p),
+                  "Log-normalised, scaled expression of the most variable genes with a class-balanced "
+                  "logistic regression whose penalty is tuned on an inner split (as CellTypist does): the "
+                  "penalty picks the informative genes, and no variance is lost to PCA.",
+                  est_seconds=t_feat + 5 + n * min(g, 2000) / 100_000),
+        Candidate("pca_logistic", "linear", pcs, _linear(p),
+                  "The standard single-cell pipeline: the most variable genes reduced to 50 principal "
+                  "components, with the same logistic regression; cheaper and smoother on large data.",
+                  est_seconds=t_feat + 3 + n / 2000),
+        Candidate("pca_markers_lgbm", "gbm", with_markers, _gbm(p),
+                  "Gradient boosting on the principal components plus the top marker genes of each class "
+                  "(found on the training cells) combines global structure with decisive single genes.",
+                  est_seconds=t_feat + 5 + n / 500),
+        Candidate("pca_mlp", "mlp", pcs, mlp,
+                  "A small MLP on the principal components models non-linear boundaries between cell "
+                  "states.", est_seconds=t_feat + 10 + n / 100),
+        Candidate("pca_markers_ensemble", "ensemble", with_markers,
+                  {"kind": "ensemble", "members": [_linear(p), _gbm(p)]},
+                  "Averaging the logistic regression and the trees on the same features is a safe gain when "
+                  "both are close.", est_seconds=t_feat + 8 + n / 500),
     ]
 
 
