@@ -267,6 +267,9 @@ def iteration_rows(journal: RunJournal) -> list[dict[str, str]]:
             "hyperparameters": fmt_hyperparameters(it.hyperparameters),
             "train": fmt_metric(it.train_metrics.get(name)),
             "validation": fmt_metric(it.validation_metrics.get(name)),
+            **({"cross-validation": (f"{fmt_metric(journal.primary(it))} ± {fmt_metric(journal.spread(it))}"
+                                     if it.cv_metrics.get(name) else "-")}
+               if any(i.cv_metrics for i in journal.iterations) else {}),
             "duration": fmt_duration(it.duration_s),
             "cost": fmt_cost(it.usage),
             "failure": failure_summary(failure),
