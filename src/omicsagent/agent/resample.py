@@ -31,6 +31,8 @@ from omicsagent.ml.io import to_csv_bytes
 from omicsagent.tasks.task import Task
 
 log = logging.getLogger("omicsagent.agent")
+CV_GRACE_MIN_S = 60.0  # cross-validation may run past the budget by max(this, CV_GRACE_SHARE of the budget)
+CV_GRACE_SHARE = 0.25
 BOOTSTRAP_RESAMPLES = 1000
 BOOTSTRAP_LEVEL = 0.95
 FOLD_TRAIN = "inputs/train.csv"
@@ -96,12 +98,14 @@ def cross_validate(layout: RunLayout, journal: RunJournal, it: IterationRecord, 
                                  group=task.group_column, k=s.cv_folds, seed=s.seed)
     train_script, model_dir, inference_script = _scripts(it)
     scores: dict[str, list[float]] = {}
-    # The first scored model of a run finishes its folds past the budget (a run needs one); later ones stop.
+    # An iteration that started finishes its folds, past the budget by at most a grace period (the first
+    # scored model of a run always finishes: a run needs one).
     must_finish = journal.best_iteration is None
+    grace = max(CV_GRACE_MIN_S, CV_GRACE_SHARE * s.time_budget_s)
     for k, held in enumerate(folds, 1):
-        if time_left() <= 0 and not must_finish:
+        if time_left() <= -grace and not must_finish:
             raise ModelMistake(f"cross-validation stopped at fold {k} of {len(folds)}: time budget reached")
-        wall = _fold_seconds(it) if must_finish else min(_fold_seconds(it), time_left())
+        wall = _fold_seconds(it) if must_finish else min(_fold_seconds(it), time_left() + grace)
         mask = np.zeros(len(rows), bool)
         mask[held] = True
         tmp, ws = _fold_workspace(layout, it, rows[~mask].reset_index(drop=True))

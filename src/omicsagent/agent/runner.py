@@ -480,6 +480,8 @@ class Loop:
             failure=it.failure,
             metric=j.task.metric,
             validation=j.primary(it),
+            cv_sd=j.spread(it),
+            cv_folds=len(it.cv_metrics.get(j.task.metric, [])) or None,
             train=it.train_metrics.get(j.task.metric),
             duration_s=it.duration_s,
             best=is_best,

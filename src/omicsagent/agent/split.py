@@ -46,8 +46,10 @@ def fold_indices(df: pd.DataFrame, *, target: str | list[str], task_type: str, g
     classification = task_type in ("binary", "multiclass")
     y = df[target].astype(str) if classification else None
     stratify = classification and y.value_counts().min() >= k
-    if group is not None:
-        groups = df[group].astype(str).to_numpy()
+    groups = df[group].astype(str).to_numpy() if group is not None else None
+    if groups is not None and len(set(groups)) < 2:
+        groups = None  # a single group cannot be kept apart
+    if groups is not None:
         k = min(k, len(set(groups)))
         if stratify:
             folds = StratifiedGroupKFold(n_splits=k, shuffle=True, random_state=seed).split(idx, y, groups)
