@@ -133,7 +133,12 @@ def rerun_commands(data: RunData) -> list[tuple[str, str]]:
             f"cd {run} && python -m venv .venv && .venv/bin/pip install -r best/requirements.txt",
         ),
         (
-            "Retrain the best model (other options of best/train.py keep their defaults; --help lists them)",
+            ("Retrain the best model as it was refit, on every labelled row"
+             + (" (the training file's rows, then the validation file's)" if data.journal.task.validation_path
+                else "") + "; "
+             if refit_done(data) else "Retrain the best model (")
+            + "other options of best/train.py keep their defaults; --help lists them"
+            + ("" if refit_done(data) else ")"),
             f"cd {run} && python best/train.py {train_arguments(data)}".rstrip(),
         ),
         (
@@ -151,6 +156,8 @@ def train_arguments(data: RunData) -> str:
         if j.split is not None and data.layout.run_path(j.split.train_path).exists()
         else j.task.train_path
     )
+    if refit_done(data):  # refit on every labelled row: the training file (then a given validation file)
+        train = "train_and_validation.csv" if j.task.validation_path else j.task.train_path
     args = []
     for flag in data.train_flags:
         if flag in TRAIN_DATA_FLAGS:
