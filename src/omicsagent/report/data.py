@@ -267,13 +267,14 @@ def iteration_rows(journal: RunJournal) -> list[dict[str, str]]:
             "hyperparameters": fmt_hyperparameters(it.hyperparameters),
             "train": fmt_metric(it.train_metrics.get(name)),
             "validation": fmt_metric(it.validation_metrics.get(name)),
-            **({"cross-validation": (f"{fmt_metric(journal.primary(it))} ± {fmt_metric(journal.spread(it))}"
-                                     if it.cv_metrics.get(name) else "-")}
-               if any(i.cv_metrics for i in journal.iterations) else {}),
             "duration": fmt_duration(it.duration_s),
             "cost": fmt_cost(it.usage),
             "failure": failure_summary(failure),
             "next instruction": _first_line(main_instruction(it)),
+            # small data: the selection score (last, so the other columns keep their places)
+            **({"cross-validation": (f"{fmt_metric(journal.primary(it))} ± {fmt_metric(journal.spread(it))}"
+                                     if it.cv_metrics.get(name) else "-")}
+               if any(i.cv_metrics for i in journal.iterations) else {}),
         })
     return rows
 
