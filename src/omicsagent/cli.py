@@ -254,9 +254,19 @@ def _preflight(brain) -> None:
 def _summary(journal, layout, as_json: bool) -> None:
     best = journal.best_iteration
     run_dir = Path(layout.display())
+    metric, ci = journal.task.metric, journal.intervals
+    ci = ci if ci is not None and best is not None and ci.iteration == best.index else None
+    refit = journal.refit if journal.refit and best and journal.refit.iteration == best.index else None
     info = {"run_dir": str(layout.root), "status": journal.status, "reason": journal.status_reason,
-            "best_iteration": best.index if best else None, "metric": journal.task.metric,
-            "validation": journal.primary(best) if best else None, "test": journal.test_metrics,
+            "best_iteration": best.index if best else None, "metric": metric,
+            "selection": ("cross-validation" if best and best.cv_metrics else "validation"),
+            "validation": journal.primary(best) if best else None,
+            "validation_sd": journal.spread(best) if best else None,
+            "cross_validation": best.cv_metrics.get(metric) if best and best.cv_metrics else None,
+            "validation_split": best.validation_metrics.get(metric) if best else None,
+            "validation_ci": ci.validation.get(metric) if ci else None,
+            "test": journal.test_metrics, "test_ci": ci.test.get(metric) if ci else None,
+            "refit": refit.model_dump() if refit else None,
             "elapsed_s": round(journal.elapsed_s, 1)}
     if as_json:
         typer.echo(json.dumps({"event": "summary", **info}, default=str))
@@ -270,12 +280,26 @@ def _summary(journal, layout, as_json: bool) -> None:
         return
     if journal.status == "finished":
         out.print(f"stopped: {journal.status_reason}", markup=False)
-    out.print(f"best: iteration {best.index} ({best.summary}), validation {journal.task.metric} "
-              f"{journal.primary(best):.4f}", markup=False)
+    split = best.validation_metrics.get(metric)
+    split_text = "" if split is None else f"{split:.4f}" + (
+        f" (95% CI {ci.validation[metric][0]:.4f}-{ci.validation[metric][1]:.4f})"
+        if ci and metric in ci.validation else "")
+    if best.cv_metrics:
+        out.print(f"best: iteration {best.index} ({best.summary}), {len(best.cv_metrics[metric])}-fold "
+                  f"cross-validation {metric} {journal.primary(best):.4f} ± {journal.spread(best) or 0:.4f}"
+                  + (f", validation split {split_text}" if split_text else ""), markup=False)
+    else:
+        out.print(f"best: iteration {best.index} ({best.summary}), validation {metric} {split_text}",
+                  markup=False)
+    if refit is not None:
+        out.print(f"refit on all {refit.n_rows} labelled rows before the test: " + (
+            "done" if refit.status == "done" else f"failed ({refit.reason}), the split's model kept"),
+            markup=False)
     if journal.test_metrics:
+        test_ci = (f", 95% CI {ci.test[metric][0]:.4f}-{ci.test[metric][1]:.4f}"
+                   if ci and metric in ci.test else "")
         out.print(
-            f"hidden test {journal.task.metric} "
-            f"{journal.test_metrics.get(journal.task.metric, float('nan')):.4f} "
+            f"hidden test {metric} {journal.test_metrics.get(metric, float('nan')):.4f}{test_ci} "
             f"(scored once, with the best model)",
             markup=False,
         )
@@ -353,6 +377,11 @@ def run(
     max_cost: Optional[float] = typer.Option(
         None, "--max-cost", help="Stop an LLM run once it has cost this many USD."
     ),
+    cv_below: int = typer.Option(
+        3000, "--cv-below", min=0,
+        help="Below this many labelled rows, select by 5-fold cross-validation and refit the best model on "
+        "every labelled row (0: always a single validation split).",
+    ),
     embeddings: Optional[list[str]] = typer.Option(
         None,
         "--embeddings",
@@ -390,7 +419,7 @@ def run(
     _preflight(the_brain)
     layout = RunLayout.at(out or Path("runs") / f"{task.name}-{_time.strftime('%Y%m%d-%H%M%S')}")
     settings = RunSettings(brain=brain, model=model, iterations=iterations, time_budget_s=budget, seed=seed,
-                           sandbox=sandbox, max_cost_usd=max_cost,
+                           sandbox=sandbox, max_cost_usd=max_cost, cv_below_rows=cv_below,
                            extra={**policy, **({"embeddings": pretrained} if pretrained else {})})
     journal = start_run(
         task, out_dir=layout, settings=settings, brain=the_brain, progress=_progress(quiet, as_json)

@@ -102,7 +102,8 @@ def test_report_of_a_real_loop_run(tmp_path: Path) -> None:
         journal = start_run(
             task,
             out_dir=out,
-            settings=RunSettings(brain="scripted", iterations=2, time_budget_s=300),
+            # the single validation split (cv_below_rows=0): this test reads the split's figures in the report
+            settings=RunSettings(brain="scripted", iterations=2, time_budget_s=300, cv_below_rows=0),
             brain=brain,
         )
     except SandboxUnavailable as err:

@@ -77,9 +77,9 @@ def test_report_of_a_real_run_matches_its_journal(run_copy: Callable[..., Path])
     assert f"| AUROC (higher is better) * | {j.test_metrics['auroc']:.4f} |" in test
     assert f"{j.test_metrics['auroc']:.4f}" not in validation
     assert f"omicsagent predict {run} --input new.csv --output preds.csv" in md
-    assert (
-        f"python best/train.py --train {j.split.train_path} --out best/model --seed {j.settings.seed}" in md
-    )
+    refit = j.refit is not None and j.refit.status == "done"  # small data: refit on every labelled row
+    trained_on = j.task.train_path if refit else j.split.train_path
+    assert f"python best/train.py --train {trained_on} --out best/model --seed {j.settings.seed}" in md
     assert (run / j.split.train_path).is_file()
     assert "pip install -r best/requirements.txt" in md and "none (offline brain, no model requests)" in md
     task = _md_section(md, "Task")

@@ -43,7 +43,8 @@ EXPECTED = {
         "(num) (the predicted attribute)",
         "multiclass",
         "macro_f1",
-        {"(ca)": "numeric", "(age)": "numeric"},
+        {"(ca)": "numeric", "(age)": "numeric", "(cp)": "categorical", "(thal)": "categorical",
+         "(slope)": "categorical", "(restecg)": "categorical", "(sex)": "numeric"},
     ),
     "esol": (
         "measured log solubility in mols per litre",

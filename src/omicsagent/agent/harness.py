@@ -139,20 +139,26 @@ def validation_errors(layout: RunLayout | Path, task: Task, pred_path: Path) -> 
     return analyse(task, read_table(RunLayout.at(layout).private_labels("validation")), read_table(pred_path))
 
 
-def metrics_from_predictions(
-    task: Task, y_true: pd.Series | pd.DataFrame, pred: pd.DataFrame
-) -> dict[str, float]:
+def metric_inputs(task: Task, y_true: pd.Series | pd.DataFrame, pred: pd.DataFrame) -> tuple:
+    """(task type, truth, predicted values, probabilities, classes) as arrays, what ``evaluate`` takes."""
     if task.labels:  # multi-label: one probability column per label, NaN labels left out per label
         truth = y_true[task.labels].apply(pd.to_numeric, errors="coerce").to_numpy(dtype=float)
         proba = pred[[f"probability_{c}" for c in task.labels]].to_numpy(dtype=float)
-        return evaluate("multilabel", truth, None, proba)
+        return "multilabel", truth, None, proba, None
     if task.task_type == "regression":
-        return evaluate("regression", y_true.to_numpy(dtype=float), pred["prediction"].to_numpy(dtype=float))
+        return ("regression", y_true.to_numpy(dtype=float), pred["prediction"].to_numpy(dtype=float), None,
+                None)
     classes = task.classes
     proba = pred[[f"probability_{c}" for c in classes]].to_numpy(dtype=float)
     y = np.array([str(v) for v in y_true])
     yp = np.array([str(v) for v in pred["prediction"]])
-    return evaluate(task.task_type, y, yp, proba, [str(c) for c in classes])
+    return task.task_type, y, yp, proba, [str(c) for c in classes]
+
+
+def metrics_from_predictions(
+    task: Task, y_true: pd.Series | pd.DataFrame, pred: pd.DataFrame
+) -> dict[str, float]:
+    return evaluate(*metric_inputs(task, y_true, pred))
 
 
 def model_access(journal: RunJournal, ws=None) -> tuple[tuple[Path, ...], dict[str, str]]:
@@ -208,12 +214,19 @@ def promote(layout: RunLayout | Path, journal: RunJournal) -> Path | None:
         for script in (files.train_script, files.inference_script):
             if script.exists():
                 shutil.copy2(script, tmp / script.name)
-        if files.model_dir.exists():
-            shutil.copytree(files.model_dir, tmp / files.model_dir.name)
+        refit = journal.refit if journal.refit and journal.refit.iteration == best.index else None
+        model = layout.refit_model if refit and refit.status == "done" else files.model_dir
+        if model.exists():  # the model refit on every labelled row (small data), else the iteration's
+            shutil.copytree(model, tmp / files.model_dir.name)
         write_environment(tmp, layout.private)  # requirements.txt and wheels/omicsagent-*.whl
+        intervals = journal.intervals
+        intervals = intervals if intervals and intervals.iteration == best.index else None
         info = {"iteration": best.index, "summary": best.summary, "metric": journal.task.metric,
                 "validation": best.validation_metrics, "train": best.train_metrics,
-                "test": journal.test_metrics if journal.test_iteration == best.index else None}
+                "cross_validation": best.cv_metrics or None,
+                "test": journal.test_metrics if journal.test_iteration == best.index else None,
+                "refit": refit.model_dump() if refit else None,
+                "intervals": intervals.model_dump() if intervals else None}
         (tmp / "metrics.json").write_text(json.dumps(info, indent=1))
         (tmp / "README.md").write_text(_best_readme(journal, best.index))
         _publish(tmp, layout)
@@ -272,9 +285,18 @@ def _recover_promotion(layout: RunLayout) -> None:
 
 def _best_readme(journal: RunJournal, index: int) -> str:
     t = journal.task
+    refit = journal.refit if journal.refit and journal.refit.iteration == index else None
+    rows = "the training file" + (" and the validation file" if t.validation_path else "")
+    fitted = (f"The model in model/ was refit on every labelled row ({refit.n_rows}: {rows}, in file order) "
+              f"after selection by cross-validation; reproduce it with "
+              f"`python best/train.py --train train.csv --out model` on those rows.\n\n"
+              if refit and refit.status == "done" else
+              f"The refit on every labelled row failed ({refit.reason}); model/ was fitted on the training "
+              f"split.\n\n" if refit else "The model in model/ was fitted on the training split.\n\n")
     return (
         f"# Best model of run {journal.run_id} (iteration {index})\n\n"
         f"Task: predict `{t.target}` ({t.task_type}); metric {t.metric}.\n\n"
+        + fitted +
         "Predict on new data (same input columns as train.csv, target not needed):\n\n"
         "    omicsagent predict RUN_DIR --input new.csv --output predictions.csv\n"
         "    python best/inference.py --input new.csv --output predictions.csv\n\n"

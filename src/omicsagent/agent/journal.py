@@ -66,6 +66,8 @@ class IterationRecord(BaseModel):
     steps: list[StepRecord] = Field(default_factory=list)
     train_metrics: dict[str, float] = Field(default_factory=dict)
     validation_metrics: dict[str, float] = Field(default_factory=dict)
+    # Small data: each metric's score on each held-out fold of k-fold cross-validation (agent/resample.py)
+    cv_metrics: dict[str, list[float]] = Field(default_factory=dict)
     failure: str | None = None
     instructions: dict[str, str] = Field(
         default_factory=dict
@@ -93,6 +95,27 @@ class SplitInfo(BaseModel):
     stratified: bool = False
 
 
+class RefitInfo(BaseModel):
+    """The best iteration's train.py re-run on every labelled row (training file + validation), small data."""
+
+    iteration: int
+    n_rows: int
+    status: Literal["done", "failed"]
+    reason: str = ""  # why it failed (best/ then holds the model fitted on the training split)
+    duration_s: float = 0.0
+
+
+class Intervals(BaseModel):
+    """Percentile bootstrap confidence intervals of the best iteration's validation and test metrics."""
+
+    iteration: int
+    resamples: int
+    level: float
+    seed: int
+    validation: dict[str, list[float]] = Field(default_factory=dict)  # metric -> [low, high]
+    test: dict[str, list[float]] = Field(default_factory=dict)
+
+
 class RunSettings(BaseModel):
     brain: str = "expert"
     model: str | None = None  # LLM name for the llm brain, never a key
@@ -101,6 +124,10 @@ class RunSettings(BaseModel):
     seed: int = 0
     sandbox: str = "bwrap"
     max_cost_usd: float | None = None
+    # Below this many labelled rows (train + validation) selection uses k-fold cross-validation and the best
+    # model is refit on every labelled row; 0 keeps the single validation split for every size.
+    cv_below_rows: int = 3000
+    cv_folds: int = 5
     extra: dict[str, Any] = Field(default_factory=dict)
 
 
@@ -118,6 +145,8 @@ class RunJournal(BaseModel):
     iterations: list[IterationRecord] = Field(default_factory=list)
     test_metrics: dict[str, float] | None = None
     test_iteration: int | None = None
+    refit: RefitInfo | None = None
+    intervals: Intervals | None = None
     usage: Usage = Field(default_factory=Usage)
     notes: list[str] = Field(default_factory=list)
 
@@ -126,8 +155,32 @@ class RunJournal(BaseModel):
     def metric(self):
         return get_metric(self.task.metric)
 
+    @property
+    def n_labelled(self) -> int:
+        """Rows with labels the run may learn from: the training file plus a given validation file."""
+        return self.task.n_train + (self.task.n_validation or 0)
+
+    @property
+    def kfold(self) -> bool:
+        """Small data: selection by k-fold cross-validation, the best model refit on every labelled row."""
+        s = self.settings
+        return s.cv_below_rows > 0 and s.cv_folds >= 2 and self.n_labelled < s.cv_below_rows
+
     def primary(self, it: IterationRecord) -> float | None:
+        """The selection score: the mean over cross-validation folds (small data), else the validation
+        score."""
+        folds = it.cv_metrics.get(self.task.metric)
+        if folds:
+            return float(sum(folds) / len(folds))
         return it.validation_metrics.get(self.task.metric)
+
+    def spread(self, it: IterationRecord) -> float | None:
+        """The standard deviation of the selection score over the folds (None without cross-validation)."""
+        folds = it.cv_metrics.get(self.task.metric)
+        if not folds or len(folds) < 2:
+            return None
+        mean = sum(folds) / len(folds)
+        return float((sum((f - mean) ** 2 for f in folds) / (len(folds) - 1)) ** 0.5)
 
     @property
     def best_iteration(self) -> IterationRecord | None:

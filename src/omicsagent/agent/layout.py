@@ -134,6 +134,11 @@ class RunLayout:
     def test_predictions(self) -> Path:
         return self.private / "test_predictions.csv"
 
+    @property
+    def refit_model(self) -> Path:
+        """The best iteration's model refit on every labelled row (small data), promoted into best/."""
+        return self.private / "refit" / "model"
+
     # ----- the workspace (the sandbox's root) -----
     @property
     def workspace(self) -> Path:

@@ -82,6 +82,9 @@ class ConsoleProgress:
             val = (
                 f" validation {d['metric']} {d['validation']:.4f}" if d.get("validation") is not None else ""
             )
+            if d.get("cv_sd") is not None:  # small data: the mean over cross-validation folds
+                val = (f" {d.get('cv_folds')}-fold cross-validation {d['metric']} {d['validation']:.4f} ± "
+                       f"{d['cv_sd']:.4f}")
             trn = f", train {d['train']:.4f}" if d.get("train") is not None else ""
             star = " [bold green]* new best[/]" if d.get("best") else ""
             self.console.print(

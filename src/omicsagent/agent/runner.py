@@ -23,7 +23,7 @@ from pathlib import Path
 
 from pydantic import BaseModel, ValidationError
 
-from omicsagent.agent import harness
+from omicsagent.agent import harness, resample
 from omicsagent.agent.context import Brain, StepContext
 from omicsagent.agent.journal import IterationRecord, RunJournal, RunSettings, StepRecord, Usage
 from omicsagent.agent.layout import RunLayout
@@ -282,7 +282,9 @@ class Loop:
                 message="interrupted: keeping the best model, scoring the hidden test, writing the report",
             )
         try:
+            self._refit()
             self._score_test()
+            self._intervals()
         except KeyboardInterrupt:
             j.notes.append("the hidden test was not scored: interrupted again (Ctrl-C)")
             if j.status == "finished":
@@ -321,6 +323,34 @@ class Loop:
             f"omicsagent stopped on an internal error, not a model mistake ({type(cause).__name__}: "
             f"{_short(cause, 200)}); the run is marked failed and the traceback is in {self.layout.log_file}."
         )
+
+    def _refit(self) -> None:
+        """Small data: refit the best iteration's train.py on every labelled row before the test is scored
+        (once per best iteration); best/ then holds the refit model."""
+        j = self.journal
+        best = j.best_iteration
+        if not j.kfold or best is None or (j.refit is not None and j.refit.iteration == best.index):
+            return
+        self.emit("log", message=f"refitting iteration {best.index} on all {j.n_labelled} labelled rows")
+        j.refit = resample.refit(self.layout, j, self.sandbox)
+        if j.refit is not None and j.refit.status == "failed":
+            j.notes.append(f"the refit on every labelled row failed ({j.refit.reason}); best/ holds the "
+                           "model fitted on the training split")
+            self.emit("warning", message=f"the refit failed ({j.refit.reason}); keeping the split's model")
+        harness.promote(self.layout, j)
+        self.save()
+
+    def _intervals(self) -> None:
+        """Bootstrap confidence intervals of the best iteration's validation and test metrics."""
+        j = self.journal
+        best = j.best_iteration
+        have = j.intervals
+        if best is None or (have is not None and have.iteration == best.index
+                            and (bool(have.test) or not j.test_metrics)):
+            return
+        j.intervals = resample.intervals(self.layout, j)
+        harness.promote(self.layout, j)  # metrics.json carries them
+        self.save()
 
     def _score_test(self) -> None:
         """Score the best model on the hidden test file, once per best iteration."""
@@ -419,9 +449,16 @@ class Loop:
                 it.validation_metrics = harness.score_predictions(layout, j.task, "validation",
                                                                   files.validation_predictions)
                 it.train_metrics = self.score_train(ctx)
-                it.status = "succeeded"
             except ModelMistake as err:
                 failed = f"scoring: {err}"
+        if failed is None and j.kfold:  # small data: selection by k-fold cross-validation (agent/resample.py)
+            try:
+                it.cv_metrics = resample.cross_validate(layout, j, it, self.sandbox, time_left=self.time_left,
+                                                        note=lambda msg: self.emit("log", message=msg))
+            except ModelMistake as err:
+                failed = str(err)
+        if failed is None:
+            it.status = "succeeded"
         if failed is not None:
             it.status, it.failure = "failed", failed
         is_best = (
@@ -454,6 +491,8 @@ class Loop:
             failure=it.failure,
             metric=j.task.metric,
             validation=j.primary(it),
+            cv_sd=j.spread(it),
+            cv_folds=len(it.cv_metrics.get(j.task.metric, [])) or None,
             train=it.train_metrics.get(j.task.metric),
             duration_s=it.duration_s,
             best=is_best,

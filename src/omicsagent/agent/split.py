@@ -34,3 +34,33 @@ def split_frame(df: pd.DataFrame, *, target: str, task_type: str, group: str | N
     mask = np.zeros(len(df), dtype=bool)
     mask[np.sort(valid_idx)] = True
     return df[~mask].reset_index(drop=True), df[mask].reset_index(drop=True), method
+
+
+def fold_indices(df: pd.DataFrame, *, target: str | list[str], task_type: str, group: str | None = None,
+                 k: int = 5, seed: int = 0) -> tuple[list[np.ndarray], str]:
+    """(held-out row positions of each of ``k`` folds, description of the method): stratified by the target
+    for classification (when every class has ``k`` rows), grouped when a group column is known."""
+    from sklearn.model_selection import GroupKFold, KFold, StratifiedGroupKFold, StratifiedKFold
+
+    idx = np.arange(len(df))
+    classification = task_type in ("binary", "multiclass")
+    y = df[target].astype(str) if classification else None
+    stratify = classification and y.value_counts().min() >= k
+    groups = df[group].astype(str).to_numpy() if group is not None else None
+    if groups is not None and len(set(groups)) < 2:
+        groups = None  # a single group cannot be kept apart
+    if groups is not None:
+        k = min(k, len(set(groups)))
+        if stratify:
+            folds = StratifiedGroupKFold(n_splits=k, shuffle=True, random_state=seed).split(idx, y, groups)
+            method = f"{k}-fold, grouped by '{group}' and stratified by '{target}'"
+        else:
+            folds = GroupKFold(n_splits=k).split(idx, groups=groups)
+            method = f"{k}-fold, grouped by '{group}'"
+    elif stratify:
+        folds = StratifiedKFold(n_splits=k, shuffle=True, random_state=seed).split(idx, y)
+        method = f"{k}-fold, stratified by '{target}'"
+    else:
+        folds = KFold(n_splits=k, shuffle=True, random_state=seed).split(idx)
+        method = f"{k}-fold, random"
+    return [np.sort(held) for _, held in folds], method

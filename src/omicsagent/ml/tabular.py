@@ -26,15 +26,26 @@ def as_numeric(s: pd.Series, *, min_fraction: float = 0.9) -> pd.Series | None:
     return pd.to_numeric(s.astype(str).str.strip(), errors="coerce").where(s.notna())
 
 
+def _levels_of(s: pd.Series) -> np.ndarray:
+    """A category column's values as level names: numbers written one way (``1``, ``1.0`` -> ``1``, so
+    integer codes match whether a file was read as integers, floats or text), missing as ``<missing>``."""
+    text = s.astype(str).str.strip()
+    num = pd.to_numeric(text, errors="coerce")
+    out = text.where(num.isna(), num.map(lambda v: f"{v:g}"))
+    return out.where(s.notna(), "<missing>").to_numpy(dtype=object)
+
+
 @dataclass
 class TabularBlock(Block):
-    """``columns``: the input columns to use (or ``"auto"`` = all but ``exclude``)."""
+    """``columns``: the input columns to use (or ``"auto"`` = all but ``exclude``); ``categorical``: columns
+    one-hot encoded even when their values are numbers (integer-coded categories)."""
 
     kind = "tabular"
     output = "flat"
     columns: list[str] | str = "auto"
     exclude: list[str] = field(default_factory=list)
     max_categories: int = 20
+    categorical: list[str] = field(default_factory=list)
     _numeric: list[str] = field(default_factory=list, repr=False, init=False)
     _medians: dict = field(default_factory=dict, repr=False, init=False)
     _flags: list[str] = field(default_factory=list, repr=False, init=False)
@@ -63,7 +74,7 @@ class TabularBlock(Block):
         self._used = list(cols)
         self._numeric, self._medians, self._flags, self._levels = [], {}, [], {}
         for c in cols:
-            num = as_numeric(df[c])
+            num = None if c in self.categorical else as_numeric(df[c])
             if num is not None:
                 if num.notna().sum() == 0:
                     continue
@@ -77,7 +88,7 @@ class TabularBlock(Block):
                 if has_missing:
                     self._flags.append(c)
             else:
-                counts = df[c].astype(str).where(df[c].notna(), "<missing>").value_counts()
+                counts = pd.Series(_levels_of(df[c])).value_counts()
                 levels = [lv for lv, n in counts.items() if n >= 2][: self.max_categories]
                 if len(levels) + (len(counts) > len(levels)) <= 1:
                     continue  # constant
@@ -101,7 +112,7 @@ class TabularBlock(Block):
             miss = np.ones(len(df), bool) if num is None else num.isna().to_numpy()
             parts.append(miss.astype(np.float32)[:, None])
         for c, levels in self._levels.items():
-            vals = df[c].astype(str).where(df[c].notna(), "<missing>").to_numpy()
+            vals = _levels_of(df[c])
             oh = (vals[:, None] == np.array(levels, dtype=object)[None, :]).astype(np.float32)
             other = (oh.sum(axis=1, keepdims=True) == 0).astype(np.float32)
             parts += [oh, other]

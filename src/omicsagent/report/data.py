@@ -271,6 +271,10 @@ def iteration_rows(journal: RunJournal) -> list[dict[str, str]]:
             "cost": fmt_cost(it.usage),
             "failure": failure_summary(failure),
             "next instruction": _first_line(main_instruction(it)),
+            # small data: the selection score (last, so the other columns keep their places)
+            **({"cross-validation": (f"{fmt_metric(journal.primary(it))} ± {fmt_metric(journal.spread(it))}"
+                                     if it.cv_metrics.get(name) else "-")}
+               if any(i.cv_metrics for i in journal.iterations) else {}),
         })
     return rows
 

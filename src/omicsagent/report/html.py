@@ -140,6 +140,9 @@ def render_html(data: RunData, plots: list[Plot]) -> str:
             out.append(
                 _table(["hyperparameter", "value"], [[k, str(v)] for k, v in best.hyperparameters.items()])
             )
+        for note in content.honesty_notes(data):
+            out.append(f'<p class="note">{escape(note)}</p>')
+        out.append(f"<p>Selection: {escape(content.selection_text(data))}.</p>")
         out.append("<h3>Validation metrics</h3>")
         out.append(_metrics_table(best.validation_metrics, best.train_metrics, primary=j.task.metric))
         if data.per_label:
@@ -163,7 +166,11 @@ def render_html(data: RunData, plots: list[Plot]) -> str:
         out.append(
             f'<div class="test"><p>Scored by the harness on the hidden test set{escape(who)}; '
             "the agent never saw these labels. "
-            "These numbers are separate from the validation numbers above.</p>"
+            "These numbers are separate from the validation numbers above. "
+            f"The run's metric: {escape(data.metric.label)} "
+            f"{escape(fmt_metric(j.test_metrics.get(j.task.metric)))}"
+            f"{escape(content.interval_text(data, 'test'))}"
+            f"{'; the model was refit on every labelled row' if content.refit_done(data) else ''}.</p>"
             + _table(
                 ["metric", "test"],
                 [list(r) for r in content.metric_rows(j.test_metrics, primary=j.task.metric)],

@@ -60,6 +60,8 @@ def render_markdown(data: RunData, *, figures_in: str | None = "report.html") ->
                 "",
                 "Hyperparameters: " + ", ".join(f"`{k}={v}`" for k, v in best.hyperparameters.items()),
             ]
+        out += [""] + [f"{note}\n" for note in content.honesty_notes(data)]
+        out += [f"Selection: {content.selection_text(data)}."]
         out += ["", "### Validation metrics", ""]
         if best.validation_metrics:
             keys = sorted(best.validation_metrics, key=lambda k: (k != j.task.metric, k))
@@ -84,7 +86,10 @@ def render_markdown(data: RunData, *, figures_in: str | None = "report.html") ->
     out += ["", "## Test set (held out)", ""]
     if j.test_metrics:
         who = f" using iteration {j.test_iteration}'s model" if j.test_iteration is not None else ""
-        out.append(f"Scored by the harness on the hidden test set{who}; the agent never saw these labels.")
+        out.append(f"Scored by the harness on the hidden test set{who}; the agent never saw these labels. "
+                   f"The run's metric: {data.metric.label} {fmt_metric(j.test_metrics.get(j.task.metric))}"
+                   f"{content.interval_text(data, 'test')}"
+                   f"{'; the model was refit on every labelled row' if content.refit_done(data) else ''}.")
         out += [
             "",
             _table(

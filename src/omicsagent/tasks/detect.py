@@ -325,3 +325,77 @@ def multilabel_columns(df: pd.DataFrame, *, min_labels: int = 3) -> list[str]:
         else:
             run = []
     return best if len(best) >= min_labels else []
+
+
+# Integer-coded categories: numbers that stand for categories (chest pain type 1-4, a defect coded 3/6/7).
+CODE_MAX_LEVELS = 10  # the data rule: at most this many distinct integer values ...
+CODE_MIN_LEVELS = 3  # ... and at least this many (a 0/1 column is the same as a number or a category)
+CODE_MAX_COLUMNS = 100  # ... in a table of at most this many columns (a wide matrix's small integers: counts)
+DESCRIBED_CODE_MAX_LEVELS = 30  # a column the description lists codes for may have up to this many values
+_CODE = re.compile(r"(?:^|[\s;,(])(?:value\s+)?(-?\d+)\s*[=:]\s*[a-z]", re.I)
+_CATEGORICAL_WORD = re.compile(r"categor|nominal|\bcoded\b|\bcodes\b", re.I)
+
+
+def _bare_name(name: str) -> str:
+    """The column's name without surrounding brackets or quotes: ``(cp)`` -> ``cp``."""
+    return re.sub(r"^[\W_]+|[\W_]+$", "", str(name))
+
+
+def _described_codes(name: str, description: str, others: list[str]) -> str | None:
+    """Why the description presents column ``name`` as coded categories, or None.
+
+    Each mention of the name opens a window of up to six lines, closed early by a line that names another
+    column (the next entry of a data dictionary). The window presents codes when it calls the column
+    categorical (or nominal, or coded), or lists at least two codes as ``Value 1: ...`` or ``3 = normal``.
+    """
+    bare = _bare_name(name)
+    if len(bare) < 2 or not description:
+        return None
+    own = re.compile(rf"(?<![\w-]){re.escape(bare)}(?![\w-])", re.I)
+    other = [re.compile(rf"(?<![\w-]){re.escape(o)}(?![\w-])", re.I)
+             for o in (_bare_name(x) for x in others) if len(o) >= 2 and o.lower() != bare.lower()]
+    lines = description.splitlines()
+    for i, line in enumerate(lines):
+        m = own.search(line)
+        if not m:
+            continue
+        window = [line[m.end():]]
+        for nxt in lines[i + 1: i + 6]:
+            if own.search(nxt) or any(p.search(nxt) for p in other):
+                break
+            window.append(nxt)
+        text = "\n".join(window)
+        if _CATEGORICAL_WORD.search(text[:200]):
+            return "the description calls it categorical"
+        codes = sorted({int(c) for c in _CODE.findall(text)})
+        if len(codes) >= 2:
+            return f"the description lists its codes ({', '.join(map(str, codes[:6]))})"
+    return None
+
+
+def integer_code_reason(s: pd.Series, *, description: str = "",
+                        columns: list[str] | None = None) -> str | None:
+    """Why a numeric column holds integer-coded categories, or None (it stays a number).
+
+    The rule, from the data and the text only: every non-missing value is an integer and the column has
+    at least ``CODE_MIN_LEVELS`` distinct values, and either the description presents it as coded
+    categories (``_described_codes``; up to ``DESCRIBED_CODE_MAX_LEVELS`` values) or its values are codes
+    by themselves: at most ``CODE_MAX_LEVELS`` integers with gaps between them (3, 6, 7; a run such as 0-3
+    may be a count or a grade and stays a number), each seen four times on average, in a table of at most
+    ``CODE_MAX_COLUMNS`` columns.
+    """
+    columns = list(columns or [])
+    num = pd.to_numeric(s, errors="coerce").dropna()
+    if num.empty or not np.all(np.isclose(num, np.round(num))):
+        return None
+    levels = int(num.nunique())
+    if levels < CODE_MIN_LEVELS:
+        return None
+    shown = ", ".join(f"{v:g}" for v in sorted(num.unique())[:6]) + (", ..." if levels > 6 else "")
+    if levels <= DESCRIBED_CODE_MAX_LEVELS and (why := _described_codes(str(s.name), description, columns)):
+        return f"integer-coded categories: {why}"
+    values = np.sort(num.unique())
+    gaps = values[-1] - values[0] + 1 > levels  # 3/6/7 are codes; 0-3 may be a count or a grade
+    if gaps and levels <= CODE_MAX_LEVELS and len(columns) <= CODE_MAX_COLUMNS and len(num) >= 4 * levels:
+        return f"integer-coded categories: {levels} distinct integers with gaps ({shown})"
+    return None

@@ -371,7 +371,7 @@ def load_task(dataset: str | Path | None = None, *, train: str | Path | None = N
         task_type, tt_reason = ov.task_type, "set in task.toml or on the command line"
         _check_forced_type(y, task_type, target)
     metric = _pick_metric(ov.metric, task_type)
-    columns = _final_roles(obs, profiles, target, task_type, ov)
+    columns = _final_roles(obs, profiles, target, task_type, ov, description)
     if genes:
         columns = _cell_roles(columns, ov, split_column) + _gene_infos(train_df, genes, ov.layer)
     elif split_column is not None:
@@ -563,7 +563,7 @@ def _multilabel_task(ov: Overrides, train_df, valid_df, test_df, profiles, train
                 f" row, so no model can learn it; drop it from the target list."
             )
     metric = _pick_metric(ov.metric, "multilabel")
-    columns = _final_roles(train_df, profiles, labels, "multilabel", ov)
+    columns = _final_roles(train_df, profiles, labels, "multilabel", ov, description)
     if not any(c.is_feature for c in columns):
         raise InputError(
             f"{train_p} has no usable feature column besides the labels; check --ignore or task.toml."
@@ -703,7 +703,7 @@ def _leak(df: pd.DataFrame, name: str, targets: list[str], task_type: str) -> st
 
 
 def _final_roles(df: pd.DataFrame, profiles: dict[str, detect.ColumnProfile], target: str | list[str],
-                 task_type: str, ov: Overrides) -> list[ColumnInfo]:
+                 task_type: str, ov: Overrides, description: str = "") -> list[ColumnInfo]:
     targets = target if isinstance(target, list) else [target]
     has_sequences = any(p.role in ("dna", "rna", "protein") for p in profiles.values())
     for t in targets:
@@ -739,6 +739,9 @@ def _final_roles(df: pd.DataFrame, profiles: dict[str, detect.ColumnProfile], ta
                 "annotation next to sequence columns: a sequence model learns from the sequences, "
                 "and such labels can encode how negatives were sampled",
             )
+        elif (info.role == "numeric" and not has_sequences and (why := detect.integer_code_reason(
+                df[name], description=description, columns=list(df.columns))) is not None):
+            info.role, info.reason = "categorical", why
         out.append(info)
     if ov.group_column:
         for info in out:

@@ -141,16 +141,16 @@ class ExpertBrain:
         assert c is not None
         script = ctx.files.train_script
         model_dir = ctx.files.model_dir
-        script.write_text(_template("train.py.tmpl").substitute(
+        # Leave room for inference and scoring; iterative models stop early and keep their best state.
+        wanted = c.time_limit_s if c.time_limit_s else 3 * c.est_seconds + 60
+        limit = max(30.0, min(ctx.time_left() - policy.OVERHEAD_S, wanted))
+        script.write_text(_template("train.py.tmpl").substitute(time_limit=f"{limit:.0f}",
             iteration=ctx.iteration, run_id=ctx.journal.run_id, summary=c.name, rationale=c.rationale,
             script=ctx.rel(script), train_file=ctx.train_file, model_dir=ctx.rel(model_dir),
             target=repr(ctx.task.labels or ctx.task.target), task_type=repr(ctx.task.task_type),
             excluded=_excluded_comment(ctx),
             representation=_literal(c.representation), model=_literal(c.model),
             train_file_repr=repr(ctx.train_file), seed=ctx.seed))
-        # Leave room for inference and scoring; iterative models stop early and keep their best state.
-        wanted = c.time_limit_s if c.time_limit_s else 3 * c.est_seconds + 60
-        limit = max(30.0, min(ctx.time_left() - policy.OVERHEAD_S, wanted))
         res = ctx.run(["python", ctx.rel(script), "--train", ctx.train_file, "--out", ctx.rel(model_dir),
                        "--seed", str(ctx.seed), "--time-limit", f"{limit:.0f}"], purpose="training")
         if not res.ok:

@@ -117,7 +117,10 @@ def _pair_columns(df: pd.DataFrame, sequence_columns: list[SeqColumn]) -> tuple[
 
 def _tabular(p: DataProfile) -> list[dict]:
     cols = p.numeric_columns + p.categorical_columns
-    return [{"kind": "tabular", "columns": cols}] if cols else []
+    block = {"kind": "tabular", "columns": cols}
+    if p.categorical_columns:  # one-hot, also when the categories are integer codes
+        block["categorical"] = list(p.categorical_columns)
+    return [block] if cols else []
 
 
 def _kmer_ks(col: SeqColumn, n_rows: int) -> list[int]:
