@@ -39,7 +39,8 @@ def test_tab_separated_train_csv_with_missing_targets_trains_end_to_end(tmp_path
     train.to_csv(data / "train.csv", sep="\t", index=False)  # tab-separated, named .csv
     pd.read_csv(data / "test.csv").to_csv(data / "test.csv", sep="\t", index=False)
 
-    res = cli("run", "data", "--drop-missing-target", "--time-budget", "60s", "--quiet", cwd=tmp_path)
+    res = cli("run", "data", "--drop-missing-target", "--iterations", "1", "--time-budget", "60s", "--quiet",
+              cwd=tmp_path)
     assert res.returncode == 0, res.stderr[-3000:]
     (run,) = (tmp_path / "runs").iterdir()
     journal = json.loads((run / "journal.json").read_text())

@@ -1,9 +1,10 @@
 """Multi-label tasks (issue 12 §2): several 0/1 target columns, labels missing per row.
 
 Units: the metric on measured rows only, detection of side-by-side label columns, task.toml list targets,
-the per-label model and the prediction contract. Front door: `omicsagent run DIR --time-budget 60s` from
-another working directory with relative paths, then `best/inference.py` and `omicsagent predict`; a
-non-0/1 column among the targets is one sentence and exit 2.
+the per-label model and the prediction contract. Front door: `omicsagent run DIR --iterations 1
+--time-budget 60s` (one iteration: the per-label linear model) from another working directory with
+relative paths, then `best/inference.py` and `omicsagent predict`; a non-0/1 column among the targets is
+one sentence and exit 2.
 """
 from __future__ import annotations
 
@@ -164,7 +165,7 @@ def test_run_then_best_inference_and_predict_from_another_directory(tmp_path):
     work = tmp_path / "work"
     work.mkdir()
     res = cli("run", "../data", "--target", "label_0", "--target", "label_1", "--target", "label_2",
-              "--time-budget", "60s", "--out", "runs/ml", cwd=work)
+              "--iterations", "1", "--time-budget", "60s", "--out", "runs/ml", cwd=work)
     assert res.returncode == 0, res.stderr[-3000:]
     run = work / "runs" / "ml"
     j = json.loads((run / "journal.json").read_text())
