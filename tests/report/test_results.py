@@ -117,7 +117,11 @@ def test_a_fresh_venv_from_best_requirements_reproduces_the_run(run_copy: Callab
         journal.test_metrics["auroc"], abs=1e-12)
 
     # retraining with best/train.py in that environment gives the same model
-    split_train = os.path.relpath(run / journal.split.train_path, elsewhere)
+    # (the rows best/ was fitted on: the training split, or every labelled row after a small-data refit)
+    refit = journal.refit is not None and journal.refit.status == "done"
+    assert not (refit and journal.task.validation_path)  # this fixture's tasks have no validation file
+    fitted_on = Path(journal.task.train_path) if refit else run / journal.split.train_path
+    split_train = os.path.relpath(fitted_on, elsewhere)
     res = _run([python, f"{best}/train.py", "--train", split_train, "--out", "retrained", "--seed",
                 str(journal.settings.seed)], cwd=elsewhere)
     assert res.returncode == 0, res.stderr[-3000:]

@@ -49,7 +49,7 @@ def test_list_runs_finds_nested_and_unreadable_runs(tmp_path: Path, run_copy: Ca
     sa = by_path[a]
     assert (sa.status, sa.dataset, sa.brain, sa.metric) == ("finished", "motif", "expert", "AUROC")
     assert sa.best_iteration == ja.best_iteration.index
-    assert sa.best_validation == ja.best_iteration.validation_metrics["auroc"]
+    assert sa.best_validation == ja.primary(ja.best_iteration)  # the k-fold mean on small data
     assert sa.test == ja.test_metrics["auroc"] and sa.cost_text == "-" and sa.elapsed_s == ja.elapsed_s
 
     sb = by_path[b]
@@ -63,7 +63,7 @@ def test_list_runs_finds_nested_and_unreadable_runs(tmp_path: Path, run_copy: Ca
     assert "3 run(s)" in text
     assert "sweep/seed1" in text and "unreadable" in text and "seed1: " in text and "corrupted" in text
     assert (
-        f"{ja.best_iteration.validation_metrics['auroc']:.4f} "
+        f"{ja.primary(ja.best_iteration):.4f} "
         f"({ja.best_iteration.index}/{len(ja.iterations)})"
         in text
     )
@@ -94,7 +94,7 @@ def test_runs_keeps_the_run_name_whole_at_80_columns(tmp_path: Path, run_copy: C
     assert max(len(line) for line in narrow.splitlines()) <= 80
     assert "finished" in narrow and "left out to fit 80 columns" in narrow
     motif = RunJournal.load(tmp_path / "runs" / long_name)
-    assert f"{motif.best_iteration.validation_metrics['auroc']:.4f}" in narrow  # the numbers that matter stay
+    assert f"{motif.primary(motif.best_iteration):.4f}" in narrow  # the numbers that matter stay
 
     wide = listing(160)  # room for everything: no column is left out
     assert long_name in wide and "expert" in wide and "AUROC" in wide and "left out" not in wide
