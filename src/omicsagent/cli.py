@@ -456,7 +456,6 @@ def resume(
     """
     from omicsagent.agent.journal import RunJournal
     from omicsagent.agent.layout import RunLayout
-    from omicsagent.agent.runner import resume_run
 
     layout = RunLayout.at(run_dir)
     budget = parse_budget(time_budget) if time_budget is not None else None
@@ -464,18 +463,26 @@ def resume(
     s = journal.settings
     brain_name = brain or s.brain
     model = model or (s.model if brain_name == s.brain else None)
+    _continue_run(layout, brain_name=brain_name, model=model, max_cost=s.max_cost_usd, base_url=base_url,
+                  env_file=env_file, config=config, quiet=quiet, as_json=as_json, iterations=iterations,
+                  budget=budget, record_brain=True)
+
+
+def _continue_run(layout, *, brain_name: str, model: str | None, max_cost: float | None, base_url, env_file,
+                  config, quiet: bool, as_json: bool, iterations: int, budget: float | None,
+                  record_brain: bool, before=None) -> None:
+    """Build and check the brain, then continue the run at ``layout`` (resume and fork); ``before`` runs
+    once the brain is known to work, before the loop."""
+    from omicsagent.agent.runner import resume_run
+
     the_brain = _make_brain(brain_name, model=model, base_url=base_url, env_file=env_file, config=config,
-                            max_cost=s.max_cost_usd)
+                            max_cost=max_cost)
     _preflight(the_brain)
-    journal = resume_run(
-        layout,
-        brain=the_brain,
-        progress=_progress(quiet, as_json),
-        extra_iterations=iterations,
-        time_budget_s=budget,
-        brain_name=brain_name,
-        model=model,
-    )
+    if before is not None:
+        before()
+    named = {"brain_name": brain_name, "model": model} if record_brain else {}
+    journal = resume_run(layout, brain=the_brain, progress=_progress(quiet, as_json),
+                         extra_iterations=iterations, time_budget_s=budget, **named)
     _summary(journal, layout, as_json)
     _exit_for(journal)
 
@@ -508,7 +515,6 @@ def fork(
     from omicsagent.agent.fork import check_fork, fork_run
     from omicsagent.agent.journal import RunJournal
     from omicsagent.agent.layout import RunLayout
-    from omicsagent.agent.runner import resume_run
 
     try:
         index = int(from_iteration.strip())
@@ -522,14 +528,10 @@ def fork(
     layout = RunLayout.at(out)
     check_fork(source, journal, index, layout)  # before a brain is built or anything is written
     s = journal.settings
-    the_brain = _make_brain(s.brain, model=s.model, base_url=base_url, env_file=env_file, config=config,
-                            max_cost=s.max_cost_usd)
-    _preflight(the_brain)
-    fork_run(source, iteration=index, out_dir=layout)
-    journal = resume_run(layout, brain=the_brain, progress=_progress(quiet, as_json),
-                         extra_iterations=iterations, time_budget_s=budget)
-    _summary(journal, layout, as_json)
-    _exit_for(journal)
+    _continue_run(layout, brain_name=s.brain, model=s.model, max_cost=s.max_cost_usd, base_url=base_url,
+                  env_file=env_file, config=config, quiet=quiet, as_json=as_json, iterations=iterations,
+                  budget=budget, record_brain=False,
+                  before=lambda: fork_run(source, iteration=index, out_dir=layout))
 
 
 @app.command()
