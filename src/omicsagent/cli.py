@@ -390,6 +390,12 @@ def run(
         "Needs omicsagent[fm].",
     ),
     search: Optional[str] = SearchOpt,
+    reproducible: bool = typer.Option(
+        False, "--reproducible",
+        help="The expert brain's decisions and model fits never depend on the clock: the same data, seed and "
+        "--iterations give the same models whatever the machine's load (the time budget is only a safety "
+        "stop; fits end by early stopping and round caps, so a run may take longer).",
+    ),
     quiet: bool = QuietOpt,
     as_json: bool = JsonOpt,
 ) -> None:
@@ -407,6 +413,9 @@ def run(
     budget = parse_budget(time_budget)
     check_seed(seed)
     policy = _search(search, brain)
+    if reproducible and brain != "expert":
+        raise InputError("--reproducible applies to the expert brain (an LLM's answers vary from call to "
+                         "call); drop --reproducible or use --brain expert.")
     check_out_dir(out or Path("runs"))
     task = build_task(
         dataset, train, validation, test, target, task_type, metric, ignore, group, drop_missing_target,
@@ -420,6 +429,7 @@ def run(
     layout = RunLayout.at(out or Path("runs") / f"{task.name}-{_time.strftime('%Y%m%d-%H%M%S')}")
     settings = RunSettings(brain=brain, model=model, iterations=iterations, time_budget_s=budget, seed=seed,
                            sandbox=sandbox, max_cost_usd=max_cost, cv_below_rows=cv_below,
+                           reproducible=reproducible,
                            extra={**policy, **({"embeddings": pretrained} if pretrained else {})})
     journal = start_run(
         task, out_dir=layout, settings=settings, brain=the_brain, progress=_progress(quiet, as_json)

@@ -66,6 +66,7 @@ def test_prepare_run_and_leaderboard_from_another_directory(tmp_path: Path, moti
     journal = json.loads((job / "run" / "journal.json").read_text())
     assert journal["task"]["test_path"] is None and journal["task"]["target"] == "label"
     assert journal["settings"]["iterations"] == 2  # the cap reached the loop
+    assert journal["settings"]["reproducible"] is True  # fits and decisions never read the clock
     answers = pd.read_csv(tmp_path / "tasks" / "motif" / "private" / "answers.csv")
     test_inputs = pd.read_csv(tmp_path / "tasks" / "motif" / "public" / "test.csv")
     assert (

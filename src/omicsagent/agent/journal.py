@@ -128,6 +128,10 @@ class RunSettings(BaseModel):
     # model is refit on every labelled row; 0 keeps the single validation split for every size.
     cv_below_rows: int = 3000
     cv_folds: int = 5
+    # The expert brain's decisions and model fits never read the clock (no per-fit time limits, no "fits in
+    # the time left" rule): the same data, seed and iteration cap give the same models whatever the machine's
+    # load. The time budget is then only a safety stop.
+    reproducible: bool = False
     extra: dict[str, Any] = Field(default_factory=dict)
 
 

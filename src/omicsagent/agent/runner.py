@@ -297,6 +297,9 @@ class Loop:
         j = self.journal
         while len(j.finished_iterations) < j.settings.iterations:
             if self.time_left() < MIN_ITERATION_S:
+                if j.settings.reproducible:
+                    j.notes.append("the time budget ended this reproducible run before its iteration cap: "
+                                   "how many iterations it did depends on the machine's speed")
                 return (f"time budget reached: {self.elapsed():.0f} s of {j.settings.time_budget_s:.0f} s "
                         f"used, less than {MIN_ITERATION_S:.0f} s left for another iteration")
             stop = self.iteration(len(j.iterations))

@@ -166,8 +166,9 @@ def run(
     ] = None,
     iterations: Annotated[
         int | None,
-        typer.Option("--iterations", min=1, help="Iteration cap for omicsagent agents (expert, llm:): the "
-                     "same iterations whatever the executor or load, while the time limit is not reached."),
+        typer.Option("--iterations", min=1, help="Iteration cap for omicsagent agents (expert, llm:); the "
+                     "expert then runs --reproducible: the same models whatever the executor or load, while "
+                     "the time limit is not reached."),
     ] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress output.")] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Progress as JSON lines on stdout.")] = False,

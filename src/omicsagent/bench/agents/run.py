@@ -280,6 +280,8 @@ def _run_loop(agent: AgentSpec, task: BenchTask, job_dir: Path, *, seed: int, ti
     ]
     if options.iterations:
         argv += ["--iterations", str(options.iterations)]
+        # the expert's decisions and fits then never read the clock: serial and Ray give the same models
+        argv += ["--reproducible"] if agent.kind == "expert" else []
     if agent.kind == "llm":
         argv += ["--brain", "llm", "--model", agent.model or ""]
         argv += ["--base-url", options.base_url] if options.base_url else []

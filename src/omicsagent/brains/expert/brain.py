@@ -3,6 +3,7 @@ the sandbox, like any other brain; its knowledge lives in ``recipes`` and its se
 """
 from __future__ import annotations
 
+import math
 from importlib import resources
 from string import Template
 from typing import Any
@@ -113,7 +114,7 @@ class ExpertBrain:
     def _decision(self, ctx: StepContext) -> policy.Decision:
         if ctx.iteration not in self._decisions:
             self._decisions[ctx.iteration] = policy.decide(ctx.journal, self._data_profile(ctx),
-                                                           time_left_s=ctx.time_left())
+                                                           time_left_s=_time_left(ctx))
         return self._decisions[ctx.iteration]
 
     def _representation(self, ctx: StepContext) -> RepresentationOutput:
@@ -143,7 +144,9 @@ class ExpertBrain:
         model_dir = ctx.files.model_dir
         # Leave room for inference and scoring; iterative models stop early and keep their best state.
         wanted = c.time_limit_s if c.time_limit_s else 3 * c.est_seconds + 60
-        limit = max(30.0, min(ctx.time_left() - policy.OVERHEAD_S, wanted))
+        # A reproducible run's fits have no time limit (0): early stopping and round caps end them.
+        limit = 0.0 if ctx.journal.settings.reproducible else max(
+            30.0, min(ctx.time_left() - policy.OVERHEAD_S, wanted))
         script.write_text(_template("train.py.tmpl").substitute(time_limit=f"{limit:.0f}",
             iteration=ctx.iteration, run_id=ctx.journal.run_id, summary=c.name, rationale=c.rationale,
             script=ctx.rel(script), train_file=ctx.train_file, model_dir=ctx.rel(model_dir),
@@ -178,5 +181,10 @@ class ExpertBrain:
         it = ctx.journal.iterations[ctx.iteration]
         # The next iteration's decision is made now and logged; the next representation step recomputes it.
         assessment, instructions, stop = policy.reflect(ctx.journal, it, self._data_profile(ctx),
-                                                        time_left_s=ctx.time_left())
+                                                        time_left_s=_time_left(ctx))
         return ReflectionOutput(assessment=assessment, instructions=instructions, stop=stop)
+
+
+def _time_left(ctx: StepContext) -> float:
+    """The time the policy plans with: none of its decisions read the clock in a reproducible run."""
+    return math.inf if ctx.journal.settings.reproducible else ctx.time_left()
