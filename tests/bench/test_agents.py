@@ -120,3 +120,24 @@ def test_floor_public_view_builds_the_submission_columns(tmp_path: Path, motif_t
     assert pub.target == "label" and pub.id_column == "id"
     assert [b["kind"] for b in rep["blocks"]] == ["kmer"] and model["kind"] == "linear"
     assert len(preds) == len(pd.read_csv(motif_task.public / "test.csv"))
+
+
+@pytest.mark.slow
+def test_the_autogluon_baseline_runs_when_installed_and_is_skipped_with_the_fix_when_not(
+        tmp_path: Path, tabular_dataset: Path) -> None:
+    from omicsagent.bench.agents import autogluon_available
+    from omicsagent.bench.prepare import prepare_dataset
+
+    prepare_dataset(tabular_dataset, tmp_path / "tasks" / "tab", domain="tables")
+    res = cli("bench", "run", "tasks/tab", "--agents", "baseline:autogluon,baseline:floor", "--time-limit",
+              "60s", "--out", "results", cwd=tmp_path, timeout=400)
+    assert res.returncode == 0, res.stderr[-2000:]
+    results = {p.name for p in (tmp_path / "results" / "results").iterdir()}
+    if not autogluon_available():
+        assert "skipping baseline:autogluon" in res.stderr and "requirements-autogluon.lock" in res.stderr
+        assert results == {"baseline_floor__tab__seed0.json"}
+        return
+    rec = json.loads((tmp_path / "results" / "results" / "baseline_autogluon__tab__seed0.json").read_text())
+    assert rec["success"], rec["reason"]
+    assert rec["raw_score"] < 1.0 and rec["score"] > 0.5  # RMSE well below the constant baseline's
+    assert rec["wall_s"] <= 60 + 30

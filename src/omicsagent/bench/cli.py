@@ -202,8 +202,9 @@ def run(
     specs = parse_agents([a for a in agents.split(",")], parse_external(agent_defs or []))
     if any(s.kind == "autogluon" for s in specs) and not autogluon_available():
         _err().print(
-            "[yellow]skipping baseline:autogluon: AutoGluon is not installed in this environment "
-            "(autogluon.tabular 1.6.3 needs pyarrow<25; omicsagent pins 26.0.1, see docs/bench.md).[/]"
+            "[yellow]skipping baseline:autogluon: AutoGluon is not installed in this environment; "
+            "install the optional extra with pip install -r requirements-autogluon.lock "
+            "(or pip install 'omicsagent[autogluon]').[/]"
         )
         specs = [s for s in specs if s.kind != "autogluon"]
         if not specs:
