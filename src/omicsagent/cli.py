@@ -725,7 +725,17 @@ def _mount_bench() -> None:
 _mount_bench()
 
 
+def _terminated(signum, frame) -> None:
+    raise KeyboardInterrupt  # a kill (SIGTERM: kill, a scheduler, a closing session) stops like Ctrl-C
+
+
 def main() -> None:
+    import signal
+
+    # Ctrl-C and SIGTERM end a command the same way: a run keeps its best model and writes its report, a
+    # sweep kills the job it was running (its own process group) before it exits, so nothing keeps running.
+    if signal.getsignal(signal.SIGTERM) is signal.SIG_DFL:
+        signal.signal(signal.SIGTERM, _terminated)
     app()
 
 

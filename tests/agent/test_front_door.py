@@ -197,3 +197,23 @@ def test_a_second_process_is_refused_and_ctrl_c_keeps_the_best(tmp_path, data):
     metrics = json.loads((run / "best" / "metrics.json").read_text())
     assert metrics["iteration"] == best_before and metrics["test"] == j["test_metrics"]
     assert (run / "report.html").exists() and "interrupted" in (run / "report.md").read_text()
+
+
+def test_kill_sigterm_stops_a_run_like_ctrl_c(tmp_path, data):
+    """`kill PID` (a scheduler's preemption, a closed session) ends a run the way Ctrl-C does: the journal
+    says interrupted with the resume command, the report is written, exit code 130."""
+    run = tmp_path / "r"
+    proc = start("run", "data", "--out", "r", "--iterations", "4", "--time-budget", "5m", cwd=tmp_path)
+    try:
+        wait_for(lambda: journal(run)["iterations"][0]["status"] == "running", what="the first iteration")
+        os.kill(proc.pid, signal.SIGTERM)
+        proc.wait(timeout=180)
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+    stderr = (tmp_path / "stderr.txt").read_text()
+    assert proc.returncode == 130, stderr[-2000:]
+    assert "Traceback" not in stderr and "interrupted" in stderr
+    j = journal(run)
+    assert j["status"] == "interrupted" and "resume" in j["status_reason"]
+    assert (run / "report.html").exists()

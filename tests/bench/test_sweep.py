@@ -80,6 +80,40 @@ def test_a_killed_sweep_resumes_with_only_the_missing_jobs(tmp_path: Path, small
     assert res.returncode == 0 and "2 jobs: 2 already finished (skipped), 0 to run" in res.stderr
 
 
+def _running(marker: str) -> list[str]:
+    out = subprocess.run(["ps", "-eo", "args"], capture_output=True, text=True, check=True).stdout
+    return [line for line in out.splitlines() if marker in line and "ps -eo" not in line]
+
+
+@pytest.mark.slow
+def test_a_terminated_sweep_stops_its_job_and_the_rerun_redoes_it(tmp_path: Path, small_suite: Path) -> None:
+    """`kill PID` (SIGTERM) on a sweep ends it like Ctrl-C: the job it was running (in its own session, in the
+    sandbox) is killed with it, no result is written for it, and the rerun runs it again."""
+    marker = "time.sleep(86.25)"
+    nap = f"nap=python -c 'import time; {marker}' {{public}} {{out}}"
+    args = [*OMICSAGENT, "bench", "run", "two.toml", "--data", "data", "--tasks", "motif", "--agents", "nap",
+            "--agent", nap, "--out", "results"]
+    proc = subprocess.Popen(args, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 120
+    while not _running(marker) and time.monotonic() < deadline and proc.poll() is None:
+        time.sleep(0.2)
+    assert _running(marker), "the agent never started"
+    proc.terminate()
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130 and "interrupted" in err and "Traceback" not in err, err[-2000:]
+    time.sleep(1)
+    assert _running(marker) == []  # nothing left running
+    assert _results(tmp_path / "results") == {}
+    res = subprocess.Popen(args, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 120
+    while not _running(marker) and time.monotonic() < deadline and res.poll() is None:
+        time.sleep(0.2)
+    assert _running(marker), "the rerun did not run the job again"
+    res.terminate()
+    _, err = res.communicate(timeout=60)
+    assert "1 jobs: 0 already finished (skipped), 1 to run" in err or "1 job: 0 already" in err, err
+
+
 @pytest.mark.parametrize("args,message", [
     (["two.toml", "--agents", "baseline:floor"], "pass --data ROOT"),
     (["missing.toml", "--data", "data"], "does not exist"),
