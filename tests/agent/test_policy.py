@@ -271,7 +271,9 @@ def test_blend_and_bag():
         5,
     )
     b = recipes.blend(gbm, lin)
-    assert b.model == {"kind": "ensemble", "members": [{"kind": "lgbm"}, {"kind": "linear"}]}
+    # each member reads its own candidate's blocks of the union
+    assert b.model == {"kind": "ensemble", "members": [{"kind": "lgbm"}, {"kind": "linear"}],
+                       "member_blocks": [[0, 1], [0]]}
     assert b.representation["blocks"] == gbm.representation["blocks"]  # the union, without duplicates
     assert recipes.blend(lin, lin) is None
     assert recipes.bag(lin) is None  # a linear fit does not depend on the seed

@@ -205,3 +205,30 @@ def test_auto_linear_strength_and_cnn_side_features_skip_kmers(motif_df, tabular
                       task_type="binary", seed=0)
     cnn.fit(X, df["label"].to_numpy(), log=quiet)
     assert cnn._net_args["n_flat"] == 1
+
+
+def test_a_blend_member_reads_only_its_own_blocks(tabular_df, tmp_path):
+    """A blend of a linear model on x1/x2 and LightGBM on a large-scale column: each member predicts exactly
+    what it predicts alone (before, the unstandardised linear member read the union and broke the blend)."""
+    df = tabular_df.assign(huge=tabular_df["x1"] * 1e7 + 3e9)
+    lin_rep = {"blocks": [{"kind": "tabular", "columns": ["x1", "x2"]}]}
+    gbm_rep = {"blocks": [{"kind": "tabular", "columns": ["huge", "x2"]}]}
+    union = {"blocks": lin_rep["blocks"] + gbm_rep["blocks"]}
+    lin, gbm = {"kind": "linear", "alpha": 1.0, "standardize": False}, {"kind": "lgbm"}
+    spec = {"kind": "ensemble", "members": [lin, gbm], "member_blocks": [[0], [1]]}
+    blend = fit(union, spec, df, "amount", "regression")
+    parts = []
+    for i, (rep, member) in enumerate([(lin_rep, lin), (gbm_rep, gbm)]):  # member i is seeded seed + i
+        f = build_featurizer(rep)
+        m = build_model(member, task_type="regression", seed=i)
+        m.fit(f.fit_transform(df), df["amount"].to_numpy(), log=quiet)
+        parts.append(np.asarray(m._output(f.transform(df))).ravel())
+    pred = blend.predict_frame(df)["prediction"].to_numpy()
+    assert np.allclose(pred, (parts[0] + parts[1]) / 2, rtol=1e-5, atol=1e-6)
+    imp = blend.model.feature_importances()
+    assert imp is not None and len(imp) == len(blend.featurizer.transform(df).flat_names)
+    assert np.isclose(imp.sum(), 1.0)
+    path = blend.save(tmp_path / "blend.joblib")
+    assert np.allclose(TrainedModel.load(path).predict_frame(df)["prediction"], pred)
+    with pytest.raises(InputError, match="member_blocks"):
+        build_model({**spec, "member_blocks": [[0]]}, task_type="regression", seed=0)

@@ -34,6 +34,7 @@ class FeatureSet:
     flat_names: list[str] = field(default_factory=list)
     dense_columns: np.ndarray | None = None  # flat columns that came from dense blocks (not k-mers)
     column_groups: dict[str, np.ndarray] = field(default_factory=dict)  # named sets of flat columns
+    flat_blocks: list[np.ndarray] = field(default_factory=list)  # each block's flat columns (none: seq/grid)
 
     def __len__(self) -> int:
         for part in (self.flat, self.seq, self.grid):
@@ -46,7 +47,30 @@ class FeatureSet:
                           seq=None if self.seq is None else self.seq[idx],
                           grid=None if self.grid is None else self.grid[idx],
                           flat_names=self.flat_names, dense_columns=self.dense_columns,
-                          column_groups=self.column_groups)
+                          column_groups=self.column_groups, flat_blocks=self.flat_blocks)
+
+    def of_blocks(self, which: list[int]) -> FeatureSet:
+        """The features some blocks wrote (by their position in the representation): their flat columns,
+        with names, dense columns and groups renumbered; the seq and grid parts are kept whole. What an
+        ensemble member reads when it was chosen on a representation of its own
+        (``Ensemble.member_blocks``)."""
+        if not self.flat_blocks or self.flat is None:
+            return self
+        width = self.flat.shape[1]
+        cols = (np.concatenate([self.flat_blocks[i] for i in which]) if which else np.zeros(0, dtype=int))
+        pos = np.full(width, -1)
+        pos[cols] = np.arange(len(cols))
+
+        def renumber(a: np.ndarray) -> np.ndarray:
+            p = pos[np.asarray(a, dtype=int)]
+            return p[p >= 0]
+
+        flat = self.flat[:, cols] if len(cols) else None
+        names = [self.flat_names[i] for i in cols] if len(self.flat_names) == width else []
+        dense = None if self.dense_columns is None else renumber(self.dense_columns)
+        groups = {k: g for k, v in self.column_groups.items() if len(g := renumber(v))}
+        return FeatureSet(flat=flat, seq=self.seq, grid=self.grid, flat_names=names, dense_columns=dense,
+                          column_groups=groups, flat_blocks=[renumber(self.flat_blocks[i]) for i in which])
 
     def describe(self) -> str:
         parts = []
@@ -168,10 +192,12 @@ class Featurizer:
         names: list[str] = []
         dense: list[np.ndarray] = []
         groups: dict[str, np.ndarray] = {}
+        blocks: list[np.ndarray] = []
         width = 0
         for b in self.blocks:
             out = b.transform(df)
             parts[b.output].append(out)
+            blocks.append(np.arange(width, width + out.shape[1]) if b.output == "flat" else np.zeros(0, int))
             if b.output == "flat":
                 names.extend(b.feature_names())
                 if not sparse.issparse(out):
@@ -182,7 +208,7 @@ class Featurizer:
         return FeatureSet(flat=_stack_flat(parts["flat"]), seq=_stack(parts["seq"], axis=2),
                           grid=_stack(parts["grid"], axis=1), flat_names=names,
                           dense_columns=np.concatenate(dense) if dense else np.zeros(0, dtype=int),
-                          column_groups=groups)
+                          column_groups=groups, flat_blocks=blocks)
 
 
 def build_featurizer(representation: dict[str, Any]) -> Featurizer:

@@ -801,13 +801,17 @@ FAMILY_OF_KIND = {"linear": "linear", "lgbm": "gbm", "cnn1d": "cnn", "cnn2d": "c
 STOCHASTIC = ("lgbm", "cnn1d", "cnn2d", "mlp")  # models whose fit changes with the seed
 
 
-def _union_blocks(*reps: dict) -> dict:
+def _block_key(block: dict) -> str:
     import json
 
+    return json.dumps(block, sort_keys=True, default=str)
+
+
+def _union_blocks(*reps: dict) -> dict:
     blocks, seen = [], set()
     for rep in reps:
         for b in rep.get("blocks", []):
-            key = json.dumps(b, sort_keys=True, default=str)
+            key = _block_key(b)
             if key not in seen:
                 seen.add(key)
                 blocks.append(copy.deepcopy(b))
@@ -821,11 +825,15 @@ def blend(a: Candidate, b: Candidate, why: str = "") -> Candidate | None:
     if fa == fb or "ensemble" in (fa, fb):
         return None
     members = [copy.deepcopy(a.model), copy.deepcopy(b.model)]
+    union = _union_blocks(a.representation, b.representation)
+    keys = [_block_key(u) for u in union["blocks"]]
+    # each member reads the blocks of its own candidate (a linear model never sees the other's descriptors)
+    reads = [[keys.index(_block_key(u)) for u in c.representation.get("blocks", [])] for c in (a, b)]
     return Candidate(
         f"blend[{a.name} | {b.name}]",
         "ensemble",
-        _union_blocks(a.representation, b.representation),
-        {"kind": "ensemble", "members": members},
+        union,
+        {"kind": "ensemble", "members": members, "member_blocks": reads},
         (f"{why} " if why else "") + "Averaging the two best candidates of different families "
         "usually beats both when their errors differ.",
         est_seconds=a.est_seconds + b.est_seconds,
