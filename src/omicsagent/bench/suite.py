@@ -147,10 +147,11 @@ def detect_layout(folder: Path) -> str:
         return "mlebench"
     if (folder / "public").is_dir() and find_table(folder / "public", "sample_submission") is not None:
         return "bioxarena"
-    if find_table(folder, "train") is not None:
+    if find_table(folder, "train") is not None or any(folder.glob("*.h5ad")):  # load_task picks the file
         return "dataset"
     raise InputError(
-        f"{folder} is not a task folder (task.toml + public/), a dataset folder (train.csv + test.csv), "
+        f"{folder} is not a task folder (task.toml + public/), a dataset folder (train.csv + test.csv, or "
+        "AnnData .h5ad files), "
         "a BioXArena task (public/sample_submission.csv) nor an MLE-bench task (config.yaml)."
     )
 
