@@ -110,13 +110,14 @@ def test_prepare_library_refuses_a_dataset_without_test_labels(tmp_path: Path, m
 
 
 @pytest.mark.datasets
-def test_omics_mini_lists_every_csv_dataset_the_loop_handles(tmp_path: Path) -> None:
+def test_omics_mini_lists_every_dataset_the_loop_handles(tmp_path: Path) -> None:
     if not (SHARED / "ml").is_dir():
         pytest.skip("../shared/datasets is not here")
     suite = load_suite(ROOT / "benchmarks" / "suites" / "omics-mini.toml")
     listed = {Path(e["path"]).name for e in suite.entries}
-    csv = {d.name for d in (SHARED / "ml").iterdir() if (d / "train.csv").exists()}
-    assert listed == csv
+    handled = {d.name for d in (SHARED / "ml").iterdir()
+               if (d / "train.csv").exists() or any(d.glob("*.h5ad"))}
+    assert listed == handled
     assert all(e.get("domain") for e in suite.entries)
     # prepared on the fly, once: a second resolve reuses the folder
     tasks = resolve_suite(suite, data_root=SHARED, work=tmp_path / "tasks", only=["esol", "heart_disease"])
