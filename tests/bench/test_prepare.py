@@ -4,6 +4,7 @@ from __future__ import annotations
 import tomllib
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -127,3 +128,21 @@ def test_omics_mini_lists_every_dataset_the_loop_handles(tmp_path: Path) -> None
     resolve_suite(suite, data_root=SHARED, work=tmp_path / "tasks", only=["esol"])
     assert (tmp_path / "tasks" / "esol" / "task.toml").stat().st_mtime_ns == stamp
     assert not list((tmp_path / "tasks" / "esol" / "public").glob("answers*"))
+
+
+def test_prepare_holds_out_test_rows_of_a_table_without_a_test_file(tmp_path: Path,
+                                                                    tabular_dataset: Path) -> None:
+    (tabular_dataset / "test.csv").unlink()
+    original = pd.read_csv(tabular_dataset / "train.csv")
+    res = cli("bench", "prepare", "data/tab", "--out", "task", "--holdout", "0.25", cwd=tmp_path)
+    assert res.returncode == 0, res.stderr
+    public = tmp_path / "task" / "public"
+    train, test = pd.read_csv(public / "train.csv"), pd.read_csv(public / "test.csv")
+    answers = pd.read_csv(tmp_path / "task/private/answers.csv")
+    assert (len(train), len(test), len(answers)) == (150, 50, 50)
+    assert "target" not in test.columns and list(test["id"]) == list(answers["id"])
+    # every original row once: the held-out rows with their labels in private/, the others public
+    rebuilt = pd.concat([train, test.drop(columns=["id"]).assign(target=answers["target"])])
+    a, b = (df.sort_values("x1").reset_index(drop=True) for df in (rebuilt, original))
+    assert list(a["tissue"]) == list(b["tissue"])
+    np.testing.assert_allclose(a[["x1", "x2", "target"]], b[["x1", "x2", "target"]], rtol=1e-12)
