@@ -163,12 +163,13 @@ def test_bench_run_grades_the_floor_and_the_expert_on_held_out_cells(tmp_path: P
         assert solution["representation"]["blocks"][0]["kind"] == "expression"  # log-normalise + PCA
         assert solution["model"]["kind"] == "linear"
 
-    res = cli("bench", "run", "sc.toml", "--data", ".", "--agents", "expert", "--time-limit", "60s",
-              "--iterations", "1", "--out", "results", cwd=tmp_path, timeout=300)
+    # one iteration: about 45 s on a quiet machine; the limit leaves room for the 5-fold check under load
+    res = cli("bench", "run", "sc.toml", "--data", ".", "--agents", "expert", "--time-limit", "120s",
+              "--iterations", "1", "--out", "results", cwd=tmp_path, timeout=400)
     assert res.returncode == 0, res.stderr
     expert = json.loads((tmp_path / "results/results/expert__cells__seed0.json").read_text())
     assert expert["success"], expert["reason"]
-    assert expert["raw_score"] > 0.8 and expert["wall_s"] < 60 + 30
+    assert expert["raw_score"] > 0.8 and expert["wall_s"] < 120 + 30
     job = tmp_path / "results" / "jobs" / "expert__cells__seed0"
     journal = json.loads((job / "run" / "journal.json").read_text())
     assert journal["task"]["target"] == "cell_type" and journal["task"]["test_path"] is None
