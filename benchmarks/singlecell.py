@@ -35,13 +35,13 @@ BEGIN, END = "<!-- singlecell:begin -->", "<!-- singlecell:end -->"
 
 
 def holdout(adata, seed: int):
-    """(train cells, test cells): a stratified 80/20 split of the cells, fixed by the seed."""
-    from sklearn.model_selection import train_test_split
+    """(train cells, test cells): a stratified 80/20 split of the cells, fixed by the seed; the split of
+    `omicsagent bench prepare --holdout 0.2` (omics-mini's pbmc68k_reduced task holds out these cells)."""
+    from omicsagent.agent.split import held_out_rows
 
-    idx = np.arange(adata.n_obs)
-    train_idx, test_idx = train_test_split(idx, test_size=0.2, random_state=seed,
-                                           stratify=adata.obs[LABEL].astype(str).to_numpy())
-    return adata[np.sort(train_idx)].copy(), adata[np.sort(test_idx)].copy()
+    held, _ = held_out_rows(adata.obs.reset_index(drop=True), target=LABEL, task_type="multiclass",
+                            fraction=0.2, seed=seed)
+    return adata[~held].copy(), adata[held].copy()
 
 
 def baseline_macro_f1(train, test, seed: int) -> float:

@@ -4,6 +4,7 @@ from __future__ import annotations
 import tomllib
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -110,13 +111,14 @@ def test_prepare_library_refuses_a_dataset_without_test_labels(tmp_path: Path, m
 
 
 @pytest.mark.datasets
-def test_omics_mini_lists_every_csv_dataset_the_loop_handles(tmp_path: Path) -> None:
+def test_omics_mini_lists_every_dataset_the_loop_handles(tmp_path: Path) -> None:
     if not (SHARED / "ml").is_dir():
         pytest.skip("../shared/datasets is not here")
     suite = load_suite(ROOT / "benchmarks" / "suites" / "omics-mini.toml")
     listed = {Path(e["path"]).name for e in suite.entries}
-    csv = {d.name for d in (SHARED / "ml").iterdir() if (d / "train.csv").exists()}
-    assert listed == csv
+    handled = {d.name for d in (SHARED / "ml").iterdir()
+               if (d / "train.csv").exists() or any(d.glob("*.h5ad"))}
+    assert listed == handled
     assert all(e.get("domain") for e in suite.entries)
     # prepared on the fly, once: a second resolve reuses the folder
     tasks = resolve_suite(suite, data_root=SHARED, work=tmp_path / "tasks", only=["esol", "heart_disease"])
@@ -126,3 +128,21 @@ def test_omics_mini_lists_every_csv_dataset_the_loop_handles(tmp_path: Path) -> 
     resolve_suite(suite, data_root=SHARED, work=tmp_path / "tasks", only=["esol"])
     assert (tmp_path / "tasks" / "esol" / "task.toml").stat().st_mtime_ns == stamp
     assert not list((tmp_path / "tasks" / "esol" / "public").glob("answers*"))
+
+
+def test_prepare_holds_out_test_rows_of_a_table_without_a_test_file(tmp_path: Path,
+                                                                    tabular_dataset: Path) -> None:
+    (tabular_dataset / "test.csv").unlink()
+    original = pd.read_csv(tabular_dataset / "train.csv")
+    res = cli("bench", "prepare", "data/tab", "--out", "task", "--holdout", "0.25", cwd=tmp_path)
+    assert res.returncode == 0, res.stderr
+    public = tmp_path / "task" / "public"
+    train, test = pd.read_csv(public / "train.csv"), pd.read_csv(public / "test.csv")
+    answers = pd.read_csv(tmp_path / "task/private/answers.csv")
+    assert (len(train), len(test), len(answers)) == (150, 50, 50)
+    assert "target" not in test.columns and list(test["id"]) == list(answers["id"])
+    # every original row once: the held-out rows with their labels in private/, the others public
+    rebuilt = pd.concat([train, test.drop(columns=["id"]).assign(target=answers["target"])])
+    a, b = (df.sort_values("x1").reset_index(drop=True) for df in (rebuilt, original))
+    assert list(a["tissue"]) == list(b["tissue"])
+    np.testing.assert_allclose(a[["x1", "x2", "target"]], b[["x1", "x2", "target"]], rtol=1e-12)

@@ -11,6 +11,16 @@ import pandas as pd
 def split_frame(df: pd.DataFrame, *, target: str, task_type: str, group: str | None = None,
                 fraction: float = 0.2, seed: int = 0) -> tuple[pd.DataFrame, pd.DataFrame, str]:
     """(train, validation, description of the method). Rows keep their original order within each part."""
+    mask, method = held_out_rows(df, target=target, task_type=task_type, group=group, fraction=fraction,
+                                 seed=seed)
+    return df[~mask].reset_index(drop=True), df[mask].reset_index(drop=True), method
+
+
+def held_out_rows(df: pd.DataFrame, *, target: str, task_type: str, group: str | None = None,
+                  fraction: float = 0.2, seed: int = 0) -> tuple[np.ndarray, str]:
+    """(a boolean mask of the held-out rows, description of the method): ``fraction`` of the rows, stratified
+    by the target for classification (when every class has two rows), grouped when a group column is known.
+    The one split decision behind the loop's validation split and the benchmark's test hold-out."""
     from sklearn.model_selection import GroupShuffleSplit, StratifiedGroupKFold, train_test_split
 
     idx = np.arange(len(df))
@@ -33,7 +43,7 @@ def split_frame(df: pd.DataFrame, *, target: str, task_type: str, group: str | N
         method = f"{'stratified by ' + repr(target) if stratify is not None else 'random'} ({fraction:.0%})"
     mask = np.zeros(len(df), dtype=bool)
     mask[np.sort(valid_idx)] = True
-    return df[~mask].reset_index(drop=True), df[mask].reset_index(drop=True), method
+    return mask, method
 
 
 def fold_indices(df: pd.DataFrame, *, target: str | list[str], task_type: str, group: str | None = None,

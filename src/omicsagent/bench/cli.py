@@ -53,7 +53,8 @@ def prepare(
     dataset: Annotated[
         Path,
         typer.Argument(
-            help="An omicsagent dataset folder: train.csv (+ validation.csv) and test.csv with labels."
+            help="An omicsagent dataset folder: train.csv (+ validation.csv) and test.csv with labels, or "
+            "AnnData (.h5ad) files; without test rows, give --holdout."
         ),
     ],
     out: Annotated[
@@ -72,6 +73,14 @@ def prepare(
         str | None, typer.Option("--target", help="Target column (overrides detection).")
     ] = None,
     time_limit: Annotated[str, typer.Option("--time-limit", help="Default time limit per job.")] = "15m",
+    holdout: Annotated[
+        float | None,
+        typer.Option("--holdout", help="For a dataset without test rows: the fraction of the training rows "
+                     "held out as the test set (stratified by the target for classification), e.g. 0.2."),
+    ] = None,
+    holdout_seed: Annotated[
+        int, typer.Option("--holdout-seed", help="The seed of the --holdout split (the same task each time).")
+    ] = 0,
 ) -> None:
     """Turn a dataset folder into a benchmark task: test labels move to private/.
 
@@ -82,7 +91,7 @@ def prepare(
     if not dataset.is_dir():
         raise InputError(f"{dataset} is not a folder; give a dataset folder with train.csv and test.csv.")
     task = prepare_dataset(dataset, out, task_id=task_id, domain=domain, metric=metric, target=target,
-                           time_limit_s=_duration(time_limit))
+                           time_limit_s=_duration(time_limit), holdout=holdout, holdout_seed=holdout_seed)
     _err().print(
         f"task {task.id}: {task.task_type}, metric {task.metric} ({task.direction} is better, normaliser "
         f"{task.normaliser}); public/ and private/ in {out}"

@@ -9,7 +9,14 @@
     path = "ml/gue_tf0"           # relative to --data ROOT
     domain = "sequences"
     metric = "auroc"              # optional; layout = "auto" (default), "task", "dataset", "bioxarena",
-                                  # "mlebench"
+                                  # "mlebench"; target = "COLUMN" (a dataset's target, overrides detection)
+
+    [[tasks]]
+    id = "cells"
+    path = "ml/cells"             # one AnnData file without test rows
+    target = "cell_type"          # the obs column to predict
+    holdout = 0.2                 # dataset layout only: hold out 20% of the training rows as the test set,
+    holdout_seed = 0              # stratified by the target, with this seed (default 0): fixed per suite
 
 Each entry is one of: a prepared task folder (``task.toml`` + ``public/`` + ``private/``); an omicsagent
 dataset folder (train/validation/test with labels), prepared on the fly into ``RESULTS/tasks/<id>/`` the
@@ -42,6 +49,8 @@ ENTRY_KEYS = {
     "answers",
     "raw",
     "target",
+    "holdout",
+    "holdout_seed",
 }
 
 
@@ -109,6 +118,13 @@ def load_suite(path: str | Path) -> Suite:
         if e["id"] in seen:
             raise InputError(f"{path}: the task id {e['id']!r} appears twice; give each task its own id.")
         seen.add(e["id"])
+        if "holdout" in e:
+            from omicsagent.bench.prepare import check_holdout
+
+            check_holdout(e["holdout"], f"{path}: task {e['id']}'s holdout")
+        seed = e.get("holdout_seed", 0)
+        if not isinstance(seed, int) or isinstance(seed, bool) or seed < 0:
+            raise InputError(f"{path}: task {e['id']}'s holdout_seed is {seed!r}; give a whole number >= 0.")
         if e.get("layout", "auto") not in LAYOUTS:
             raise InputError(
                 f"{path}: task {e['id']} has layout {e['layout']!r}; use one of {', '.join(LAYOUTS)}."
@@ -131,10 +147,11 @@ def detect_layout(folder: Path) -> str:
         return "mlebench"
     if (folder / "public").is_dir() and find_table(folder / "public", "sample_submission") is not None:
         return "bioxarena"
-    if find_table(folder, "train") is not None:
+    if find_table(folder, "train") is not None or any(folder.glob("*.h5ad")):  # load_task picks the file
         return "dataset"
     raise InputError(
-        f"{folder} is not a task folder (task.toml + public/), a dataset folder (train.csv + test.csv), "
+        f"{folder} is not a task folder (task.toml + public/), a dataset folder (train.csv + test.csv, or "
+        "AnnData .h5ad files), "
         "a BioXArena task (public/sample_submission.csv) nor an MLE-bench task (config.yaml)."
     )
 
@@ -155,13 +172,17 @@ def resolve_task(entry: dict, *, data_root: Path, work: Path, default_time_limit
     layout = detect_layout(folder) if layout == "auto" else layout
     limit = time_limit_s or (seconds(entry["time_limit"], f"task {entry['id']}") if "time_limit" in entry
                              else default_time_limit_s)
+    if "holdout" in entry and layout != "dataset":
+        raise InputError(f"task {entry['id']}: holdout applies to a dataset folder, and {folder} is a "
+                         f"{layout} folder with its own test rows; remove holdout from the entry.")
     if layout == "task":
         task = load_task_dir(folder, domain=entry.get("domain"), id=entry["id"])
     elif layout == "dataset":
         dest = Path(work) / entry["id"]
         if not is_task_dir(dest):
             prepare_dataset(folder, dest, task_id=entry["id"], domain=entry.get("domain", ""),
-                            metric=entry.get("metric"), target=entry.get("target"))
+                            metric=entry.get("metric"), target=entry.get("target"),
+                            holdout=entry.get("holdout"), holdout_seed=entry.get("holdout_seed", 0))
         task = load_task_dir(dest, domain=entry.get("domain"))
     elif layout == "bioxarena":
         task = adapters.bioxarena_task(folder, entry, Path(data_root))

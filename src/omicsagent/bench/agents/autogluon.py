@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 from scipy import sparse
 
-from omicsagent.bench.agents.floor import floor_spec
+from omicsagent.bench.agents.floor import detect_task, floor_spec
 from omicsagent.bench.agents.public import labelled_training, read_public, test_inputs, write_submission
 
 
@@ -40,20 +40,14 @@ def main(argv: list[str] | None = None) -> int:
     from autogluon.tabular import TabularPredictor
 
     from omicsagent.ml.pipeline import build_featurizer
-    from omicsagent.tasks import Overrides, load_task
 
     pub = read_public(Path(args.public))
     train = labelled_training(pub)
-    with tempfile.TemporaryDirectory() as tmp:
-        path = Path(tmp) / "train.csv"
-        train.to_csv(path, index=False)
-        task = load_task(
-            train=path, overrides=Overrides(target=pub.target, task_type=pub.declared.get("task_type"))
-        )
+    task = detect_task(pub, train)
     if task.task_type == "multilabel":
         raise SystemExit("baseline:autogluon does not handle multi-label tasks (one predictor per label is "
                          "not built in); compare on the other tasks.")
-    representation, _ = floor_spec(task)
+    representation, _ = floor_spec(task, train)
     featurizer = build_featurizer(representation)
     X = featurizer.fit_transform(train)
     label = "__target__"

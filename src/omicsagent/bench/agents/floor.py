@@ -2,8 +2,11 @@
 
 k-mer frequencies (k = 1..4 for DNA/RNA, 1..2 for protein) for sequence columns, a Morgan fingerprint for
 SMILES, the numeric and categorical columns as they are, and a regularised linear model (logistic or ridge,
-strength tuned on an inner split) from ``omicsagent.ml``. Column roles come from the loop's own detection
-(``omicsagent.tasks.load_task``). Runs inside the sandbox, reading only ``public/``:
+strength tuned on an inner split) from ``omicsagent.ml``. Single-cell tasks (AnnData ``.h5ad`` files) get
+the recipe book's ``pca_logistic`` candidate: log-normalisation when the training matrix holds counts (the
+``expression`` block decides with ``omicsagent.ml.singlecell.looks_like_counts``), the most variable genes,
+scaled, 50 principal components and the same logistic regression. Column roles come from the loop's own
+detection (``omicsagent.tasks.load_task``). Runs inside the sandbox, reading only ``public/``:
 
     python -m omicsagent.bench.agents.floor PUBLIC OUT [--seed 0]
 
@@ -17,11 +20,29 @@ import sys
 import time
 from pathlib import Path
 
-from omicsagent.bench.agents.public import labelled_training, read_public, test_inputs, write_submission
+from omicsagent.bench.agents.public import (
+    PublicTask,
+    labelled_training,
+    read_public,
+    test_inputs,
+    write_submission,
+)
 
 
-def floor_spec(task) -> tuple[dict, dict]:
-    """(representation, model) for an ``omicsagent.tasks.Task``."""
+SINGLECELL_FLOOR = "pca_logistic"  # the recipe book's candidate the floor uses on cells x genes
+
+
+def floor_spec(task, train=None) -> tuple[dict, dict]:
+    """(representation, model) for an ``omicsagent.tasks.Task``; a single-cell task also needs ``train``
+    (the labelled rows), from which the recipe book's data profile is measured."""
+    if task.gene_columns:
+        from omicsagent.brains.expert import recipes
+
+        profile = recipes.profile_of(task, train, time_budget_s=60.0)
+        chosen = next((c for c in recipes.plan(profile) if c.name == SINGLECELL_FLOOR), None)
+        if chosen is None:
+            raise RuntimeError(f"the recipe book has no single-cell candidate {SINGLECELL_FLOOR!r}")
+        return chosen.representation, chosen.model
     blocks: list[dict] = []
     for c in task.feature_columns:
         if c.role in ("dna", "rna"):
@@ -52,28 +73,41 @@ def floor_spec(task) -> tuple[dict, dict]:
     return {"blocks": blocks}, model
 
 
-def fit_predict(public: Path, *, seed: int = 0, log=print):
-    """Train the floor on the public labelled rows; return (predictions for test, representation, model)."""
+def detect_task(pub: PublicTask, train):
+    """The loop's task detection on the public labelled rows ``train`` (``labelled_training``): AnnData
+    files are read as they are (genes, obs annotations, the declared layer); other tables through a CSV of
+    the rows."""
     import tempfile
 
+    from omicsagent.ml.io import is_anndata
+    from omicsagent.tasks import Overrides, load_task
+
+    declared = pub.declared
+    ov = Overrides(target=pub.target, task_type=declared.get("task_type"),
+                   id_columns=[pub.id_column] if pub.id_column in train.columns else [])
+    if is_anndata(pub.train):
+        return load_task(train=pub.train, validation=pub.validation,
+                         overrides=ov.model_copy(update={"layer": pub.layer}))
+    with tempfile.TemporaryDirectory() as tmp:  # detection reads a file; the sandbox gives a private /tmp
+        path = Path(tmp) / "train.csv"
+        train.to_csv(path, index=False)
+        return load_task(train=path, overrides=ov)
+
+
+def fit_predict(public: Path, *, seed: int = 0, log=print):
+    """Train the floor on the public labelled rows; return (predictions for test, representation, model)."""
     import pandas as pd
 
     from omicsagent.ml.models.linear import Linear
     from omicsagent.ml.pipeline import TrainedModel, build_featurizer
-    from omicsagent.tasks import Overrides, load_task
 
     pub = read_public(public)
     train = labelled_training(pub)
-    with tempfile.TemporaryDirectory() as tmp:  # detection reads a file; the sandbox gives a private /tmp
-        path = Path(tmp) / "train.csv"
-        train.to_csv(path, index=False)
-        declared = pub.declared
-        ov = Overrides(target=pub.target, task_type=declared.get("task_type"),
-                       id_columns=[pub.id_column] if pub.id_column in train.columns else [])
-        task = load_task(train=path, overrides=ov)
-    representation, model_spec = floor_spec(task)
+    task = detect_task(pub, train)
+    representation, model_spec = floor_spec(task, train)
     if not representation["blocks"]:
-        raise SystemExit("the floor found no sequence, SMILES, numeric or categorical column to learn from")
+        raise SystemExit("the floor found no sequence, SMILES, gene, numeric or categorical column to learn "
+                         "from")
     featurizer = build_featurizer(representation)
     t = time.monotonic()
     X = featurizer.fit_transform(train)

@@ -3,7 +3,8 @@
 Used inside the sandbox by ``baseline:floor`` / ``baseline:autogluon`` and on the host by the ``expert``
 wrapper, so every built-in agent interprets a task the same way, from the public files alone:
 
-* the tables: ``train``, optional ``validation``, ``test`` (or ``test_features``), ``sample_submission``;
+* the tables: ``train``, optional ``validation``, ``test`` (or ``test_features``), ``sample_submission``
+  (CSV, Parquet or AnnData ``.h5ad``, read with ``task.toml``'s ``layer`` when it names one);
 * the id column: the first column of ``sample_submission.csv``;
 * the target: ``task.toml``'s ``target`` when public, else the one training column the test inputs lack.
 """
@@ -38,8 +39,13 @@ class PublicTask:
         return list(self.target) if isinstance(self.target, list) else [self.target]
 
     @property
+    def layer(self) -> str | None:
+        """AnnData files: the matrix the gene columns hold (``task.toml``'s ``layer``; None: X)."""
+        return self.declared.get("layer")
+
+    @property
     def has_ids_in_train(self) -> bool:
-        return self.id_column in read_table(self.train, nrows=5).columns
+        return self.id_column in read_table(self.train, nrows=5, layer=self.layer).columns
 
 
 def read_public(root: str | Path) -> PublicTask:
@@ -75,7 +81,7 @@ def read_public(root: str | Path) -> PublicTask:
 
 def test_inputs(task: PublicTask) -> pd.DataFrame:
     """The test table as a model sees it: without an id column the training data does not have."""
-    test = read_table(task.test)
+    test = read_table(task.test, layer=task.layer)
     if task.id_column in test.columns and not task.has_ids_in_train:
         test = test.drop(columns=[task.id_column])
     return test
@@ -121,7 +127,7 @@ def write_submission(task: PublicTask, predictions: pd.DataFrame, out_dir: Path)
 
 def labelled_training(task: PublicTask) -> pd.DataFrame:
     """Training and validation rows together (the built-in baselines tune internally)."""
-    frames = [read_table(task.train)] + ([read_table(task.validation)] if task.validation else [])
+    frames = [read_table(p, layer=task.layer) for p in (task.train, task.validation) if p]
     df = pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
     return df[df[task.targets].notna().any(axis=1)].reset_index(drop=True)
 

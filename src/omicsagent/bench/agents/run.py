@@ -5,8 +5,9 @@
   workspace's ``artifacts/``) is writable, the working directory is a writable scratch folder; nothing else
   of the host is visible (no ``private/``, no other task, no network, no secrets in the environment).
 * ``expert`` and ``llm:...`` run the real loop as a user would: ``omicsagent run`` on a copy of the public
-  training files (never the test inputs), then ``omicsagent predict`` on the test inputs. The loop runs
-  the brain's code in its own sandbox; the wrapper itself reads only ``public/``.
+  training files (never the test inputs; AnnData ``.h5ad`` files stay AnnData) with the public target, then
+  ``omicsagent predict`` on the test inputs (the public ``test.h5ad`` itself for a single-cell task). The
+  loop runs the brain's code in its own sandbox; the wrapper itself reads only ``public/``.
 """
 from __future__ import annotations
 
@@ -22,6 +23,7 @@ from omicsagent.bench.agents import AgentSpec
 from omicsagent.bench.agents.public import SUBMISSION, read_public, test_inputs, write_submission
 from omicsagent.bench.task import BenchTask
 from omicsagent.errors import ConfigError, InputError
+from omicsagent.ml.io import is_anndata
 
 PREDICT_RESERVE = 0.15  # share of the time limit kept for prediction by the expert wrapper
 
@@ -304,8 +306,11 @@ def _run_loop(agent: AgentSpec, task: BenchTask, job_dir: Path, *, seed: int, ti
             f": {_tail(res.output)}" if _tail(res.output) else ""
         )
         return run
-    inputs = job_dir / "test_inputs.csv"
-    test_inputs(pub).to_csv(inputs, index=False)
+    if is_anndata(pub.test):  # the cells as published: `predict` reads AnnData with the run's layer
+        inputs = pub.test
+    else:
+        inputs = job_dir / "test_inputs.csv"
+        test_inputs(pub).to_csv(inputs, index=False)
     preds = job_dir / "predictions.csv"
     res2 = _host_run([sys.executable, "-m", "omicsagent", "predict", str(run_dir), "--input", str(inputs),
                       "--output", str(preds), "--sandbox", options.sandbox],
