@@ -26,6 +26,7 @@ from omicsagent.errors import ConfigError, InputError
 from omicsagent.ml.io import is_anndata
 
 PREDICT_RESERVE = 0.15  # share of the time limit kept for prediction by the expert wrapper
+MIN_PREDICT_S = 20.0  # ... and at least this many seconds
 
 
 @dataclass(frozen=True)
@@ -289,8 +290,12 @@ def _run_loop(agent: AgentSpec, task: BenchTask, job_dir: Path, *, seed: int, ti
         argv += ["--base-url", options.base_url] if options.base_url else []
         argv += ["--env-file", options.env_file] if options.env_file else []
         argv += ["--config", options.llm_config] if options.llm_config else []
-    res = _host_run(argv, cwd=job_dir, wall_s=deadline - time.monotonic(), memory_mb=options.memory_mb,
-                    log=job_dir / "agent.log")
+    # The loop may run past its budget (a started cross-validation finishes its folds, the refit, the report):
+    # it is stopped in time for the prediction, which always keeps its reserve. best/ is promoted atomically,
+    # so a run stopped there still has its best model.
+    reserve = max(MIN_PREDICT_S, PREDICT_RESERVE * time_limit_s)
+    res = _host_run(argv, cwd=job_dir, wall_s=deadline - time.monotonic() - reserve,
+                    memory_mb=options.memory_mb, log=job_dir / "agent.log")
     run.peak_memory_mb, run.timed_out = res.peak_memory_mb, res.timed_out
     run.usage = _journal_usage(run_dir)
     run.artifacts = {
