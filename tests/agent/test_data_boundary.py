@@ -90,6 +90,8 @@ json.dump({"n_ids": len(ids), "found": found, "scanned": len(candidates)}, open(
 @pytest.mark.slow
 @pytest.mark.parametrize("given_validation", [False, True], ids=["brain split", "given validation file"])
 def test_a_script_cannot_read_the_validation_labels(tmp_path, given_validation):
+    # single-split selection (cv_below_rows=0): the snooping happens in the brain's training step in the
+    # run's workspace; what a cross-validation fold can read is tests/agent/test_resample.py
     data = make_motif_task(tmp_path / "data", n=240, n_test=60, validation=60 if given_validation else 0)
     expert = ExpertBrain()
     reports: list[dict] = []
@@ -106,7 +108,7 @@ def test_a_script_cannot_read_the_validation_labels(tmp_path, given_validation):
 
     brain = ScriptedBrain({"training": snoop_then_train}, fallback=expert, max_attempts=1)
     journal = start_run(load_task(data), out_dir=tmp_path / "run", brain=brain,
-                        settings=RunSettings(iterations=1, time_budget_s=120))
+                        settings=RunSettings(iterations=1, time_budget_s=120, cv_below_rows=0))
     assert reports and reports[0]["n_ids"] == journal.split.n_validation > 0
     assert reports[0]["found"] == [], reports[0]  # no copy of a labelled validation row is readable
     assert reports[0]["scanned"] >= 5
@@ -152,7 +154,7 @@ def test_a_split_written_to_scratch_is_refused_with_the_reason(tmp_path):
         load_task(make_motif_task(tmp_path / "data", n=200, n_test=0)),
         out_dir=tmp_path / "run",
         brain=brain,
-        settings=RunSettings(iterations=1, time_budget_s=120),
+        settings=RunSettings(iterations=1, time_budget_s=120, cv_below_rows=0),
     )
     split = journal.iterations[0].step("split")
     assert split.status == "failed" and "under artifacts/" in split.error

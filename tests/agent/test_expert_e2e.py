@@ -23,7 +23,10 @@ def finished_run(tmp_path_factory):
     root = tmp_path_factory.mktemp("expert")
     data = make_motif_task(root / "data", n=400, n_test=150, length=60)
     out = root / "run"
-    res = cli("run", str(data), "--out", str(out), "--iterations", "2", "--time-budget", "4m", "--quiet")
+    # single-split selection: k-fold selection and the refit (the default below 3000 rows) are
+    # tests/agent/test_small_data_e2e.py and tests/agent/test_front_door.py
+    res = cli("run", str(data), "--out", str(out), "--iterations", "2", "--time-budget", "4m", "--quiet",
+              "--cv-below", "0")
     assert res.returncode == 0, res.stderr[-3000:]
     return data, out
 

@@ -23,6 +23,10 @@ from omicsagent.testing import make_motif_task
 pytestmark = pytest.mark.slow
 EXE = [sys.executable, "-m", "omicsagent"]
 QUICK = ("--iterations", "1", "--time-budget", "60s", "--quiet")
+# Tests whose point is not model selection run on the single validation split: these tiny tasks are below
+# the k-fold threshold, where every iteration would also train five fold models. The first test keeps the
+# defaults (k-fold selection and the refit included), as a user types it.
+ONE_SPLIT = ("--cv-below", "0")
 
 
 def cli(*args: str, cwd: Path, env: dict | None = None, timeout: float = 400) -> subprocess.CompletedProcess:
@@ -113,7 +117,7 @@ def test_out_as_a_quoted_tilde_through_a_symlink(tmp_path, data):
     home = tmp_path / "home"
     (home / "real").mkdir(parents=True)
     (home / "link").symlink_to(home / "real")
-    res = cli("run", "../data", "--out", "~/link/r", *QUICK, cwd=home, env={"HOME": str(home)})
+    res = cli("run", "../data", "--out", "~/link/r", *QUICK, *ONE_SPLIT, cwd=home, env={"HOME": str(home)})
     assert not (home / "~").exists()
     assert_good_run(home / "real" / "r", res)
 
@@ -131,7 +135,8 @@ def test_demo_with_a_relative_out(tmp_path):
 def test_kill_9_shows_stale_then_relative_resume_finishes(tmp_path, data):
     run = tmp_path / "runs" / "r"
     proc = start(
-        "run", "data", "--out", "runs/r", "--iterations", "2", "--time-budget", "5m", "--quiet", cwd=tmp_path
+        "run", "data", "--out", "runs/r", "--iterations", "2", "--time-budget", "5m", "--quiet", *ONE_SPLIT,
+        cwd=tmp_path,
     )
     first: dict = {}
 
@@ -164,7 +169,8 @@ def test_a_second_process_is_refused_and_ctrl_c_keeps_the_best(tmp_path, data):
     """While a run works, another process on its folder is refused; then Ctrl-C keeps the best model, scores
     the hidden test once with it and writes the report."""
     run = tmp_path / "r"
-    proc = start("run", "data", "--out", "r", "--iterations", "6", "--time-budget", "5m", cwd=tmp_path)
+    proc = start("run", "data", "--out", "r", "--iterations", "6", "--time-budget", "5m", *ONE_SPLIT,
+                 cwd=tmp_path)
 
     def best_and_next_started() -> bool:
         its = journal(run)["iterations"]

@@ -93,6 +93,12 @@ def brain(**overrides):
     return ScriptedBrain(steps, max_attempts=2)
 
 
+def settings(**kw) -> RunSettings:
+    """Run settings on the single validation split: these 300-row runs are below the k-fold threshold, and
+    nothing here is about k-fold selection (that is tests/agent/test_small_data_e2e.py, through the CLI)."""
+    return RunSettings(cv_below_rows=0, **kw)
+
+
 @pytest.fixture
 def task(tmp_path):
     return load_task(make_motif_task(tmp_path / "data", n=300, n_test=120))
@@ -101,7 +107,7 @@ def task(tmp_path):
 def test_run_survives_a_failing_iteration_and_promotes_the_best(task, tmp_path):
     out = tmp_path / "run"
     b = brain()
-    journal = start_run(task, out_dir=out, settings=RunSettings(iterations=3, time_budget_s=300), brain=b)
+    journal = start_run(task, out_dir=out, settings=settings(iterations=3, time_budget_s=300), brain=b)
     assert [it.status for it in journal.iterations] == ["succeeded", "failed", "succeeded"]
     assert journal.status_reason == "iteration cap reached: 3 of 3 iterations done"
     assert "train.py failed" in journal.iterations[1].failure
@@ -122,14 +128,14 @@ def test_the_run_says_why_it_stopped(task, tmp_path):
         time.sleep(8)
         return training(ctx)
 
-    j = start_run(task, out_dir=tmp_path / "a", settings=RunSettings(iterations=5, time_budget_s=25),
+    j = start_run(task, out_dir=tmp_path / "a", settings=settings(iterations=5, time_budget_s=25),
                   brain=brain(training=slow_training))
     assert len(j.iterations) == 1, j.status_reason
     assert re.fullmatch(r"time budget reached: \d+ s of 25 s used, less than 20 s left for another iteration",
                         j.status_reason), j.status_reason
     # a brain that stops says why in its first sentence: that sentence, whole, is the run's reason
     why = "Stopping: plateau: the last 3 iterations improved the best by 0.01% (less than 0.2%). "
-    j = start_run(task, out_dir=tmp_path / "b", settings=RunSettings(iterations=5, time_budget_s=300),
+    j = start_run(task, out_dir=tmp_path / "b", settings=settings(iterations=5, time_budget_s=300),
                   brain=brain(reflection=lambda ctx: ReflectionOutput(assessment=why + "detail " * 80,
                                                                       instructions={}, stop=True)))
     assert len(j.iterations) == 1
@@ -138,7 +144,7 @@ def test_the_run_says_why_it_stopped(task, tmp_path):
 
 def test_hidden_test_file_never_enters_the_workspace(task, tmp_path):
     out = tmp_path / "run"
-    start_run(task, out_dir=out, settings=RunSettings(iterations=1, time_budget_s=300), brain=brain())
+    start_run(task, out_dir=out, settings=settings(iterations=1, time_budget_s=300), brain=brain())
     test_sequences = set(pd.read_csv(task.test_path)["sequence"])
     for path in (out / "workspace").rglob("*"):
         if path.is_file() and path.suffix in (".csv", ".json", ".md", ".txt", ".py", ".log"):
@@ -151,7 +157,7 @@ def test_failed_split_falls_back_to_the_harness(task, tmp_path):
     def bad_split(ctx):
         raise ModelMistake("cannot split")
 
-    journal = start_run(task, out_dir=tmp_path / "run", settings=RunSettings(iterations=1, time_budget_s=300),
+    journal = start_run(task, out_dir=tmp_path / "run", settings=settings(iterations=1, time_budget_s=300),
                         brain=brain(split=bad_split))
     assert journal.split.method.startswith("harness fallback")
     assert journal.iterations[0].status == "succeeded"
@@ -159,7 +165,7 @@ def test_failed_split_falls_back_to_the_harness(task, tmp_path):
 
 def test_resume_continues_without_redoing_finished_iterations(task, tmp_path):
     out = tmp_path / "run"
-    start_run(task, out_dir=out, settings=RunSettings(iterations=1, time_budget_s=300), brain=brain())
+    start_run(task, out_dir=out, settings=settings(iterations=1, time_budget_s=300), brain=brain())
     # simulate a kill -9 in the middle of iteration 1: a "running" record and half-written files
     journal = RunJournal.load(out)
     journal.status = "running"
@@ -181,9 +187,9 @@ def test_resume_continues_without_redoing_finished_iterations(task, tmp_path):
 
 def test_out_dir_with_a_run_is_refused(task, tmp_path):
     out = tmp_path / "run"
-    start_run(task, out_dir=out, settings=RunSettings(iterations=1, time_budget_s=300), brain=brain())
+    start_run(task, out_dir=out, settings=settings(iterations=1, time_budget_s=300), brain=brain())
     with pytest.raises(RunStateError, match="omicsagent resume"):
-        start_run(task, out_dir=out, settings=RunSettings(iterations=1), brain=brain())
+        start_run(task, out_dir=out, settings=settings(iterations=1), brain=brain())
 
 
 def test_inference_with_wrong_rows_is_corrected(task, tmp_path):
@@ -197,7 +203,7 @@ def test_inference_with_wrong_rows_is_corrected(task, tmp_path):
         (ctx.iter_dir / "inference.py").write_text(text)
         return InferenceOutput(inference_script=ctx.rel(ctx.iter_dir / "inference.py"))
 
-    journal = start_run(task, out_dir=tmp_path / "run", settings=RunSettings(iterations=1, time_budget_s=300),
+    journal = start_run(task, out_dir=tmp_path / "run", settings=settings(iterations=1, time_budget_s=300),
                         brain=brain(inference=sloppy_inference))
     assert journal.iterations[0].status == "succeeded"
     assert "returned 3 rows" in calls[1]
@@ -216,7 +222,7 @@ def test_predictions_linked_to_the_private_labels_are_refused(task, tmp_path):
         )
         return InferenceOutput(inference_script=ctx.rel(script))
 
-    journal = start_run(task, out_dir=tmp_path / "run", settings=RunSettings(iterations=1, time_budget_s=300),
+    journal = start_run(task, out_dir=tmp_path / "run", settings=settings(iterations=1, time_budget_s=300),
                         brain=brain(inference=cheating_inference))
     it = journal.iterations[0]
     assert it.status == "failed" and "is a link" in it.failure

@@ -43,8 +43,10 @@ def iterations(run: Path) -> list[dict]:
 def test_a_deep_mutational_scan_gets_mutation_models(tmp_path):
     make_variant_task(tmp_path / "dms", n=600, n_test=200)
     run = tmp_path / "runs" / "dms"
+    # single split (--cv-below 0): the point is the first model's representation; the embeddings test below
+    # keeps the default k-fold selection (its fold models need the model folder mounted too)
     res = cli("run", "dms", "--iterations", "1", "--time-budget", "60s", "--out", "runs/dms", "--quiet",
-              cwd=tmp_path)
+              "--cv-below", "0", cwd=tmp_path)
     assert res.returncode == 0, res.stderr[-3000:]
     journal = json.loads((run / "journal.json").read_text())
     first = journal["iterations"][0]

@@ -32,8 +32,11 @@ def test_all_steps_through_the_loop_with_corrections(tmp_path, dataset, bwrap, m
     playbook = full_playbook()
     brain = brain_for(playbook)
     capture = LogCapture()
+    # single split (cv_below_rows=0): the folds re-run the scripts without the brain; the model's scripts
+    # through k-fold selection and the refit are tests/llm/test_e2e_http.py
     journal = start_run(load_task(Path("data")), out_dir="run", brain=brain, progress=capture,
-                        settings=RunSettings(brain="llm", iterations=1, time_budget_s=900, sandbox="bwrap"))
+                        settings=RunSettings(brain="llm", iterations=1, time_budget_s=900, sandbox="bwrap",
+                                             cv_below_rows=0))
     it = journal.iterations[0]
     assert it.status == "succeeded", it.failure
     assert all(step.usage.requests >= 1 and step.usage.input_tokens > 0 for step in it.steps)

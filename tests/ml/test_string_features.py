@@ -107,8 +107,10 @@ def test_string_features_only_where_they_add_something(tmp_path):
 @pytest.mark.slow
 def test_a_cli_run_tries_the_combined_candidate_and_says_why_it_stopped(tmp_path):
     smiles_task(tmp_path / "mols", n_test=60)
-    res = subprocess.run([*EXE, "run", "mols", "--iterations", "4", "--json"], cwd=tmp_path,
-                         capture_output=True, text=True, timeout=600, check=False)
+    # single split (--cv-below 0): the best is checked against validation scores below; k-fold selection (the
+    # default on these few rows) is the next test's run and tests/agent/test_small_data_e2e.py
+    res = subprocess.run([*EXE, "run", "mols", "--iterations", "4", "--json", "--cv-below", "0"],
+                         cwd=tmp_path, capture_output=True, text=True, timeout=600, check=False)
     assert res.returncode == 0, res.stderr[-3000:]
     summary = json.loads(res.stdout.strip().splitlines()[-1])
     assert summary["event"] == "summary"
