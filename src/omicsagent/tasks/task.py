@@ -441,9 +441,9 @@ def _split_by_column(train_df, column: str, train_p: Path, valid_df, test_df, va
 
 def _gene_columns(path: Path, layer: str | None, df: pd.DataFrame) -> list[str]:
     """The gene columns of a table read from an AnnData file: its var names (or raw's, for --layer raw)."""
-    from omicsagent.ml.io import expression_matrix, read_anndata
+    from omicsagent.ml.io import anndata_parts
 
-    _, genes = expression_matrix(read_anndata(path), layer, path)
+    genes = anndata_parts(path, layer, matrix=False)[2]
     return [g for g in genes if g in df.columns]
 
 
