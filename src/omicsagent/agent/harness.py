@@ -21,7 +21,7 @@ from omicsagent.agent.journal import RunJournal, SplitInfo
 from omicsagent.agent.layout import PRIVATE_DIR, RunLayout
 from omicsagent.agent.steps import check_predictions
 from omicsagent.errors import InputError, ModelMistake
-from omicsagent.ml.io import read_table, write_table
+from omicsagent.ml.io import read_table, take_rows, write_table
 from omicsagent.ml.metrics import evaluate
 from omicsagent.tasks.task import Task
 
@@ -114,7 +114,8 @@ def _register(
     write_table(valid, layout.private_labels("validation"), layer=task.layer)
     scored = train
     if len(train) > MAX_TRAIN_SCORING_ROWS:  # train metrics on a fixed sample: enough to see over-fitting
-        scored = train.sample(MAX_TRAIN_SCORING_ROWS, random_state=0).sort_index()
+        picked = train.index.to_series().sample(MAX_TRAIN_SCORING_ROWS, random_state=0).sort_index()
+        scored = take_rows(train, train.index.get_indexer(picked.index))
     write_table(scored, layout.private_labels("train"), layer=task.layer)
     layout.scoring.mkdir(exist_ok=True)
     write_table(scored.drop(columns=task.target_columns), ws.root / TRAIN_FEATURES, layer=task.layer)

@@ -27,7 +27,7 @@ from omicsagent.agent.layout import RunLayout
 from omicsagent.agent.split import fold_indices
 from omicsagent.agent.steps import check_predictions
 from omicsagent.errors import ModelMistake
-from omicsagent.ml.io import write_table
+from omicsagent.ml.io import take_rows, write_table
 from omicsagent.tasks.task import Task
 
 log = logging.getLogger("omicsagent.agent")
@@ -108,9 +108,9 @@ def cross_validate(layout: RunLayout, journal: RunJournal, it: IterationRecord, 
         wall = _fold_seconds(it) if must_finish else min(_fold_seconds(it), time_left() + grace)
         mask = np.zeros(len(rows), bool)
         mask[held] = True
-        tmp, ws = _fold_workspace(layout, it, rows[~mask].reset_index(drop=True), task.layer)
+        tmp, ws = _fold_workspace(layout, it, take_rows(rows, ~mask), task.layer)
         try:
-            heldout = rows[mask].reset_index(drop=True)
+            heldout = take_rows(rows, mask)
             write_table(heldout.drop(columns=task.target_columns), ws.root / FOLD_HELDOUT, layer=task.layer)
             mounts, env = harness.model_access(journal, ws)
             res = sandbox.run(["python", "-m", "omicsagent.agent.foldrun", "--train-script", train_script,

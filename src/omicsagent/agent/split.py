@@ -7,6 +7,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from omicsagent.ml.io import take_rows
+
 
 def split_frame(df: pd.DataFrame, *, target: str, task_type: str, group: str | None = None,
                 fraction: float = 0.2, seed: int = 0) -> tuple[pd.DataFrame, pd.DataFrame, str]:
@@ -33,7 +35,7 @@ def split_frame(df: pd.DataFrame, *, target: str, task_type: str, group: str | N
         method = f"{'stratified by ' + repr(target) if stratify is not None else 'random'} ({fraction:.0%})"
     mask = np.zeros(len(df), dtype=bool)
     mask[np.sort(valid_idx)] = True
-    return df[~mask].reset_index(drop=True), df[mask].reset_index(drop=True), method
+    return take_rows(df, ~mask), take_rows(df, mask), method
 
 
 def fold_indices(df: pd.DataFrame, *, target: str | list[str], task_type: str, group: str | None = None,
