@@ -188,7 +188,7 @@ def anndata_parts(path: str | Path, layer: str | None = None, *, nrows: int | No
     except OSError as err:
         raise _not_anndata(path, err) from None
     with fh:
-        modern = fh.attrs.get("encoding-type") == "anndata" and "obs" in fh and "var" in fh
+        modern = _encoding(fh) == "anndata" and "obs" in fh and "var" in fh
         if modern:
             try:
                 obs, x, genes = _h5_parts(fh, layer, nrows, matrix, path)
@@ -207,6 +207,12 @@ def anndata_parts(path: str | Path, layer: str | None = None, *, nrows: int | No
     return obs, (x if matrix else None), genes
 
 
+def _encoding(element) -> str:
+    """The ``encoding-type`` anndata wrote on an HDF5 group or dataset ("" when there is none)."""
+    kind = element.attrs.get("encoding-type", "")
+    return kind.decode() if isinstance(kind, bytes) else str(kind)
+
+
 def _h5_parts(fh, layer: str | None, nrows: int | None, matrix: bool, path: Path):
     from anndata.io import read_elem, sparse_dataset
 
@@ -220,10 +226,7 @@ def _h5_parts(fh, layer: str | None, nrows: int | None, matrix: bool, path: Path
         raise InputError(f"{path} has no expression matrix X; give a file with X or choose a --layer.")
     x = None
     if matrix:
-        kind = element.attrs.get("encoding-type", "")
-        if isinstance(kind, bytes):
-            kind = kind.decode()
-        if kind in ("csr_matrix", "csc_matrix"):
+        if _encoding(element) in ("csr_matrix", "csc_matrix"):
             x = sparse_dataset(element)[:nrows] if nrows is not None else read_elem(element)
         else:
             x = element[:nrows] if nrows is not None else read_elem(element)
