@@ -1,7 +1,7 @@
 """Single-cell AnnData (.h5ad) input through the real CLI, from another working directory, with relative
-paths: `run` on one file (the loop splits it), `predict --input cells.h5ad`, `--layer` with a split column
-(the hidden test rows never reach the workspace), bad `--layer`/`--target`/`--split-column` (one sentence,
-exit 2), and the shared pbmc68k_reduced file when ../shared is present."""
+paths: `run` on one sparse file (the loop splits it; it stays sparse), `predict --input test.h5ad`, `--layer`
+with a split column (the hidden test rows never reach the workspace), bad `--layer`/`--target`/
+`--split-column` (one sentence, exit 2), and the shared pbmc68k_reduced file when ../shared is present."""
 from __future__ import annotations
 
 import json
@@ -42,26 +42,6 @@ def training_log(run: Path, iteration: int = 0) -> str:
 
 
 @pytest.mark.slow
-def test_run_on_one_counts_file_then_predict_h5ad(tmp_path):
-    make_singlecell_task(tmp_path / "cells", n_cells=240, sparse=True)
-    res = cli("run", "cells", *QUICK, "--out", "runs/sc", cwd=tmp_path)
-    assert res.returncode == 0, res.stderr[-3000:]
-    run = tmp_path / "runs" / "sc"
-    journal = json.loads((run / "journal.json").read_text())
-    assert journal["task"]["target"] == "cell_type" and len(journal["task"]["columns"]) == 122
-    assert journal["split"]["n_validation"] > 0 and (run / "best" / "inference.py").exists()
-    # integer counts in X: detected as counts, normalised and log-transformed inside the script
-    assert "raw counts: normalised per cell and log1p-transformed" in training_log(run)
-    assert "120 genes from X" in (run / "journal.json").read_text()  # the exploration says so too
-    res = cli("predict", "runs/sc", "--input", "cells/cells.h5ad", "--output", "pred.csv", cwd=tmp_path)
-    assert res.returncode == 0, res.stderr[-2000:]
-    pred = pd.read_csv(tmp_path / "pred.csv")
-    truth = read_table(tmp_path / "cells" / "cells.h5ad")["cell_type"]
-    assert len(pred) == 240 and {"probability_type_A", "probability_type_B"} <= set(pred.columns)
-    assert (pred["prediction"] == truth).mean() > 0.8  # strong planted markers: far above 1/3
-
-
-@pytest.mark.slow
 def test_layer_target_and_split_column_keep_test_hidden(tmp_path):
     """X log-normalised (used as is unless a layer is chosen); --layer counts makes the counts the
     features; the split column gives validation and test rows, which never enter the workspace."""
@@ -97,7 +77,8 @@ def test_log_normalised_x_is_used_as_is_and_counts_are_normalised(tmp_path):
     for name in ("c", "l"):
         df = read_table(tmp_path / name / "cells.h5ad")
         f = build_featurizer(spec)
-        feats[name] = f.fit_transform(df).flat
+        flat = f.fit_transform(df).flat  # sparse genes: the scaled genes stay sparse, shifted so zeros stay 0
+        feats[name] = flat.toarray() + f.blocks[0]._offset
         assert f.blocks[0]._counts is (name == "c")
     # the counts are normalised to the median depth rather than 1e4, so the log values differ a little
     corr = np.corrcoef(feats["c"].ravel(), feats["l"].ravel())[0, 1]
@@ -147,3 +128,45 @@ def test_pbmc68k_reduced_run_and_predict(tmp_path):
     res = cli("predict", "pbmc", "--input", str(h5ad), "--output", "p.csv", cwd=tmp_path)
     assert res.returncode == 0, res.stderr[-2000:]
     assert len(pd.read_csv(tmp_path / "p.csv")) == 700
+
+
+def _csr_x(path: Path) -> bool:
+    """Whether ``path`` is an AnnData file whose X is stored as a CSR matrix."""
+    import h5py
+
+    from omicsagent.ml.io import is_anndata
+
+    if not is_anndata(path):
+        return False
+    with h5py.File(path, "r") as fh:
+        kind = fh["X"].attrs.get("encoding-type", "")
+    return (kind.decode() if isinstance(kind, bytes) else kind) == "csr_matrix"
+
+
+@pytest.mark.slow
+def test_run_on_sparse_counts_stays_sparse_then_predict_h5ad(tmp_path):
+    """300 cells x 400 genes of CSR counts (plus 60 hidden test cells), run from another folder with
+    relative paths: the counts are detected and normalised inside the script; every table the run hands on
+    (the workspace input, the split, the scoring inputs, the private label copies) is an AnnData file with
+    a CSR X, the model is fitted on sparse features, the hidden test is scored, and predict reads a sparse
+    .h5ad."""
+    make_singlecell_task(tmp_path / "cells", n_cells=300, n_genes=400, n_test=60, sparse=True)
+    res = cli("run", "cells", "--time-budget", "60s", "--iterations", "1", "--out", "runs/sc", cwd=tmp_path)
+    assert res.returncode == 0, res.stderr[-3000:]
+    run = tmp_path / "runs" / "sc"
+    tables = [f for f in run.rglob("*.csv") if not f.name.endswith("predictions.csv")]
+    assert {f.name for f in tables} >= {"train.csv", "validation_features.csv", "train_features.csv",
+                                        "validation_labeled.csv"}
+    assert all(_csr_x(f) for f in tables), [f for f in tables if not _csr_x(f)]
+    log = training_log(run)  # hvg_logistic: the scaled genes stay sparse into the logistic regression
+    assert "raw counts: normalised per cell" in log and "sparse" in log.split("training rows -> features")[1]
+    journal = json.loads((run / "journal.json").read_text())
+    assert journal["task"]["target"] == "cell_type" and len(journal["task"]["columns"]) == 402
+    assert journal["split"]["n_validation"] > 0 and journal["test_metrics"]["macro_f1"] > 0.8
+    assert "400 genes from X, stored sparse" in (run / "journal.json").read_text()
+    res = cli("predict", "runs/sc", "--input", "cells/test.h5ad", "--output", "pred.csv", cwd=tmp_path)
+    assert res.returncode == 0, res.stderr[-2000:]
+    assert _csr_x(tmp_path / "cells" / "test.h5ad")
+    pred = pd.read_csv(tmp_path / "pred.csv")
+    truth = read_table(tmp_path / "cells" / "test.h5ad")["cell_type"]
+    assert len(pred) == 60 and (pred["prediction"] == truth).mean() > 0.8

@@ -21,7 +21,7 @@ from omicsagent.agent.journal import RunJournal, SplitInfo
 from omicsagent.agent.layout import PRIVATE_DIR, RunLayout
 from omicsagent.agent.steps import check_predictions
 from omicsagent.errors import InputError, ModelMistake
-from omicsagent.ml.io import read_table, to_csv_bytes
+from omicsagent.ml.io import read_table, take_rows, write_table
 from omicsagent.ml.metrics import evaluate
 from omicsagent.tasks.task import Task
 
@@ -38,15 +38,17 @@ def prepare_workspace(task: Task, layout: RunLayout | Path):
     """Create the workspace with the inputs an agent may read: the training rows, description, task card.
 
     ``inputs/train.csv`` is the task's training table as omicsagent read it (rows with a missing target
-    dropped when the task says so), written comma-separated. A given validation file never enters the
-    workspace with its labels: it is registered as the split at once, features only. Test never enters.
+    dropped when the task says so), written by ``write_table``: comma-separated, or an AnnData file when
+    its genes are sparse (workspace files keep a sparse matrix sparse whatever they are called). A given
+    validation file never enters the workspace with its labels: it is registered as the split at once,
+    features only. Test never enters.
     """
     from omicsagent.sandbox import Workspace
 
     layout = RunLayout.at(layout)
     ws = Workspace.create(layout.workspace)
     layout.private.mkdir(exist_ok=True)
-    _write_input(ws, TRAIN_INPUT, task.table("train"))
+    _write_input(ws, TRAIN_INPUT, task.table("train"), task)
     if task.description:
         (ws.inputs / "description.md").write_text(task.description)
     card = task.model_dump(exclude={"test_path", "train_path", "validation_path"})
@@ -54,11 +56,11 @@ def prepare_workspace(task: Task, layout: RunLayout | Path):
     return ws
 
 
-def _write_input(ws, rel: str, df: pd.DataFrame) -> None:
+def _write_input(ws, rel: str, df: pd.DataFrame, task: Task) -> None:
     """(Re)write a read-only input file atomically."""
     path = ws.root / rel
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_bytes(to_csv_bytes(df))
+    tmp = path.with_name(f".{path.name}.new")
+    write_table(df, tmp, layer=task.layer)
     tmp.chmod(0o444)
     tmp.replace(path)
 
@@ -109,16 +111,17 @@ def _register(
     (copies made while exploring or splitting)."""
     layout = RunLayout.at(layout)
     layout.private.mkdir(exist_ok=True)
-    valid.to_csv(layout.private_labels("validation"), index=False)
+    write_table(valid, layout.private_labels("validation"), layer=task.layer)
     scored = train
     if len(train) > MAX_TRAIN_SCORING_ROWS:  # train metrics on a fixed sample: enough to see over-fitting
-        scored = train.sample(MAX_TRAIN_SCORING_ROWS, random_state=0).sort_index()
-    scored.to_csv(layout.private_labels("train"), index=False)
+        picked = train.index.to_series().sample(MAX_TRAIN_SCORING_ROWS, random_state=0).sort_index()
+        scored = take_rows(train, train.index.get_indexer(picked.index))
+    write_table(scored, layout.private_labels("train"), layer=task.layer)
     layout.scoring.mkdir(exist_ok=True)
-    scored.drop(columns=task.target_columns).to_csv(ws.root / TRAIN_FEATURES, index=False)
-    valid.drop(columns=task.target_columns).to_csv(ws.root / VALIDATION_FEATURES, index=False)
+    write_table(scored.drop(columns=task.target_columns), ws.root / TRAIN_FEATURES, layer=task.layer)
+    write_table(valid.drop(columns=task.target_columns), ws.root / VALIDATION_FEATURES, layer=task.layer)
     if train_rel != TRAIN_INPUT:
-        _write_input(ws, TRAIN_INPUT, train)
+        _write_input(ws, TRAIN_INPUT, train, task)
     for child in ws.scratch.iterdir():
         shutil.rmtree(child) if child.is_dir() and not child.is_symlink() else child.unlink()
     return SplitInfo(method=method, train_path=layout.ws_to_run(train_rel),
@@ -352,7 +355,7 @@ def score_test(layout: RunLayout | Path, journal: RunJournal, sandbox) -> dict[s
     test = task.table("test")
     layout.private.mkdir(exist_ok=True)
     features = layout.test_features
-    test.drop(columns=task.target_columns).to_csv(features, index=False)
+    write_table(test.drop(columns=task.target_columns), features, layer=task.layer)
     preds = layout.test_predictions
     run_inference(layout, sandbox, model_dir=layout.best, input_path=features, output_path=preds,
                   journal=journal)

@@ -27,7 +27,7 @@ from omicsagent.agent.layout import RunLayout
 from omicsagent.agent.split import fold_indices
 from omicsagent.agent.steps import check_predictions
 from omicsagent.errors import ModelMistake
-from omicsagent.ml.io import to_csv_bytes
+from omicsagent.ml.io import take_rows, write_table
 from omicsagent.tasks.task import Task
 
 log = logging.getLogger("omicsagent.agent")
@@ -56,7 +56,7 @@ def _scripts(it: IterationRecord) -> tuple[str, str, str]:
     return out["train_script"], out["model_dir"], inf["inference_script"]
 
 
-def _fold_workspace(layout: RunLayout, it: IterationRecord, train: pd.DataFrame):
+def _fold_workspace(layout: RunLayout, it: IterationRecord, train: pd.DataFrame, layer: str | None):
     """A throwaway workspace holding the iteration's scripts (at their paths) and ``train`` as
     inputs/train.csv; returns (temporary folder, workspace)."""
     from omicsagent.sandbox import Workspace
@@ -69,7 +69,7 @@ def _fold_workspace(layout: RunLayout, it: IterationRecord, train: pd.DataFrame)
         dest.mkdir(parents=True, exist_ok=True)
         for py in src.glob("*.py"):  # the scripts and any helper module beside them, never a model
             shutil.copy2(py, dest / py.name)
-    (ws.inputs / "train.csv").write_bytes(to_csv_bytes(train))
+    write_table(train, ws.root / FOLD_TRAIN, layer=layer)
     return tmp, ws
 
 
@@ -108,10 +108,10 @@ def cross_validate(layout: RunLayout, journal: RunJournal, it: IterationRecord, 
         wall = _fold_seconds(it) if must_finish else min(_fold_seconds(it), time_left() + grace)
         mask = np.zeros(len(rows), bool)
         mask[held] = True
-        tmp, ws = _fold_workspace(layout, it, rows[~mask].reset_index(drop=True))
+        tmp, ws = _fold_workspace(layout, it, take_rows(rows, ~mask), task.layer)
         try:
-            heldout = rows[mask].reset_index(drop=True)
-            (ws.root / FOLD_HELDOUT).write_bytes(to_csv_bytes(heldout.drop(columns=task.target_columns)))
+            heldout = take_rows(rows, mask)
+            write_table(heldout.drop(columns=task.target_columns), ws.root / FOLD_HELDOUT, layer=task.layer)
             mounts, env = harness.model_access(journal, ws)
             res = sandbox.run(["python", "-m", "omicsagent.agent.foldrun", "--train-script", train_script,
                                "--inference-script", inference_script, "--train", FOLD_TRAIN, "--model",
@@ -149,7 +149,7 @@ def refit(layout: RunLayout, journal: RunJournal, sandbox) -> RefitInfo | None:
     rows = labelled_rows(journal.task)
     t = time.monotonic()
     train_script, model_dir, _ = _scripts(best)
-    tmp, ws = _fold_workspace(layout, best, rows)
+    tmp, ws = _fold_workspace(layout, best, rows, journal.task.layer)
     try:
         mounts, env = harness.model_access(journal, ws)
         spent = sum(s.duration_s for s in best.steps if s.name == "training")

@@ -32,7 +32,7 @@ from omicsagent.agent.progress import NullProgress, Progress
 from omicsagent.agent.split import split_frame
 from omicsagent.agent.steps import STEPS, StepSpec
 from omicsagent.errors import InputError, InternalError, ModelMistake, OmicsAgentError, RunStateError, command
-from omicsagent.ml.io import read_table
+from omicsagent.ml.io import read_table, write_table
 from omicsagent.tasks.task import Task
 
 log = logging.getLogger("omicsagent.agent")
@@ -633,8 +633,8 @@ class Loop:
         train, valid, method = split_frame(df, target=j.task.target, task_type=j.task.task_type,
                                            group=j.task.group_column, seed=j.settings.seed)
         layout.split_dir.mkdir(parents=True, exist_ok=True)
-        train.to_csv(layout.split_file("train"), index=False)
-        valid.to_csv(layout.split_file("validation"), index=False)
+        write_table(train, layout.split_file("train"), layer=j.task.layer)
+        write_table(valid, layout.split_file("validation"), layer=j.task.layer)
         j.notes.append(f"the split step failed ({why[:200]}); the harness split the data itself: {method}")
         j.split = harness.register_split(
             layout,

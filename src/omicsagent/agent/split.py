@@ -7,13 +7,15 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from omicsagent.ml.io import take_rows
+
 
 def split_frame(df: pd.DataFrame, *, target: str, task_type: str, group: str | None = None,
                 fraction: float = 0.2, seed: int = 0) -> tuple[pd.DataFrame, pd.DataFrame, str]:
     """(train, validation, description of the method). Rows keep their original order within each part."""
     mask, method = held_out_rows(df, target=target, task_type=task_type, group=group, fraction=fraction,
                                  seed=seed)
-    return df[~mask].reset_index(drop=True), df[mask].reset_index(drop=True), method
+    return take_rows(df, ~mask), take_rows(df, mask), method
 
 
 def held_out_rows(df: pd.DataFrame, *, target: str, task_type: str, group: str | None = None,

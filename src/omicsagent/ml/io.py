@@ -9,7 +9,12 @@ table with ``read_table``, so a file gives the same columns and dtypes wherever 
   A tab-separated file named ``train.csv`` is read as tab-separated.
 - AnnData (``.h5ad``, HDF5 bytes) is read as a table too: the ``obs`` columns, then one column per gene
   (``var_names``) holding ``X`` or the chosen ``layer`` (``"raw"``: ``adata.raw.X`` when there is no layer
-  of that name), one row per cell. The matrix may be stored sparse; the table holds it densely.
+  of that name), one row per cell. Only those parts of the file are read. A matrix stored sparse stays
+  sparse: its gene columns are pandas sparse columns (``pd.SparseDtype``, zeros not stored), and
+  ``gene_matrix`` gives them back as one CSR matrix; a dense matrix gives dense columns.
+- ``write_table`` is the one writer of the tables omicsagent hands on (workspace inputs, splits, the
+  harness's files): comma-separated text, or an AnnData file (whatever the file is called: the reader goes
+  by the bytes) when the table has sparse gene columns, so a sparse matrix is never written out densely.
 - Every failure is an ``InputError``: one sentence naming the file and the fix.
 """
 from __future__ import annotations
@@ -17,6 +22,7 @@ from __future__ import annotations
 import csv
 import gzip
 import io
+from collections import Counter
 from pathlib import Path
 
 import pandas as pd
@@ -66,7 +72,7 @@ def read_table(path: str | Path, *, nrows: int | None = None, as_text: tuple[str
         df, columns = _read_anndata(path, nrows, layer)
     else:
         df, columns = _read_text(path, nrows, gzipped=magic[:2] == _GZIP_MAGIC, as_text=as_text)
-    dupes = sorted({c for c in columns if columns.count(c) > 1})
+    dupes = sorted(c for c, n in Counter(columns).items() if n > 1)
     if dupes:
         raise InputError(
             f"{path} has duplicate column names ({', '.join(map(repr, dupes))}); "
@@ -130,38 +136,111 @@ def read_anndata(path: str | Path):
     try:
         return anndata.read_h5ad(path)
     except Exception as err:  # noqa: BLE001 - h5py/anndata raise many types for foreign or corrupt files
-        raise InputError(
-            f"{path} is an HDF5 file but not a readable AnnData (.h5ad) file ({type(err).__name__}); "
-            "write it with anndata's write_h5ad."
-        ) from None
+        raise _not_anndata(path, err) from None
+
+
+def _not_anndata(path: str | Path, err: Exception) -> InputError:
+    return InputError(
+        f"{path} is an HDF5 file but not a readable AnnData (.h5ad) file ({type(err).__name__}); "
+        "write it with anndata's write_h5ad."
+    )
+
+
+def _matrix_key(layer: str | None, layers: list[str], has_raw: bool, path: str | Path) -> str:
+    """Where the expression matrix of ``layer`` lives: ``X``, ``layers/<layer>`` or ``raw`` (``"raw"`` when
+    no layer has that name); an ``InputError`` listing the choices otherwise."""
+    if layer is None or layer == "X":
+        return "X"
+    if layer in layers:
+        return f"layers/{layer}"
+    if layer == "raw" and has_raw:
+        return "raw"
+    options = ["X", *layers] + (["raw"] if has_raw else [])
+    raise InputError(f"{path} has no layer '{layer}'; choose one of: {', '.join(options)}.")
 
 
 def expression_matrix(adata, layer: str | None, path: str | Path):
     """``(matrix, gene names)`` of an AnnData: ``X``, the layer named ``layer``, or ``adata.raw.X`` for
     ``"raw"`` when no layer has that name; sparse matrices stay sparse."""
-    if layer is None or layer == "X":
+    key = _matrix_key(layer, list(adata.layers.keys()), adata.raw is not None, path)
+    if key == "X":
         matrix, genes = adata.X, adata.var_names
-    elif layer in adata.layers:
-        matrix, genes = adata.layers[layer], adata.var_names
-    elif layer == "raw" and adata.raw is not None:
+    elif key == "raw":
         matrix, genes = adata.raw.X, adata.raw.var_names
     else:
-        options = ["X", *adata.layers.keys()] + (["raw"] if adata.raw is not None else [])
-        raise InputError(f"{path} has no layer '{layer}'; choose one of: {', '.join(options)}.")
+        matrix, genes = adata.layers[layer], adata.var_names
     if matrix is None:
         raise InputError(f"{path} has no expression matrix X; give a file with X or choose a --layer.")
     return matrix, [str(g) for g in genes]
+
+
+def anndata_parts(path: str | Path, layer: str | None = None, *, nrows: int | None = None,
+                  matrix: bool = True):
+    """``(obs, matrix, gene names)`` of an AnnData file, reading only those parts (not the other layers,
+    embeddings or graphs it may hold): the matrix of ``layer`` (see ``expression_matrix``) as stored, CSR
+    when it is sparse (None when ``matrix`` is false), the first ``nrows`` cells only if given."""
+    import h5py
+    from scipy import sparse
+
+    path = Path(path)
+    try:
+        fh = h5py.File(path, "r")
+    except OSError as err:
+        raise _not_anndata(path, err) from None
+    with fh:
+        modern = _encoding(fh) == "anndata" and "obs" in fh and "var" in fh
+        if modern:
+            try:
+                obs, x, genes = _h5_parts(fh, layer, nrows, matrix, path)
+            except InputError:
+                raise
+            except Exception as err:  # noqa: BLE001 - h5py/anndata raise many types for corrupt files
+                raise _not_anndata(path, err) from None
+    if not modern:  # written by an anndata older than 0.7: anndata reads the whole file
+        adata = read_anndata(path)
+        x, genes = expression_matrix(adata, layer, path)
+        obs = adata.obs
+        if nrows is not None:
+            obs, x = obs.iloc[:nrows], x[:nrows]
+    if x is not None and sparse.issparse(x):
+        x = x.tocsr()
+    return obs, (x if matrix else None), genes
+
+
+def _encoding(element) -> str:
+    """The ``encoding-type`` anndata wrote on an HDF5 group or dataset ("" when there is none)."""
+    kind = element.attrs.get("encoding-type", "")
+    return kind.decode() if isinstance(kind, bytes) else str(kind)
+
+
+def _h5_parts(fh, layer: str | None, nrows: int | None, matrix: bool, path: Path):
+    from anndata.io import read_elem, sparse_dataset
+
+    layers = list(fh["layers"].keys()) if "layers" in fh else []
+    key = _matrix_key(layer, layers, "raw" in fh and "X" in fh["raw"], path)
+    obs = read_elem(fh["obs"])
+    var = fh["raw/var"] if key == "raw" else fh["var"]
+    genes = [str(g) for g in read_elem(var).index]
+    element = fh.get("raw/X" if key == "raw" else key)
+    if element is None:
+        raise InputError(f"{path} has no expression matrix X; give a file with X or choose a --layer.")
+    x = None
+    if matrix:
+        if _encoding(element) in ("csr_matrix", "csc_matrix"):
+            x = sparse_dataset(element)[:nrows] if nrows is not None else read_elem(element)
+        else:
+            x = element[:nrows] if nrows is not None else read_elem(element)
+    if nrows is not None:
+        obs = obs.iloc[:nrows]
+    return obs, x, genes
 
 
 def _read_anndata(path: Path, nrows: int | None, layer: str | None) -> tuple[pd.DataFrame, list[str]]:
     import numpy as np
     from scipy import sparse
 
-    adata = read_anndata(path)
-    matrix, genes = expression_matrix(adata, layer, path)
-    obs = adata.obs.reset_index(drop=True)
-    if nrows is not None:
-        obs, matrix = obs.head(nrows), matrix[:nrows]
+    obs, matrix, genes = anndata_parts(path, layer, nrows=nrows)
+    obs = obs.reset_index(drop=True)
     for c in obs.columns:  # categories as their values, as a text table gives them back
         if isinstance(obs[c].dtype, pd.CategoricalDtype):
             values = obs[c].astype(object)
@@ -169,11 +248,85 @@ def _read_anndata(path: Path, nrows: int | None, layer: str | None) -> tuple[pd.
                 obs[c] = values.astype(obs[c].cat.categories.dtype) if values.notna().all() else values
             except (TypeError, ValueError):
                 obs[c] = values
-    dense = matrix.toarray() if sparse.issparse(matrix) else np.asarray(matrix)
-    genes_df = pd.DataFrame(dense, columns=genes)
+    if sparse.issparse(matrix):  # kept sparse: one pandas sparse column per gene
+        genes_df = pd.DataFrame.sparse.from_spmatrix(matrix, columns=genes)
+    else:
+        genes_df = pd.DataFrame(np.asarray(matrix), columns=genes)
     columns = [str(c) for c in obs.columns] + genes
-    df = pd.concat([obs, genes_df], axis=1) if len(obs.columns) else genes_df
-    return df, columns
+    return _with_obs(genes_df, obs), columns
+
+
+def _with_obs(genes: pd.DataFrame, obs: pd.DataFrame) -> pd.DataFrame:
+    """``obs``'s columns, then ``genes``' (both indexed 0..n-1); inserted one by one, which unlike a concat
+    does not walk the thousands of gene columns."""
+    import warnings
+
+    with warnings.catch_warnings():  # "highly fragmented": one block per sparse column is what it should be
+        warnings.simplefilter("ignore", pd.errors.PerformanceWarning)
+        for i, c in enumerate(obs.columns):
+            genes.insert(i, c, obs[c])
+    return genes
+
+
+def take_rows(df: pd.DataFrame, rows) -> pd.DataFrame:
+    """The rows ``rows`` (positions, or a boolean mask) of ``df`` in that order, index reset. A table with
+    sparse gene columns is cut as one CSR matrix: pandas cuts each sparse column on its own, which takes
+    seconds for 10,000 genes."""
+    import numpy as np
+    from scipy import sparse
+
+    rows = np.asarray(rows)
+    if rows.dtype == bool:
+        rows = np.flatnonzero(rows)
+    genes = sparse_columns(df)
+    if len(genes) < 100:
+        return df.iloc[rows].reset_index(drop=True)
+    x = sparse.csr_matrix(df[genes].sparse.to_coo())[rows]
+    out = _with_obs(pd.DataFrame.sparse.from_spmatrix(x, columns=genes),
+                    df.drop(columns=genes).iloc[rows].reset_index(drop=True))
+    return out if list(out.columns) == list(df.columns) else out[list(df.columns)]
+
+
+def sparse_columns(df: pd.DataFrame) -> list[str]:
+    """The columns of ``df`` held sparse (the genes of a sparse AnnData matrix)."""
+    return [c for c, dtype in df.dtypes.items() if isinstance(dtype, pd.SparseDtype)]
+
+
+def gene_matrix(df: pd.DataFrame, columns: list[str]):
+    """The values of ``columns`` as one matrix: CSR (float64) when they are all sparse columns, never
+    densified; otherwise a dense float64 array with missing values as 0."""
+    import numpy as np
+    from scipy import sparse
+
+    block = df[columns]
+    if columns and all(isinstance(t, pd.SparseDtype) for t in block.dtypes):
+        return sparse.csr_matrix(block.sparse.to_coo(), dtype=np.float64)
+    return block.to_numpy(dtype=np.float64, na_value=0.0)
+
+
+def write_table(df: pd.DataFrame, path: str | Path, *, layer: str | None = None) -> Path:
+    """Write ``df`` so that ``read_table`` gives it back, atomically (a crash leaves no half file): comma-
+    separated text, or, when it has sparse columns, an AnnData file with the other columns as ``obs`` and
+    the sparse ones as a CSR ``X`` (also stored as the layer ``layer`` when given, so a script that reads
+    the task's layer finds it). The format follows the content, not the file's name."""
+    path = Path(path)
+    tmp = path.with_name(f".{path.name}.tmp")
+    genes = sparse_columns(df)
+    if not genes:
+        tmp.write_bytes(to_csv_bytes(df))
+    else:
+        import anndata
+        from scipy import sparse
+
+        obs = df.drop(columns=genes).reset_index(drop=True)
+        obs.index = [str(i) for i in range(len(obs))]
+        x = sparse.csr_matrix(df[genes].sparse.to_coo())
+        adata = anndata.AnnData(X=x, obs=obs, var=pd.DataFrame(index=[str(g) for g in genes]))
+        if layer is not None and layer != "X":
+            adata.layers[layer] = x
+        adata.write_h5ad(tmp)
+    tmp.replace(path)
+    return path
 
 
 def _text_head(path: Path, gzipped: bool) -> str:

@@ -17,7 +17,7 @@ import pandas as pd
 
 from omicsagent.errors import InputError
 from omicsagent.ml.features import FeatureSet, Featurizer, build_featurizer
-from omicsagent.ml.io import read_table
+from omicsagent.ml.io import read_table, write_table
 from omicsagent.ml.models.base import Model, build_model
 
 __all__ = [
@@ -28,6 +28,7 @@ __all__ = [
     "build_featurizer",
     "build_model",
     "read_table",
+    "write_table",
 ]
 
 FORMAT_VERSION = 1

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from omicsagent.ml.io import read_table, to_csv_bytes
+from omicsagent.ml.io import read_table, write_table
 
 __all__ = ["TABLE_SUFFIXES", "find_table", "read_table", "write_csv_atomic"]
 
@@ -24,7 +24,6 @@ def find_table(folder: Path, stem: str) -> Path | None:
 
 
 def write_csv_atomic(df: pd.DataFrame, path: Path) -> None:
-    """Write a CSV so a crash never leaves a half-written file behind."""
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_bytes(to_csv_bytes(df))
-    tmp.replace(path)
+    """Write a table (``write_table``: CSV, or AnnData for sparse genes) so a crash never leaves a
+    half-written file behind."""
+    write_table(df, path)

@@ -17,7 +17,7 @@ from pydantic import BaseModel, Field, ValidationError
 from omicsagent.errors import InputError
 from omicsagent.ml.metrics import DEFAULT_METRIC, TASK_TYPES, get_metric, metrics_for, resolve_metric_name
 from omicsagent.tasks import detect
-from omicsagent.ml.io import is_anndata
+from omicsagent.ml.io import is_anndata, take_rows
 from omicsagent.tasks.io import find_table, read_table
 
 TaskType = Literal["binary", "multiclass", "regression", "multilabel"]
@@ -129,7 +129,7 @@ def split_of(values: pd.Series) -> pd.Series:
 
 def rows_of_split(df: pd.DataFrame, column: str, which: str) -> pd.DataFrame:
     """The rows of ``df`` whose split column names the split ``which``, in file order."""
-    return df[(split_of(df[column]) == which).to_numpy()].reset_index(drop=True)
+    return take_rows(df, (split_of(df[column]) == which).to_numpy())
 
 
 def _like_classes(y: pd.Series, classes: list) -> pd.Series:
@@ -150,7 +150,7 @@ def without_missing_target(df: pd.DataFrame, target: str, path: Path) -> pd.Data
     missing = df[target].isna()
     if not missing.any():
         return df
-    df = df[~missing].reset_index(drop=True)
+    df = take_rows(df, ~missing.to_numpy())
     y = df[target]
     if pd.api.types.is_float_dtype(y) and (y == y.round()).all() and _written_as_integers(path, target):
         df[target] = y.astype("int64")
@@ -441,9 +441,9 @@ def _split_by_column(train_df, column: str, train_p: Path, valid_df, test_df, va
 
 def _gene_columns(path: Path, layer: str | None, df: pd.DataFrame) -> list[str]:
     """The gene columns of a table read from an AnnData file: its var names (or raw's, for --layer raw)."""
-    from omicsagent.ml.io import expression_matrix, read_anndata
+    from omicsagent.ml.io import anndata_parts
 
-    _, genes = expression_matrix(read_anndata(path), layer, path)
+    genes = anndata_parts(path, layer, matrix=False)[2]
     return [g for g in genes if g in df.columns]
 
 

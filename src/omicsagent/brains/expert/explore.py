@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from omicsagent.agent.analysis import gc_content
@@ -52,7 +53,7 @@ def explore_data(task: Task, train_path: Path) -> tuple[str, list[str]]:
             findings.append(_mutation_note(c.name, col))
     genes = task.gene_columns
     if genes:
-        findings.append(_expression_note(df[genes], task.layer))
+        findings.append(_expression_note(df, genes, task.layer))
     numeric = [c.name for c in task.feature_columns if c.role == "numeric"]
     if numeric:
         miss = df[numeric].apply(pd.to_numeric, errors="coerce").isna().mean()
@@ -71,21 +72,28 @@ def explore_data(task: Task, train_path: Path) -> tuple[str, list[str]]:
     return summary, findings
 
 
-def _expression_note(genes: pd.DataFrame, layer: str | None) -> str:
+def _expression_note(df: pd.DataFrame, genes: list[str], layer: str | None) -> str:
     """What the expression matrix holds: raw counts (normalised and log-transformed in the features) or
-    values already transformed (used as they are), how sparse it is, how deep the cells are."""
-    from omicsagent.ml.singlecell import looks_like_counts
+    values already transformed (used as they are), how sparse it is, how deep the cells are. A sparse matrix
+    is read as one (never densified)."""
+    from scipy import sparse
 
-    x = genes.to_numpy(dtype=float, na_value=0.0)
+    from omicsagent.ml.io import gene_matrix
+    from omicsagent.ml.singlecell import cell_totals, looks_like_counts
+
+    x = gene_matrix(df, genes)
     source = f"layer '{layer}'" if layer else "X"
+    nonzero = x.count_nonzero() if sparse.issparse(x) else np.count_nonzero(x)
+    zeros = 1.0 - nonzero / max(x.shape[0] * x.shape[1], 1)
     if looks_like_counts(x):
-        depth = float(pd.Series(x.sum(axis=1)).median())
+        depth = float(np.median(cell_totals(x)))
         kind = (f"raw counts (median {depth:.0f} per cell): the features normalise each cell to the median "
                 "total and log1p-transform")
     else:
         kind = (f"already transformed values (range {x.min():.3g} to {x.max():.3g}): used as they are, "
                 "no normalisation")
-    return f"{genes.shape[1]} genes from {source}, {(x == 0).mean():.0%} zeros; {kind}"
+    how = ", stored sparse" if sparse.issparse(x) else ""
+    return f"{len(genes)} genes from {source}{how}, {zeros:.0%} zeros; {kind}"
 
 
 def _mutation_note(name: str, col: pd.Series) -> str:
