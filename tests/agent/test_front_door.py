@@ -53,6 +53,17 @@ def journal(run: Path) -> dict:
     return json.loads((run / "journal.json").read_text())
 
 
+def interrupted(proc: subprocess.Popen, run: Path, cwd: Path) -> dict:
+    """The run's journal, after checking the process ended like an interrupt: exit 130, no traceback, the
+    journal `interrupted` with the resume command."""
+    stderr = (cwd / "stderr.txt").read_text()
+    assert proc.returncode == 130, stderr[-2000:]
+    assert "Traceback" not in stderr and "interrupted" in stderr
+    j = journal(run)
+    assert j["status"] == "interrupted" and "resume" in j["status_reason"]
+    return j
+
+
 def wait_for(predicate, *, timeout: float = 300, what: str = "") -> None:
     deadline = time.time() + timeout
     while time.time() < deadline:
@@ -193,11 +204,7 @@ def test_a_second_process_is_refused_and_ctrl_c_keeps_the_best(tmp_path, data):
     finally:
         if proc.poll() is None:
             os.killpg(proc.pid, signal.SIGKILL)
-    stderr = (tmp_path / "stderr.txt").read_text()
-    assert proc.returncode == 130, stderr[-2000:]
-    assert "Traceback" not in stderr and "interrupted" in stderr
-    j = journal(run)
-    assert j["status"] == "interrupted" and "resume" in j["status_reason"]
+    j = interrupted(proc, run, tmp_path)
     assert j["iterations"][-1]["status"] == "failed" and "Ctrl-C" in j["iterations"][-1]["failure"]
     assert j["test_metrics"] and j["test_iteration"] == best_before  # scored once, with the kept best
     metrics = json.loads((run / "best" / "metrics.json").read_text())
@@ -217,9 +224,5 @@ def test_kill_sigterm_stops_a_run_like_ctrl_c(tmp_path, data):
     finally:
         if proc.poll() is None:
             os.killpg(proc.pid, signal.SIGKILL)
-    stderr = (tmp_path / "stderr.txt").read_text()
-    assert proc.returncode == 130, stderr[-2000:]
-    assert "Traceback" not in stderr and "interrupted" in stderr
-    j = journal(run)
-    assert j["status"] == "interrupted" and "resume" in j["status_reason"]
+    interrupted(proc, run, tmp_path)
     assert (run / "report.html").exists()

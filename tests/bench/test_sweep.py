@@ -85,6 +85,19 @@ def _running(marker: str) -> list[str]:
     return [line for line in out.splitlines() if marker in line and "ps -eo" not in line]
 
 
+def _start_then_terminate(args: list[str], cwd: Path, marker: str) -> tuple[int, str, bool]:
+    """Start a sweep, wait until a process showing ``marker`` runs, send SIGTERM; (exit code, stderr, whether
+    the marked process had started)."""
+    proc = subprocess.Popen(args, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 120
+    while not _running(marker) and time.monotonic() < deadline and proc.poll() is None:
+        time.sleep(0.2)
+    started = bool(_running(marker))
+    proc.terminate()
+    _, err = proc.communicate(timeout=60)
+    return proc.returncode, err, started
+
+
 @pytest.mark.slow
 def test_a_terminated_sweep_stops_its_job_and_the_rerun_redoes_it(tmp_path: Path, small_suite: Path) -> None:
     """`kill PID` (SIGTERM) on a sweep ends it like Ctrl-C: the job it was running (in its own session, in the
@@ -93,24 +106,14 @@ def test_a_terminated_sweep_stops_its_job_and_the_rerun_redoes_it(tmp_path: Path
     nap = f"nap=python -c 'import time; {marker}' {{public}} {{out}}"
     args = [*OMICSAGENT, "bench", "run", "two.toml", "--data", "data", "--tasks", "motif", "--agents", "nap",
             "--agent", nap, "--out", "results"]
-    proc = subprocess.Popen(args, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    deadline = time.monotonic() + 120
-    while not _running(marker) and time.monotonic() < deadline and proc.poll() is None:
-        time.sleep(0.2)
-    assert _running(marker), "the agent never started"
-    proc.terminate()
-    _, err = proc.communicate(timeout=60)
-    assert proc.returncode == 130 and "interrupted" in err and "Traceback" not in err, err[-2000:]
+    code, err, started = _start_then_terminate(args, tmp_path, marker)
+    assert started, "the agent never started"
+    assert code == 130 and "interrupted" in err and "Traceback" not in err, err[-2000:]
     time.sleep(1)
     assert _running(marker) == []  # nothing left running
     assert _results(tmp_path / "results") == {}
-    res = subprocess.Popen(args, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    deadline = time.monotonic() + 120
-    while not _running(marker) and time.monotonic() < deadline and res.poll() is None:
-        time.sleep(0.2)
-    assert _running(marker), "the rerun did not run the job again"
-    res.terminate()
-    _, err = res.communicate(timeout=60)
+    _, err, started = _start_then_terminate(args, tmp_path, marker)
+    assert started, "the rerun did not run the job again"
     assert "1 jobs: 0 already finished (skipped), 1 to run" in err or "1 job: 0 already" in err, err
 
 
