@@ -280,6 +280,25 @@ def test_blend_and_bag():
     assert recipes.bag(gbm).model["members"] == [{"kind": "lgbm"}] * 3
 
 
+def test_a_multi_label_task_blends_and_bags_inside_the_per_label_wrapper():
+    """Blend and bag of multi-label candidates: the ensemble is the binary model fitted per label (a
+    ``per_label`` of two ``per_label`` models would have no family, and was never blended)."""
+    lin = Candidate("a", "linear", {"blocks": [{"kind": "kmer", "column": "s"}]},
+                    {"kind": "per_label", "base": {"kind": "linear"}}, "", 2)
+    both = {"blocks": [{"kind": "kmer", "column": "s"}, {"kind": "tabular", "columns": ["x"]}]}
+    gbm = Candidate("b", "gbm", both, {"kind": "per_label", "base": {"kind": "lgbm"}}, "", 5)
+    assert recipes.family_of(gbm.model) == "gbm" and recipes.family_of(lin.model) == "linear"
+    b = recipes.blend(gbm, lin)
+    assert b.model == {"kind": "per_label", "base": {
+        "kind": "ensemble", "members": [{"kind": "lgbm"}, {"kind": "linear"}],
+        "member_blocks": [[0, 1], [0]]}}
+    assert recipes.family_of(b.model) == "ensemble"
+    bagged = {"kind": "ensemble", "members": [{"kind": "lgbm"}] * 3}
+    assert recipes.bag(gbm).model == {"kind": "per_label", "base": bagged}
+    assert recipes.bag(lin) is None and recipes.blend(lin, lin) is None
+    assert recipes.blend(gbm, Candidate("c", "linear", lin.representation, {"kind": "linear"}, "", 2)) is None
+
+
 def test_when_the_search_ends_it_says_whether_time_or_ideas_ran_out(tmp_path, monkeypatch):
     monkeypatch.setattr(policy, "PLATEAU_K", 1000)  # no plateau: run the ideas out
     j, profile = journal_for(make_motif_task(tmp_path / "d", n=200, n_test=0), iterations=100)

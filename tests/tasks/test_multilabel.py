@@ -194,3 +194,53 @@ def test_run_then_best_inference_and_predict_from_another_directory(tmp_path):
         assert ((out >= 0) & (out <= 1)).all().all()
     report = (run / "report.md").read_text()
     assert "Validation metrics per label" in report and "| label_2 |" in report
+
+
+def test_the_tree_search_blends_and_bags_per_label_models_that_then_train_and_predict(tmp_path):
+    """Once the drafts are in, the search improves the best multi-label node with a blend of two families
+    and with bagging, each wrapped per label; the blended spec trains, saves and predicts a probability per
+    label."""
+    from omicsagent.agent.journal import IterationRecord, RunJournal, RunSettings, StepRecord
+    from omicsagent.brains.expert import policy, recipes
+    from omicsagent.ml.pipeline import TrainedModel, build_featurizer, build_model
+
+    folder = make_multilabel_task(tmp_path / "d", n=300, n_test=100)
+    labels = ["label_0", "label_1", "label_2"]
+    task = load_task(folder)
+    assert task.labels == labels
+    j = RunJournal(run_id="t", task=task, settings=RunSettings(iterations=30, time_budget_s=900,
+                                                               extra={"search": "tree"}))
+    profile = recipes.profile_of(task, task.table("train"), time_budget_s=900)
+    moves = []
+    for k in range(8):
+        d = policy.decide(j, profile, time_left_s=800)
+        if d.candidate is None:
+            break
+        assert d.candidate.model["kind"] == "per_label"
+        moves.append(d)
+        c = d.candidate
+        it = IterationRecord(index=len(j.iterations), parent=d.parent, status="succeeded", steps=[
+            StepRecord(name="representation", status="done",
+                       output={"name": c.name, "spec": c.representation}),
+            StepRecord(name="architecture", status="done", output={"spec": c.model}),
+            StepRecord(name="training", status="done", duration_s=5)])
+        # the second draft (boosted trees) stays the best, every other node is worse: the search builds on it
+        it.validation_metrics = {task.metric: 0.9 if k == 1 else 0.85 - 0.01 * k}
+        it.train_metrics = {task.metric: 0.95}
+        j.iterations.append(it)
+    bases = [d.candidate.model["base"] for d in moves if d.parent is not None]
+    blends = [b for b in bases if b["kind"] == "ensemble" and b.get("member_blocks")]
+    bags = [b for b in bases if b["kind"] == "ensemble" and not b.get("member_blocks")]
+    assert blends and bags, [d.reason for d in moves]
+    assert len({recipes.FAMILY_OF_KIND[m["kind"]] for m in blends[0]["members"]}) == 2
+
+    blend = next(d.candidate for d in moves if d.candidate.model["base"] is blends[0])
+    train, test = pd.read_csv(folder / "train.csv"), pd.read_csv(folder / "test.csv")
+    feat = build_featurizer(blend.representation)
+    model = build_model(blend.model, task_type="multilabel")
+    model.fit(feat.fit_transform(train), train[labels].to_numpy(), log=lambda _m: None)
+    TrainedModel(featurizer=feat, model=model, task_type="multilabel", target=labels).save(tmp_path / "m")
+    pred = TrainedModel.load(tmp_path / "m").predict_frame(test.drop(columns=labels))
+    assert list(pred.columns) == [f"probability_{c}" for c in labels]
+    score = evaluate("multilabel", test[labels].to_numpy(float), None, pred.to_numpy(float))
+    assert score["mean_auroc"] > 0.85

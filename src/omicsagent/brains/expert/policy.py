@@ -52,7 +52,7 @@ def candidate_of(it: IterationRecord, plan: list[Candidate]) -> Candidate | None
     model = arch.output.get("spec", {})
     return Candidate(
         name=rep.output.get("name", "?"),
-        family=recipes.FAMILY_OF_KIND.get(model.get("kind"), "?"),
+        family=recipes.family_of(model),
         representation=rep.output.get("spec", {}),
         model=model,
         rationale=rep.output.get("description", ""),
@@ -360,7 +360,7 @@ def improvements(journal: RunJournal, plan: list[Candidate]) -> list[tuple[Candi
     label = f"improving the best iteration {best_it.index} ({best.name}) after the plan"
 
     def family(c):
-        return recipes.FAMILY_OF_KIND.get(c.model.get("kind"), c.family)
+        return recipes.family_of(c.model, c.family)
 
     other = next(((it, c) for it, c in ranked[1:] if family(c) not in (family(best), "ensemble")), None)
     if other is not None and family(best) != "ensemble":

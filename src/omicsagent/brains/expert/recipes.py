@@ -9,6 +9,7 @@ failure, a timeout or a memory error).
 from __future__ import annotations
 
 import copy
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
@@ -801,6 +802,19 @@ FAMILY_OF_KIND = {"linear": "linear", "lgbm": "gbm", "cnn1d": "cnn", "cnn2d": "c
 STOCHASTIC = ("lgbm", "cnn1d", "cnn2d", "mlp")  # models whose fit changes with the seed
 
 
+def _unwrapped(model: dict) -> tuple[dict, Callable[[dict], dict]]:
+    """(the single model inside a spec, how to wrap a replacement the same way): a multi-label task's
+    ``per_label`` wrapper holds the binary model that is fitted per label."""
+    if model.get("kind") == "per_label" and isinstance(model.get("base"), dict):
+        return model["base"], lambda inner: {**copy.deepcopy(model), "base": inner}
+    return model, lambda inner: inner
+
+
+def family_of(model: dict, default: str = "?") -> str:
+    """The family of a model spec (a per-label wrapper has its base model's family)."""
+    return FAMILY_OF_KIND.get(_unwrapped(model)[0].get("kind"), default)
+
+
 def _block_key(block: dict) -> str:
     import json
 
@@ -821,10 +835,11 @@ def _union_blocks(*reps: dict) -> dict:
 def blend(a: Candidate, b: Candidate, why: str = "") -> Candidate | None:
     """An equal-weight ensemble of two single models of different families, reading the union of their
     representations; None when they share a family or one is already an ensemble."""
-    fa, fb = FAMILY_OF_KIND.get(a.model.get("kind")), FAMILY_OF_KIND.get(b.model.get("kind"))
-    if fa == fb or "ensemble" in (fa, fb):
+    fa, fb = family_of(a.model, ""), family_of(b.model, "")
+    (ma, wrap), (mb, _) = _unwrapped(a.model), _unwrapped(b.model)
+    if fa == fb or "ensemble" in (fa, fb) or (ma is a.model) != (mb is b.model):
         return None
-    members = [copy.deepcopy(a.model), copy.deepcopy(b.model)]
+    members = [copy.deepcopy(ma), copy.deepcopy(mb)]
     union = _union_blocks(a.representation, b.representation)
     keys = [_block_key(u) for u in union["blocks"]]
     # each member reads the blocks of its own candidate (a linear model never sees the other's descriptors)
@@ -833,7 +848,7 @@ def blend(a: Candidate, b: Candidate, why: str = "") -> Candidate | None:
         f"blend[{a.name} | {b.name}]",
         "ensemble",
         union,
-        {"kind": "ensemble", "members": members, "member_blocks": reads},
+        wrap({"kind": "ensemble", "members": members, "member_blocks": reads}),
         (f"{why} " if why else "") + "Averaging the two best candidates of different families "
         "usually beats both when their errors differ.",
         est_seconds=a.est_seconds + b.est_seconds,
@@ -843,9 +858,10 @@ def blend(a: Candidate, b: Candidate, why: str = "") -> Candidate | None:
 def bag(c: Candidate, n: int = 3, why: str = "") -> Candidate | None:
     """The candidate refitted with ``n`` seeds and averaged (bagging over seeds); None when its model does
     not depend on the seed (a linear model) or is already an ensemble."""
-    if c.model.get("kind") not in STOCHASTIC:
+    inner, wrap = _unwrapped(c.model)
+    if inner.get("kind") not in STOCHASTIC:
         return None
     return Candidate(f"{c.name}+bagged{n}", "ensemble", copy.deepcopy(c.representation),
-                     {"kind": "ensemble", "members": [copy.deepcopy(c.model) for _ in range(n)]},
+                     wrap({"kind": "ensemble", "members": [copy.deepcopy(inner) for _ in range(n)]}),
                      (f"{why} " if why else "") + f"Averaging {n} fits with different seeds reduces the "
                      "variance of the best model.", est_seconds=c.est_seconds * n)

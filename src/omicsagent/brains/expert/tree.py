@@ -69,7 +69,7 @@ def root_of(journal: RunJournal, it: IterationRecord) -> int:
 
 def _signature(c: Candidate) -> tuple:
     blocks = c.representation.get("blocks", []) if isinstance(c.representation, dict) else []
-    return (recipes.FAMILY_OF_KIND.get(c.model.get("kind"), c.family),
+    return (recipes.family_of(c.model, c.family),
             tuple(sorted(str(b.get("kind")) for b in blocks if isinstance(b, dict))))
 
 
@@ -79,9 +79,9 @@ def node_moves(journal: RunJournal, it: IterationRecord, c: Candidate,
     moves = refinements(journal, it, c)
     first, rest = moves[:1], moves[1:]
     out = list(first)
-    fam = recipes.FAMILY_OF_KIND.get(c.model.get("kind"), c.family)
+    fam = recipes.family_of(c.model, c.family)
     other = next(((o, oc) for o, oc in ranked if o.index != it.index
-                  and recipes.FAMILY_OF_KIND.get(oc.model.get("kind"), oc.family) not in (fam, "ensemble")),
+                  and recipes.family_of(oc.model, oc.family) not in (fam, "ensemble")),
                  None)
     if other is not None and (b := recipes.blend(c, other[1])) is not None:
         out.append((b, f"blending iteration {it.index} ({c.name}) with iteration {other[0].index} "
