@@ -34,16 +34,21 @@ def seconds(budget: str) -> float:
     return float(budget[:-1]) * unit
 
 
-def one_run(dataset: str, budget: str, *, scratch: Path) -> dict:
-    name = f"{dataset}-{budget}"
+def one_run(dataset: str, budget: str, *, scratch: Path, search: str | None = None) -> dict:
+    """One run through the CLI and the figures its journal gives; ``search``: the policy (default: the
+    run's default, the tree search). `tree_vs_linear.py` runs its cells with this function too, so its
+    tree rows are cells of this table."""
+    name = f"{dataset}-{budget}" + (f"-{search}" if search else "")
     out = scratch / name
     data = os.path.relpath(ROOT.resolve() / dataset, scratch)
     t0 = time.monotonic()
     res = subprocess.run([sys.executable, "-m", "omicsagent", "run", data, "--out", name,
-                          "--time-budget", budget, "--iterations", "100", "--quiet"],
+                          "--time-budget", budget, "--iterations", "100", "--quiet"]
+                         + (["--search", search] if search else []),
                          capture_output=True, text=True, check=False, cwd=scratch)
     wall = time.monotonic() - t0
-    row = {"dataset": dataset, "budget": budget, "wall_s": round(wall, 1), "exit": res.returncode}
+    row = {"dataset": dataset, "budget": budget, "search": search or "tree", "wall_s": round(wall, 1),
+           "exit": res.returncode, "load": round(os.getloadavg()[0], 1)}
     journal_path = out / "journal.json"
     if not journal_path.exists():
         row["error"] = (res.stderr.strip().splitlines() or ["no journal"])[-1]
@@ -53,6 +58,7 @@ def one_run(dataset: str, budget: str, *, scratch: Path) -> dict:
     ok = [it for it in j["iterations"] if it["status"] == "succeeded" and metric in it["validation_metrics"]]
     best = next((it for it in ok if it["index"] == j.get("test_iteration")), None)
     row.update(metric=metric, iterations=len(j["iterations"]), succeeded=len(ok),
+               roots=sum(1 for it in j["iterations"] if it.get("parent") is None),
                best=best["summary"] if best else None,
                validation=best["validation_metrics"][metric] if best else None,
                test=(j.get("test_metrics") or {}).get(metric),
@@ -102,7 +108,11 @@ def main(argv: list[str] | None = None) -> int:
                     help="only print the table from these --json files (columns: --budgets)")
     args = ap.parse_args(argv)
     if args.table:
-        rows = [r for f in args.table for r in json.loads(f.read_text())]
+        rows = []
+        for f in args.table:  # this script's rows, or tree_vs_linear.py's ({"header", "rows"}): its tree rows
+            data = json.loads(f.read_text())
+            rows += [r for r in (data["rows"] if isinstance(data, dict) else data)
+                     if r.get("search", "tree") == "tree"]
         print(table(rows, args.budgets))
         return 0
     if not ROOT.is_dir():

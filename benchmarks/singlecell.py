@@ -120,7 +120,8 @@ def main() -> None:
         pred = pd.read_csv(tmp / "pred.csv")["prediction"].astype(str)
     truth = test.obs[LABEL].astype(str).to_numpy()
     its = [it for it in journal["iterations"] if it["status"] == "succeeded"]
-    best = max(its, key=lambda it: it["validation_metrics"].get("macro_f1", -1.0))
+    # the iteration the run itself chose (by k-fold mean on small data), whose model predicted the hold-out
+    best = next(it for it in its if it["index"] == journal["test_iteration"])
     row = {
         "dataset": args.data.name,
         "cells": {"train": train.n_obs, "test": test.n_obs},
@@ -130,6 +131,7 @@ def main() -> None:
         "validation_macro_f1": round(best["validation_metrics"]["macro_f1"], 4),
         "best_iteration": f"{best['index']}: {best['summary']}",
         "iterations": len(journal["iterations"]),
+        "stopped": journal["status_reason"],
         "wall_min": round(wall / 60, 1),
         "peak_memory_mb": round(max([peak_mb] + [it.get("peak_memory_mb") or 0 for it in its])),
         "time_budget": args.time_budget,

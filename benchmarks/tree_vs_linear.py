@@ -5,10 +5,11 @@ the best iteration and the hidden test score for ``--search tree`` and ``--searc
     nice -n 5 .venv/bin/python benchmarks/tree_vs_linear.py esol bbbp --budget 5m --markdown out.md
 
 Each cell is one real run through the CLI (``omicsagent run DATASET --search S --time-budget B
---iterations 100 --quiet``, default expert brain, seed 0, real sandbox) in a scratch folder; the figures come
-from the run's own journal. The test split is scored once by each run with its best model (chosen on
-validation), never used to choose anything. Results are written after every run (``--json``), so a cut
-benchmark keeps what it measured.
+--iterations 100 --quiet``, default expert brain, seed 0, real sandbox, relative paths from a scratch folder),
+made by `budget_use.py`'s runner, so the tree rows are also cells of the budget-use table
+(``budget_use.py --table tree_vs_linear.json``); the figures come from the run's own journal. The test split
+is scored once by each run with its best model (chosen on validation), never used to choose anything. Results
+are written after every run (``--json``), so a cut benchmark keeps what it measured.
 """
 from __future__ import annotations
 
@@ -22,37 +23,10 @@ import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1] / ".." / "shared" / "datasets" / "ml"
-# small and fast first, so a short session measures as many datasets as possible
-DATASETS = ["breast_cancer", "heart_disease", "esol", "bbbp", "gue_prom_core_notata", "gue_tf0", "sirbench",
-            "ago2_clash_hejret"]
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from budget_use import DATASETS, one_run  # noqa: E402  (one runner: a tree row here is a budget_use cell)
+
 POLICIES = ["tree", "linear"]
-
-
-def one_run(dataset: str, search: str, budget: str, *, scratch: Path) -> dict:
-    out = scratch / f"{dataset}-{search}"
-    t0 = time.monotonic()
-    res = subprocess.run([sys.executable, "-m", "omicsagent", "run", str(ROOT / dataset), "--out", str(out),
-                          "--search", search, "--time-budget", budget, "--iterations", "100", "--quiet"],
-                         capture_output=True, text=True, check=False)
-    row: dict = {"dataset": dataset, "search": search, "budget": budget,
-                 "wall_s": round(time.monotonic() - t0, 1), "exit": res.returncode}
-    journal_path = out / "journal.json"
-    if not journal_path.exists():
-        row["error"] = (res.stderr.strip().splitlines() or ["no journal"])[-1]
-        return row
-    j = json.loads(journal_path.read_text())
-    metric = j["task"]["metric"]
-    its = j["iterations"]
-    ok = [it for it in its if it["status"] == "succeeded" and metric in it["validation_metrics"]]
-    best = next((it for it in ok if it["index"] == j.get("test_iteration")), None)
-    children = [it for it in its if it.get("parent") is not None]
-    row.update(metric=metric, iterations=len(its), succeeded=len(ok),
-               roots=len(its) - len(children),
-               best=best["summary"] if best else None,
-               validation=best["validation_metrics"][metric] if best else None,
-               test=(j.get("test_metrics") or {}).get(metric), stopped=j["status_reason"])
-    return row
 
 
 def fmt(value) -> str:
@@ -90,12 +64,11 @@ def main(argv: list[str] | None = None) -> int:
               f"`nice -n 5 .venv/bin/python benchmarks/tree_vs_linear.py --budget {args.budget}`.")
     rows: list[dict] = []
     with tempfile.TemporaryDirectory(prefix="tree-vs-linear-") as tmp:
-        scratch = args.keep or Path(tmp)
+        scratch = (args.keep or Path(tmp)).resolve()
         scratch.mkdir(parents=True, exist_ok=True)
         for dataset in args.datasets:
             for search in POLICIES:
-                row = one_run(dataset, search, args.budget, scratch=scratch)
-                row["load"] = round(os.getloadavg()[0], 1)
+                row = one_run(dataset, args.budget, scratch=scratch, search=search)
                 rows.append(row)
                 print(json.dumps(row), flush=True)
                 args.json.parent.mkdir(parents=True, exist_ok=True)
