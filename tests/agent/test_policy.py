@@ -296,7 +296,11 @@ def test_a_multi_label_task_blends_and_bags_inside_the_per_label_wrapper():
     bagged = {"kind": "ensemble", "members": [{"kind": "lgbm"}] * 3}
     assert recipes.bag(gbm).model == {"kind": "per_label", "base": bagged}
     assert recipes.bag(lin) is None and recipes.blend(lin, lin) is None
-    assert recipes.blend(gbm, Candidate("c", "linear", lin.representation, {"kind": "linear"}, "", 2)) is None
+    # a multi-task network (one output per label) blends with a per-label model as a whole
+    net = Candidate("c", "mlp", lin.representation, {"kind": "mlp"}, "", 2)
+    assert recipes.blend(gbm, net).model == {"kind": "ensemble", "members": [gbm.model, {"kind": "mlp"}],
+                                             "member_blocks": [[0, 1], [0]]}
+    assert recipes.bag(net).model == {"kind": "ensemble", "members": [{"kind": "mlp"}] * 3}
 
 
 def test_when_the_search_ends_it_says_whether_time_or_ideas_ran_out(tmp_path, monkeypatch):

@@ -244,3 +244,39 @@ def test_the_tree_search_blends_and_bags_per_label_models_that_then_train_and_pr
     assert list(pred.columns) == [f"probability_{c}" for c in labels]
     score = evaluate("multilabel", test[labels].to_numpy(float), None, pred.to_numpy(float))
     assert score["mean_auroc"] > 0.85
+
+
+@pytest.mark.parametrize("spec", [
+    {"kind": "mlp", "hidden": 32, "epochs": 40, "patience": 8},
+    {"kind": "ensemble", "members": [{"kind": "per_label", "base": {"kind": "lgbm"}},
+                                     {"kind": "mlp", "hidden": 32, "epochs": 40, "patience": 8}]},
+])
+def test_a_multi_task_network_learns_every_label_from_the_measured_ones(tmp_path, spec):
+    """A torch model fits a multi-label target itself (one output per label, the loss on measured labels
+    only), alone or beside a per-label model in an ensemble; it saves, loads and predicts a probability per
+    label, and the plan gives multi-label tasks such networks instead of one network per label."""
+    from omicsagent.brains.expert import recipes
+    from omicsagent.ml.pipeline import TrainedModel, build_featurizer, build_model
+
+    folder = make_multilabel_task(tmp_path / "d", n=400, missing=0.3)
+    train, test = pd.read_csv(folder / "train.csv"), pd.read_csv(folder / "test.csv")
+    labels = ["label_0", "label_1", "label_2"]
+    assert train[labels].isna().any().all()  # every label has unmeasured rows
+    feat = build_featurizer({"blocks": [{"kind": "tabular", "columns": ["x0", "x1", "x2", "x3"]}]})
+    model = build_model(spec, task_type="multilabel")
+    model.fit(feat.fit_transform(train), train[labels].to_numpy(), log=lambda _m: None)
+    TrainedModel(featurizer=feat, model=model, task_type="multilabel", target=labels).save(tmp_path / "m")
+    pred = TrainedModel.load(tmp_path / "m").predict_frame(test.drop(columns=labels))
+    assert list(pred.columns) == [f"probability_{c}" for c in labels]
+    score = evaluate("multilabel", test[labels].to_numpy(float), None, pred.to_numpy(float))
+    assert score["mean_auroc"] > 0.85
+    if spec["kind"] == "mlp":
+        assert "mean_auroc" in model.history_[0]  # early stopping watched the mean AUROC of the labels
+
+    task = load_task(folder)
+    profile = recipes.profile_of(task, task.table("train"), time_budget_s=900)
+    rep = {"blocks": [{"kind": "tabular", "columns": ["x0"]}]}
+    wrapped = recipes._per_label([recipes.Candidate("net", "mlp", rep, {"kind": "mlp"}, "", 10),
+                                  recipes.Candidate("trees", "gbm", rep, {"kind": "lgbm"}, "", 10)], profile)
+    assert [c.model for c in wrapped] == [{"kind": "mlp"}, {"kind": "per_label", "base": {"kind": "lgbm"}}]
+    assert wrapped[0].name == "net_multitask" and wrapped[0].time_limit_s

@@ -328,9 +328,18 @@ def _with_embeddings(cands: list[Candidate], p: DataProfile) -> list[Candidate]:
 
 
 def _per_label(binary: list[Candidate], p: DataProfile) -> list[Candidate]:
-    """A multi-label task: each binary candidate fitted once per label, on the rows where it was measured."""
+    """A multi-label task: each binary candidate fitted once per label, on the rows where it was measured;
+    a neural network instead gets one output per label and learns them together (a multi-task network)."""
     out = []
     for c in binary:
+        if c.model.get("kind") in TORCH_KINDS:
+            w = replace(c, name=f"{c.name}_multitask",
+                        rationale=f"{c.rationale} One network with an output per label, trained on the "
+                                  f"measured labels only, shares what the labels have in common.",
+                        est_seconds=c.est_seconds * 1.5, time_limit_s=None)
+            w.time_limit_s = _time_limit(w, p)
+            out.append(w)
+            continue
         est = c.est_seconds * max(1, p.n_labels) * 0.7  # a label's measured rows are fewer than all rows
         w = replace(c, name=f"{c.name}_per_label", model={"kind": "per_label", "base": c.model},
                     rationale=f"{c.rationale} One model per label, each fitted on the rows where its label "
@@ -800,6 +809,7 @@ def cheaper(c: Candidate) -> Candidate | None:
 FAMILY_OF_KIND = {"linear": "linear", "lgbm": "gbm", "cnn1d": "cnn", "cnn2d": "cnn", "mlp": "mlp",
                   "ensemble": "ensemble"}
 STOCHASTIC = ("lgbm", "cnn1d", "cnn2d", "mlp")  # models whose fit changes with the seed
+TORCH_KINDS = ("cnn1d", "cnn2d", "mlp")  # fit a multi-label target themselves (one output per label)
 
 
 def _unwrapped(model: dict) -> tuple[dict, Callable[[dict], dict]]:
@@ -836,9 +846,11 @@ def blend(a: Candidate, b: Candidate, why: str = "") -> Candidate | None:
     """An equal-weight ensemble of two single models of different families, reading the union of their
     representations; None when they share a family or one is already an ensemble."""
     fa, fb = family_of(a.model, ""), family_of(b.model, "")
-    (ma, wrap), (mb, _) = _unwrapped(a.model), _unwrapped(b.model)
-    if fa == fb or "ensemble" in (fa, fb) or (ma is a.model) != (mb is b.model):
+    if fa == fb or "ensemble" in (fa, fb):
         return None
+    (ma, wrap), (mb, _) = _unwrapped(a.model), _unwrapped(b.model)
+    if (ma is a.model) != (mb is b.model):  # a per-label model with a multi-task network: blend them whole
+        ma, mb, wrap = a.model, b.model, (lambda inner: inner)
     members = [copy.deepcopy(ma), copy.deepcopy(mb)]
     union = _union_blocks(a.representation, b.representation)
     keys = [_block_key(u) for u in union["blocks"]]

@@ -34,6 +34,7 @@ class Model:
 
     kind: ClassVar[str] = ""
     importance_kind: ClassVar[str] = ""  # what ``feature_importances()`` values mean
+    multilabel: ClassVar[bool] = False  # fits a multi-label target (rows x labels, 0/1 or NaN) itself
     task_type: str = field(default="binary", kw_only=True)
     seed: int = field(default=0, kw_only=True)
     target_transform: str = field(default="none", kw_only=True)
@@ -74,6 +75,8 @@ class Model:
 
     def predict(self, X: FeatureSet) -> np.ndarray:
         raw = self._output(X)
+        if self.task_type == "multilabel":
+            return (raw >= 0.5).astype(int)
         if self.task_type == "regression":
             return raw.astype(float)
         assert self.classes_ is not None
@@ -102,6 +105,10 @@ class Model:
         return 0 if self.classes_ is None else len(self.classes_)
 
     def _encode_targets(self, y, n_rows: int) -> np.ndarray:
+        if self.task_type == "multilabel":
+            Y = encode_multilabel(y, n_rows)
+            self.classes_ = np.arange(Y.shape[1])  # one "class" per label: the columns of predict_proba
+            return Y
         y = np.asarray(y)
         if y.ndim != 1 or len(y) != n_rows:
             raise InputError(f"The target has {len(y)} values for {n_rows} rows; pass one target per row.")
@@ -128,6 +135,21 @@ class Model:
                 f"use task_type='multiclass'."
             )
         return np.searchsorted(self.classes_, y)
+
+
+def encode_multilabel(y, n_rows: int) -> np.ndarray:
+    """A multi-label target as floats of shape (rows, labels): 0, 1, or NaN where a label was not measured."""
+    try:
+        Y = np.asarray(y, dtype=float)
+    except (TypeError, ValueError):
+        raise InputError("Multi-label targets must be 0/1 numbers (missing allowed); convert them.") from None
+    if Y.ndim != 2 or len(Y) != n_rows:
+        raise InputError(f"Multi-label targets need shape (rows, labels) with {n_rows} rows; pass "
+                         f"train[LABELS].to_numpy().")
+    known = Y[~np.isnan(Y)]
+    if not np.isin(known, (0.0, 1.0)).all():
+        raise InputError("Multi-label targets must hold only 0, 1 or missing values; fix the label columns.")
+    return Y
 
 
 def rank_normal(y: np.ndarray, max_quantiles: int = 4001) -> tuple[np.ndarray, np.ndarray]:
@@ -171,8 +193,8 @@ def build_model(spec: dict[str, Any], *, task_type: str, seed: int = 0) -> Model
     if kind not in classes:
         raise InputError(f"Unknown model kind {kind!r}; choose one of: {', '.join(classes)}.")
     cls = classes[kind]
-    if task_type == "multilabel" and kind != "per_label":
-        raise InputError(f"A multilabel task needs one model per label; wrap the spec as "
+    if task_type == "multilabel" and not cls.multilabel:
+        raise InputError(f"Model {kind!r} fits one label at a time; for a multilabel task wrap the spec as "
                          f"{{\"kind\": \"per_label\", \"base\": {{\"kind\": \"{kind}\", ...}}}}.")
     allowed = set(cls.option_names())
     unknown = sorted(set(spec) - allowed - {"kind"})
@@ -200,7 +222,7 @@ def inner_split(
     n = len(y)
     rng = np.random.default_rng(seed)
     n_val = max(1, round(n * fraction))
-    if task_type != "regression":
+    if task_type in ("binary", "multiclass"):
         classes, counts = np.unique(y, return_counts=True)
         if counts.min() >= 2:
             val = []

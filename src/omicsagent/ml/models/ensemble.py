@@ -19,6 +19,7 @@ class Ensemble(Model):
     two candidates: each member sees its own candidate's features, not the union); default: all."""
 
     kind = "ensemble"
+    multilabel = True  # when every member is (each member is built for the task and refuses otherwise)
     members: list[dict] = field(default_factory=list)
     weights: list[float] | None = None
     time_shares: list[float] | None = None
@@ -49,7 +50,7 @@ class Ensemble(Model):
     def _fit(self, X: FeatureSet, y: np.ndarray, *, time_limit_s: float | None, log: Log) -> None:
         shares = np.asarray(self.time_shares or [1.0] * len(self._models), dtype=float)
         start = time.monotonic()
-        labels = y if self.task_type == "regression" else self.classes_[y]
+        labels = y if self.task_type in ("regression", "multilabel") else self.classes_[y]
         if self.member_blocks is not None:
             if max(i for b in self.member_blocks for i in b) >= len(X.flat_blocks):
                 raise InputError(f"member_blocks names a block beyond the representation's "

@@ -21,6 +21,7 @@ class PerLabel(Model):
     """
 
     kind = "per_label"
+    multilabel = True
     importance_kind = "mean over labels of each label model's absolute importances scaled to sum to 1"
     base: dict = field(default_factory=lambda: {"kind": "linear"})
     _models: list = field(default_factory=list, init=False, repr=False)
@@ -37,24 +38,6 @@ class PerLabel(Model):
         from omicsagent.ml.models.base import build_model
 
         build_model(self.base, task_type="binary", seed=self.seed)  # validates the base spec now
-
-    def _encode_targets(self, y, n_rows: int) -> np.ndarray:
-        try:
-            Y = np.asarray(y, dtype=float)
-        except (TypeError, ValueError):
-            raise InputError(
-                "Multi-label targets must be 0/1 numbers (missing allowed); convert them."
-            ) from None
-        if Y.ndim != 2 or len(Y) != n_rows:
-            raise InputError(f"Multi-label targets need shape (rows, labels) with {n_rows} rows; pass "
-                             f"train[LABELS].to_numpy().")
-        known = Y[~np.isnan(Y)]
-        if not np.isin(known, (0.0, 1.0)).all():
-            raise InputError(
-                "Multi-label targets must hold only 0, 1 or missing values; fix the label columns."
-            )
-        self.classes_ = np.arange(Y.shape[1])
-        return Y
 
     def _fit(self, X: FeatureSet, y: np.ndarray, *, time_limit_s: float | None, log: Log) -> None:
         from omicsagent.ml.models.base import build_model
@@ -87,9 +70,6 @@ class PerLabel(Model):
                 proba = model.predict_proba(X)
                 cols.append(proba[:, list(model.classes_).index(1)])
         return np.column_stack(cols)
-
-    def predict(self, X: FeatureSet) -> np.ndarray:
-        return (self._predict_raw(X) >= 0.5).astype(int)
 
     def feature_importances(self) -> np.ndarray | None:
         total, n = None, 0

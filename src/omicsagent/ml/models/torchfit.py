@@ -25,6 +25,10 @@ MAX_DENSE_CELLS = 150_000_000  # 600 MB of float32
 
 @dataclass
 class TorchModel(Model):
+    """A multi-label target gets one output per label and a loss on the measured labels only: one network
+    shares what the labels have in common (a multi-task network)."""
+
+    multilabel = True
     epochs: int = 30
     batch_size: int = 128
     lr: float = 2e-3
@@ -111,6 +115,8 @@ class TorchModel(Model):
         if self.task_type == "regression":
             self._y_mean, self._y_std = float(y.mean()), float(y.std() + 1e-8)
             target = ((y - self._y_mean) / self._y_std).astype(np.float32)
+        elif self.task_type == "multilabel":
+            target = y.astype(np.float32)  # NaN: not measured, left out of the loss
         else:
             target = y.astype(np.int64)
         fit_idx, val_idx = inner_split(
@@ -195,6 +201,11 @@ class TorchModel(Model):
 
         if self.task_type == "binary":
             return F.binary_cross_entropy_with_logits(out[:, 0], target.float())
+        if self.task_type == "multilabel":
+            measured = ~target.isnan()
+            if not measured.any():
+                return out.sum() * 0.0
+            return F.binary_cross_entropy_with_logits(out[measured], target[measured])
         if self.task_type == "multiclass":
             return F.cross_entropy(out, target)
         return F.mse_loss(out[:, 0], target)
@@ -222,6 +233,12 @@ class TorchModel(Model):
             from sklearn.metrics import roc_auc_score
 
             return loss, float(roc_auc_score(y, out[:, 0])), "auroc"
+        if self.task_type == "multilabel":
+            from omicsagent.ml.metrics import evaluate
+
+            mean_auroc = evaluate("multilabel", y, None, out)["mean_auroc"]  # logits rank like probabilities
+            if np.isfinite(mean_auroc):
+                return loss, float(mean_auroc), "mean_auroc"
         return loss, -loss, "neg_loss"
 
     # --- prediction -------------------------------------------------------------------------
@@ -242,6 +259,8 @@ class TorchModel(Model):
         if self.task_type == "binary":
             p = 1.0 / (1.0 + np.exp(-out[:, 0].astype(np.float64)))
             return np.column_stack([1.0 - p, p])
+        if self.task_type == "multilabel":
+            return 1.0 / (1.0 + np.exp(-out.astype(np.float64)))
         e = np.exp(out - out.max(axis=1, keepdims=True))
         return e / e.sum(axis=1, keepdims=True)
 
