@@ -52,6 +52,8 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("datasets", nargs="*", default=DATASETS)
     ap.add_argument("--budget", default="2m")
+    ap.add_argument("--policies", nargs="+", default=POLICIES, choices=POLICIES,
+                    help="the policies to run (default both; one when the other's run is already measured)")
     ap.add_argument("--json", type=Path, default=Path("benchmarks/results/tree_vs_linear.json"))
     ap.add_argument("--markdown", type=Path, default=Path("benchmarks/results/tree_vs_linear.md"))
     ap.add_argument("--keep", type=Path, default=None, help="keep the run folders here (default: a temp dir)")
@@ -67,7 +69,7 @@ def main(argv: list[str] | None = None) -> int:
         scratch = (args.keep or Path(tmp)).resolve()
         scratch.mkdir(parents=True, exist_ok=True)
         for dataset in args.datasets:
-            for search in POLICIES:
+            for search in args.policies:
                 row = one_run(dataset, args.budget, scratch=scratch, search=search)
                 rows.append(row)
                 print(json.dumps(row), flush=True)
