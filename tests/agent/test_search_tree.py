@@ -251,3 +251,24 @@ def test_the_best_is_built_on_before_the_search_branches_away_from_it(tmp_path: 
     _record(j, d, valid=0.84)  # no gain: now the search branches from a runner-up or drafts anew
     d = policy.decide(j, profile, time_left_s=800)
     assert d.parent != 0 and "has not improved" in d.reason, d.reason
+
+
+def test_before_a_plateau_stops_the_search_the_best_is_blended_and_bagged(tmp_path: Path) -> None:
+    """The plan used up and no gain for a while: the run does not stop before the best node has had its
+    averaging moves (a blend with another family, bagging over seeds), the cheapest reliable gains."""
+    j, profile = _journal(tmp_path / "d")
+    best = None
+    for k in range(60):
+        d = policy.decide(j, profile, time_left_s=800)
+        if d.candidate is None:
+            break
+        # the first draft of a seed-dependent model (bagging applies) stays the best
+        first = best is None and d.parent is None and d.candidate.model["kind"] in recipes.STOCHASTIC
+        it = _record(j, d, valid=0.9 if first else 0.8 - 0.001 * k)
+        best = it if first else best
+    assert d.candidate is None and d.reason.startswith("plateau"), d.reason
+    children = [it for it in j.iterations if it.parent == best.index]
+    specs = [it.step("architecture").output["spec"] for it in children]
+    assert best.step("architecture").output["spec"]["kind"] in recipes.STOCHASTIC
+    assert any(s["kind"] == "ensemble" and s.get("member_blocks") for s in specs)  # blended
+    assert any(s["kind"] == "ensemble" and not s.get("member_blocks") for s in specs)  # bagged

@@ -13,7 +13,10 @@ profile alone (so resume and fork are exact, and the same seed gives the same tr
 4. **Branch**: once ``BRANCH_K`` iterations in a row did not improve the best validation score by more than
    ``PLATEAU_EPS`` (relative), alternately expand a runner-up (the best node of another lineage) or draft
    the plan's next candidate, until a branch beats the best and greedy improvement resumes on it.
-5. **Stop**: once the plan is used up and ``STOP_K`` iterations in a row brought no such gain.
+5. **Stop**: once the plan is used up and ``STOP_K`` iterations in a row brought no such gain, after the
+   best node has been blended with the best of another family and bagged over seeds (where they apply and
+   fit in the time left): averaging is the cheapest reliable gain, and a plateau reached while branching
+   elsewhere says nothing about it.
 """
 from __future__ import annotations
 
@@ -73,12 +76,11 @@ def _signature(c: Candidate) -> tuple:
             tuple(sorted(str(b.get("kind")) for b in blocks if isinstance(b, dict))))
 
 
-def node_moves(journal: RunJournal, it: IterationRecord, c: Candidate,
-               ranked: list[tuple[IterationRecord, Candidate]]) -> list[tuple[Candidate, str]]:
-    """The children worth trying for node ``it`` (candidate ``c``), most promising first."""
-    moves = refinements(journal, it, c)
-    first, rest = moves[:1], moves[1:]
-    out = list(first)
+def averaging_moves(it: IterationRecord, c: Candidate,
+                    ranked: list[tuple[IterationRecord, Candidate]]) -> list[tuple[Candidate, str]]:
+    """Node ``it``'s children that average models: a blend with the best node of another family, and the
+    node bagged over seeds (each None-free, in that order)."""
+    out = []
     fam = recipes.family_of(c.model, c.family)
     other = next(((o, oc) for o, oc in ranked if o.index != it.index
                   and recipes.family_of(oc.model, oc.family) not in (fam, "ensemble")),
@@ -88,7 +90,14 @@ def node_moves(journal: RunJournal, it: IterationRecord, c: Candidate,
                        f"({other[1].name}), the best of another family"))
     if (b := recipes.bag(c)) is not None:
         out.append((b, f"bagging iteration {it.index} ({c.name}) over seeds"))
-    return out + rest
+    return out
+
+
+def node_moves(journal: RunJournal, it: IterationRecord, c: Candidate,
+               ranked: list[tuple[IterationRecord, Candidate]]) -> list[tuple[Candidate, str]]:
+    """The children worth trying for node ``it`` (candidate ``c``), most promising first."""
+    moves = refinements(journal, it, c)
+    return moves[:1] + averaging_moves(it, c, ranked) + moves[1:]
 
 
 def decide_tree(journal: RunJournal, profile: DataProfile, *, time_left_s: float) -> Decision:
@@ -141,7 +150,12 @@ def decide_tree(journal: RunJournal, profile: DataProfile, *, time_left_s: float
 
     n = streak(journal)
     if not explore and n >= STOP_K:
-        best_it = ranked[0][0]
+        best_it, best_c = ranked[0]
+        # before the plateau ends the run, the best node gets the blend and the bagging it has not had
+        for child, why in averaging_moves(best_it, best_c, ranked):
+            if ok(child):
+                return Decision(child, f"the plan is used up and the search has plateaued; before stopping, "
+                                       f"{why}", parent=best_it.index)
         before = [it for it in finished[:-n] if it.status == "succeeded"]
         best_before = None
         for it in before:
