@@ -196,13 +196,28 @@ def test_run_then_best_inference_and_predict_from_another_directory(tmp_path):
     assert "Validation metrics per label" in report and "| label_2 |" in report
 
 
+def fit_save_predict(folder: Path, representation: dict, spec: dict, out: Path, labels: list[str]):
+    """Fit ``spec`` on the task's train.csv, save it, load it back and score test.csv: (model, mean AUROC),
+    after checking that the loaded model writes one probability column per label."""
+    from omicsagent.ml.pipeline import TrainedModel, build_featurizer, build_model
+
+    train, test = pd.read_csv(folder / "train.csv"), pd.read_csv(folder / "test.csv")
+    feat = build_featurizer(representation)
+    model = build_model(spec, task_type="multilabel")
+    model.fit(feat.fit_transform(train), train[labels].to_numpy(), log=lambda _m: None)
+    TrainedModel(featurizer=feat, model=model, task_type="multilabel", target=labels).save(out)
+    pred = TrainedModel.load(out).predict_frame(test.drop(columns=labels))
+    assert list(pred.columns) == [f"probability_{c}" for c in labels]
+    score = evaluate("multilabel", test[labels].to_numpy(float), None, pred.to_numpy(float))
+    return model, score["mean_auroc"]
+
+
 def test_the_tree_search_blends_and_bags_per_label_models_that_then_train_and_predict(tmp_path):
     """Once the drafts are in, the search improves the best multi-label node with a blend of two families
     and with bagging, each wrapped per label; the blended spec trains, saves and predicts a probability per
     label."""
     from omicsagent.agent.journal import IterationRecord, RunJournal, RunSettings, StepRecord
     from omicsagent.brains.expert import policy, recipes
-    from omicsagent.ml.pipeline import TrainedModel, build_featurizer, build_model
 
     folder = make_multilabel_task(tmp_path / "d", n=300, n_test=100)
     labels = ["label_0", "label_1", "label_2"]
@@ -235,15 +250,8 @@ def test_the_tree_search_blends_and_bags_per_label_models_that_then_train_and_pr
     assert len({recipes.FAMILY_OF_KIND[m["kind"]] for m in blends[0]["members"]}) == 2
 
     blend = next(d.candidate for d in moves if d.candidate.model["base"] is blends[0])
-    train, test = pd.read_csv(folder / "train.csv"), pd.read_csv(folder / "test.csv")
-    feat = build_featurizer(blend.representation)
-    model = build_model(blend.model, task_type="multilabel")
-    model.fit(feat.fit_transform(train), train[labels].to_numpy(), log=lambda _m: None)
-    TrainedModel(featurizer=feat, model=model, task_type="multilabel", target=labels).save(tmp_path / "m")
-    pred = TrainedModel.load(tmp_path / "m").predict_frame(test.drop(columns=labels))
-    assert list(pred.columns) == [f"probability_{c}" for c in labels]
-    score = evaluate("multilabel", test[labels].to_numpy(float), None, pred.to_numpy(float))
-    assert score["mean_auroc"] > 0.85
+    _, mean_auroc = fit_save_predict(folder, blend.representation, blend.model, tmp_path / "m", labels)
+    assert mean_auroc > 0.85
 
 
 @pytest.mark.parametrize("spec", [
@@ -256,20 +264,14 @@ def test_a_multi_task_network_learns_every_label_from_the_measured_ones(tmp_path
     only), alone or beside a per-label model in an ensemble; it saves, loads and predicts a probability per
     label, and the plan gives multi-label tasks such networks instead of one network per label."""
     from omicsagent.brains.expert import recipes
-    from omicsagent.ml.pipeline import TrainedModel, build_featurizer, build_model
 
     folder = make_multilabel_task(tmp_path / "d", n=400, missing=0.3)
-    train, test = pd.read_csv(folder / "train.csv"), pd.read_csv(folder / "test.csv")
+    train = pd.read_csv(folder / "train.csv")
     labels = ["label_0", "label_1", "label_2"]
     assert train[labels].isna().any().all()  # every label has unmeasured rows
-    feat = build_featurizer({"blocks": [{"kind": "tabular", "columns": ["x0", "x1", "x2", "x3"]}]})
-    model = build_model(spec, task_type="multilabel")
-    model.fit(feat.fit_transform(train), train[labels].to_numpy(), log=lambda _m: None)
-    TrainedModel(featurizer=feat, model=model, task_type="multilabel", target=labels).save(tmp_path / "m")
-    pred = TrainedModel.load(tmp_path / "m").predict_frame(test.drop(columns=labels))
-    assert list(pred.columns) == [f"probability_{c}" for c in labels]
-    score = evaluate("multilabel", test[labels].to_numpy(float), None, pred.to_numpy(float))
-    assert score["mean_auroc"] > 0.85
+    rep = {"blocks": [{"kind": "tabular", "columns": ["x0", "x1", "x2", "x3"]}]}
+    model, mean_auroc = fit_save_predict(folder, rep, spec, tmp_path / "m", labels)
+    assert mean_auroc > 0.85
     if spec["kind"] == "mlp":
         assert "mean_auroc" in model.history_[0]  # early stopping watched the mean AUROC of the labels
 
