@@ -163,9 +163,11 @@ def decide_tree(journal: RunJournal, profile: DataProfile, *, time_left_s: float
                 best_before = journal.primary(it)
         gain = _gain(journal, best_before, journal.primary(best_it))
         gain = 0.0 if math.isinf(gain) else max(gain, 0.0)
-        return Decision(None, f"plateau: the last {n} iterations of the tree search improved the best "
-                              f"validation {journal.metric.label} by {gain:.2%} "
-                              f"(less than {PLATEAU_EPS:.1%}) and the plan is used up")
+        # each of the n iterations gained at most PLATEAU_EPS on the best before it; together they may
+        # have gained a little more, which the message gives as it is
+        return Decision(None, f"plateau: none of the last {n} iterations of the tree search improved the "
+                              f"best validation {journal.metric.label} by more than {PLATEAU_EPS:.1%} "
+                              f"(together {gain:.2%}) and the plan is used up")
 
     best_it, best_c = ranked[0]
     # 3. improve the best greedily while it keeps improving (a best never built on has not plateaued yet)
