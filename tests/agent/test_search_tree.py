@@ -291,3 +291,45 @@ def test_the_plateau_message_does_not_contradict_itself_when_small_gains_add_up(
     together = float(d.reason.split("(together ")[1].split("%")[0])
     assert n >= tree.STOP_K and together > 100 * policy.PLATEAU_EPS  # the gains added up past the rule
     assert "by more than 0.2%" in d.reason and "less than" not in d.reason
+
+
+def _families_of_plan(j: RunJournal, profile: recipes.DataProfile) -> set[str]:
+    return {recipes.family_of(c.model, c.family) for c in recipes.plan(profile)} - {"ensemble"}
+
+
+def test_every_model_family_of_the_plan_is_drafted_before_a_runner_up_is_refined(tmp_path: Path) -> None:
+    """The first draft stays the best and nothing improves it: before the search refines any runner-up, it
+    drafts each model family of the plan that no node has tried (on DNA the CNN comes late in the plan, and
+    a run that kept refining the two linear drafts never trained it)."""
+    j, profile = _journal(tmp_path / "d")
+    assert {"linear", "gbm", "cnn"} <= _families_of_plan(j, profile)
+    for k in range(40):
+        d = policy.decide(j, profile, time_left_s=800)
+        if d.candidate is None:
+            break
+        first = not j.iterations
+        _record(j, d, valid=0.9 if first else 0.8)
+        if "runner-up" in d.reason:
+            break
+    assert "runner-up" in d.reason, [it.parent for it in j.iterations]
+    drafted = {recipes.family_of(it.step("architecture").output["spec"])
+               for it in j.iterations[:-1] if it.parent is None}
+    assert _families_of_plan(j, profile) <= drafted, drafted
+
+
+def test_a_blend_of_two_nodes_is_tried_once_whichever_node_is_expanded(tmp_path: Path) -> None:
+    """Expanding node A proposes blend(A, B) and expanding B proposes blend(B, A): the same model, which a
+    run once trained twice; the pair is now put in one order, so the second is seen as tried."""
+    j, profile = _journal(tmp_path / "d")
+    for k in range(60):
+        d = policy.decide(j, profile, time_left_s=800)
+        if d.candidate is None:
+            break
+        _record(j, d, valid=0.8 + 0.0015 * (k % 3))  # scores close together: every node gets expanded
+    pairs = []
+    for it in j.iterations:
+        spec = it.step("architecture").output["spec"]
+        if spec.get("kind") == "ensemble" and spec.get("member_blocks"):
+            pairs.append(sorted(json.dumps(m, sort_keys=True) for m in spec["members"]))
+    assert pairs, "no blend was tried"
+    assert len(pairs) == len({tuple(p) for p in pairs}), "the same blend was trained twice"

@@ -85,7 +85,9 @@ def averaging_moves(it: IterationRecord, c: Candidate,
     other = next(((o, oc) for o, oc in ranked if o.index != it.index
                   and recipes.family_of(oc.model, oc.family) not in (fam, "ensemble")),
                  None)
-    if other is not None and (b := recipes.blend(c, other[1])) is not None:
+    # the earlier node first, so expanding either node of a pair proposes the same blend (tried once)
+    first, second = sorted([(it, c), other], key=lambda ic: ic[0].index) if other else (None, None)
+    if other is not None and (b := recipes.blend(first[1], second[1])) is not None:
         out.append((b, f"blending iteration {it.index} ({c.name}) with iteration {other[0].index} "
                        f"({other[1].name}), the best of another family"))
     if (b := recipes.bag(c)) is not None:
@@ -176,7 +178,11 @@ def decide_tree(journal: RunJournal, profile: DataProfile, *, time_left_s: float
             d := expand(best_it, best_c, f"improving the best node {best_it.index}")):
         return d
 
-    # 4. branch: a runner-up of another lineage, or the plan's next draft (alternately)
+    # 4. branch: a runner-up of another lineage, or the plan's next draft (alternately); but a model family
+    # no node has tried yet is drafted before any runner-up is refined: a new family is the likeliest large
+    # gain and what a blend needs, and a plan's strongest family may come late in it
+    families = {recipes.family_of(c.model, c.family) for _, c in ranked} | {"ensemble"}
+    fresh = [c for c in explore if recipes.family_of(c.model, c.family) not in families]
     best_root = root_of(journal, best_it)
     others = [(it, c) for it, c in ranked[1:] if root_of(journal, it) != best_root] + \
              [(it, c) for it, c in ranked[1:] if root_of(journal, it) == best_root]
@@ -190,11 +196,12 @@ def decide_tree(journal: RunJournal, profile: DataProfile, *, time_left_s: float
 
     def draft() -> Decision | None:
         if explore:
-            return Decision(explore[0], f"the best has not improved for {n} iterations; drafting a new "
-                                        f"branch: {explore[0].rationale}")
+            c = (fresh or explore)[0]
+            return Decision(c, f"the best has not improved for {n} iterations; drafting a new "
+                               f"branch: {c.rationale}")
         return None
 
-    order = (runner_up, draft) if (n - BRANCH_K) % 2 == 0 else (draft, runner_up)
+    order = (runner_up, draft) if (n - BRANCH_K) % 2 == 0 and not fresh else (draft, runner_up)
     for option in order:
         if d := option():
             return d
