@@ -12,7 +12,8 @@ profile alone (so resume and fork are exact, and the same seed gives the same tr
    least once before the search branches away from it.
 4. **Branch**: once ``BRANCH_K`` iterations in a row did not improve the best validation score by more than
    ``PLATEAU_EPS`` (relative), alternately expand a runner-up (the best node of another lineage) or draft
-   the plan's next candidate, until a branch beats the best and greedy improvement resumes on it.
+   the plan's next candidate, until a branch beats the best and greedy improvement resumes on it. While the
+   plan holds a model family no node has tried, that family's draft comes before any runner-up.
 5. **Stop**: once the plan is used up and ``STOP_K`` iterations in a row brought no such gain, after the
    best node has been blended with the best of another family and bagged over seeds (where they apply and
    fit in the time left): averaging is the cheapest reliable gain, and a plateau reached while branching
