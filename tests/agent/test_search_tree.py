@@ -43,13 +43,13 @@ def tree_of(folder: Path) -> dict[str, str]:
 
 @pytest.fixture(scope="module")
 def tree_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A default `omicsagent run` (tree search) of five iterations on a small tabular task; the folder
+    """A default `omicsagent run` (tree search) of six iterations on a small tabular task; the folder
     holding it is the working directory of the tests (the run is ``runs/t`` in it). It selects on the single
     validation split (--cv-below 0; the tree's choices are checked against validation scores below, and
-    k-fold selection would add five fold models to each of the five iterations)."""
+    k-fold selection would add five fold models to each of the six iterations)."""
     home = tmp_path_factory.mktemp("tree")
     make_interaction_task(home / "data", n=240, n_test=80)
-    res = cli("run", "data", "--iterations", "5", "--time-budget", "5m", "--out", "runs/t", "--quiet",
+    res = cli("run", "data", "--iterations", "6", "--time-budget", "5m", "--out", "runs/t", "--quiet",
               "--cv-below", "0", cwd=home)
     assert res.returncode == 0, res.stderr[-3000:]
     return home
@@ -68,19 +68,21 @@ def test_a_tree_search_run_drafts_improves_the_best_and_branches_from_a_runner_u
     j = journal(tree_run / "runs" / "t")
     assert j["version"] == 2 and j["settings"]["extra"]["search"] == "tree"
     its = j["iterations"]
-    assert len(its) == 5 and all(it["status"] == "succeeded" for it in its)
+    assert len(its) == 6 and all(it["status"] == "succeeded" for it in its)
     parents = [it["parent"] for it in its]
     assert all(p is None or 0 <= p < i for i, p in enumerate(parents)), parents  # a tree: parents come first
     assert parents[:3] == [None, None, None]  # three drafts (linear, LightGBM, ensemble)
     metric = j["task"]["metric"]
     best_before = max(range(3), key=lambda i: its[i]["validation_metrics"][metric])
-    assert parents[3] == best_before  # then the best draft is improved ...
-    # ... and when that brought no gain, the search branches from a runner-up, outside the best's line
-    branch = its[4]
+    assert parents[3] == parents[4] == best_before  # then the best draft gets two children ...
+    assert all(its[i]["validation_metrics"][metric] <= its[best_before]["validation_metrics"][metric]
+               for i in (3, 4))
+    # ... and when they brought no gain, the search branches from a runner-up, outside the best's line
+    branch = its[5]
     assert branch["parent"] not in {best_before, *ancestors(its, best_before), None}, parents
     plan = next(s for s in branch["steps"] if s["name"] == "representation")
     assert plan["output"]["parent"] == branch["parent"]
-    reflection = next(s for s in its[3]["steps"] if s["name"] == "reflection")
+    reflection = next(s for s in its[4]["steps"] if s["name"] == "reflection")
     assert "runner-up" in reflection["output"]["instructions"]["architecture"]
 
 
@@ -239,6 +241,8 @@ def test_a_version_1_journal_is_still_read(tmp_path: Path) -> None:
 
 
 def test_the_best_is_built_on_before_the_search_branches_away_from_it(tmp_path: Path) -> None:
+    """Drafts that did not beat the best say nothing about its refinements, blend or bagging: the best gets
+    BRANCH_K children of its own before the search branches away (it once got a single one)."""
     j, profile = _journal(tmp_path / "d")
     scores = [0.85, 0.80, 0.78]  # the first draft stays the best: the later drafts bring no gain
     for value in scores:
@@ -246,10 +250,11 @@ def test_the_best_is_built_on_before_the_search_branches_away_from_it(tmp_path: 
         assert d.parent is None
         _record(j, d, valid=value)
     assert tree.streak(j) >= tree.BRANCH_K
-    d = policy.decide(j, profile, time_left_s=800)
-    assert d.parent == 0 and d.reason.startswith("improving the best node 0"), d.reason
-    _record(j, d, valid=0.84)  # no gain: now the search branches from a runner-up or drafts anew
-    d = policy.decide(j, profile, time_left_s=800)
+    for _ in range(tree.BRANCH_K):
+        d = policy.decide(j, profile, time_left_s=800)
+        assert d.parent == 0 and d.reason.startswith("improving the best node 0"), d.reason
+        _record(j, d, valid=0.84)  # no gain
+    d = policy.decide(j, profile, time_left_s=800)  # now the search branches from a runner-up or drafts anew
     assert d.parent != 0 and "has not improved" in d.reason, d.reason
 
 

@@ -8,12 +8,13 @@ profile alone (so resume and fork are exact, and the same seed gives the same tr
 2. **Draft**: the first ``NUM_DRAFTS`` nodes are fresh candidates from the recipe book's plan (roots), each
    with another model family or representation than the drafts before where the plan allows.
 3. **Improve**: expand the best node greedily: the refinement its fit diagnosis asks for, a blend with the
-   best node of another family, bagging over seeds, the other refinement. A best node is always tried at
-   least once before the search branches away from it.
-4. **Branch**: once ``BRANCH_K`` iterations in a row did not improve the best validation score by more than
-   ``PLATEAU_EPS`` (relative), alternately expand a runner-up (the best node of another lineage) or draft
-   the plan's next candidate, until a branch beats the best and greedy improvement resumes on it. While the
-   plan holds a model family no node has tried, that family's draft comes before any runner-up.
+   best node of another family, bagging over seeds, the other refinement. A best node gets at least
+   ``BRANCH_K`` children before the search branches away from it.
+4. **Branch**: once ``BRANCH_K`` iterations in a row, and ``BRANCH_K`` children of the best, did not improve
+   the best validation score by more than ``PLATEAU_EPS`` (relative), alternately expand a runner-up (the
+   best node of another lineage) or draft the plan's next candidate, until a branch beats the best and
+   greedy improvement resumes on it. While the plan holds a model family no node has tried, that family's
+   draft comes before any runner-up.
 5. **Stop**: once the plan is used up and ``STOP_K`` iterations in a row brought no such gain, after the
    best node has been blended with the best of another family and bagged over seeds (where they apply and
    fit in the time left): averaging is the cheapest reliable gain, and a plateau reached while branching
@@ -173,9 +174,10 @@ def decide_tree(journal: RunJournal, profile: DataProfile, *, time_left_s: float
                               f"(together {gain:.2%}) and the plan is used up")
 
     best_it, best_c = ranked[0]
-    # 3. improve the best greedily while it keeps improving (a best never built on has not plateaued yet)
-    built_on = any(it.parent == best_it.index for it in finished)
-    if (n < BRANCH_K or not built_on) and (
+    # 3. improve the best greedily while it keeps improving, and until BRANCH_K of its own children brought
+    # no gain (drafts that did not beat it say nothing about its refinements, blend or bagging)
+    children = sum(it.parent == best_it.index for it in finished)
+    if (n < BRANCH_K or children < BRANCH_K) and (
             d := expand(best_it, best_c, f"improving the best node {best_it.index}")):
         return d
 
