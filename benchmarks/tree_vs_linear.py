@@ -62,8 +62,9 @@ def main(argv: list[str] | None = None) -> int:
                             check=False).stdout.strip()
     machine = f"{platform.node()} ({platform.machine()}, {os.cpu_count()} cores)"
     header = (f"`--time-budget {args.budget}`, seed 0, on {machine}, commit {commit}, "
-              f"{time.strftime('%Y-%m-%d %H:%M')}, load average at start {os.getloadavg()[0]:.1f}; command: "
-              f"`nice -n 5 .venv/bin/python benchmarks/tree_vs_linear.py --budget {args.budget}`.")
+              f"{time.strftime('%Y-%m-%d %H:%M')}, load average at start {os.getloadavg()[0]:.1f}; command "
+              f"(at nice {os.nice(0)}): `python benchmarks/tree_vs_linear.py "
+              f"{' '.join(sys.argv[1:] if argv is None else argv)}`.")
     rows: list[dict] = []
     with tempfile.TemporaryDirectory(prefix="tree-vs-linear-") as tmp:
         scratch = (args.keep or Path(tmp)).resolve()
