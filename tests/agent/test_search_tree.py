@@ -258,6 +258,23 @@ def test_the_best_is_built_on_before_the_search_branches_away_from_it(tmp_path: 
     assert d.parent != 0 and "has not improved" in d.reason, d.reason
 
 
+def test_a_best_that_only_edged_past_its_parent_gets_no_extra_children(tmp_path: Path) -> None:
+    """A child that beats the best by less than PLATEAU_EPS becomes the best but continues its parent's
+    plateau: once it has been built on without gain, the search branches (a run that gave each such tiny
+    best two children of its own drafted the plan's CNN too late to blend it)."""
+    j, profile = _journal(tmp_path / "d")
+    for value in [0.85, 0.80, 0.78]:
+        _record(j, policy.decide(j, profile, time_left_s=800), valid=value)
+    d = policy.decide(j, profile, time_left_s=800)
+    assert d.parent == 0
+    edged = _record(j, d, valid=0.8505)  # +0.06%: the new best, not a real gain
+    d = policy.decide(j, profile, time_left_s=800)
+    assert d.parent == edged.index and d.reason.startswith("improving the best node"), d.reason
+    _record(j, d, valid=0.84)
+    d = policy.decide(j, profile, time_left_s=800)
+    assert d.parent != edged.index and "has not improved" in d.reason, d.reason
+
+
 def test_before_a_plateau_stops_the_search_the_best_is_blended_and_bagged(tmp_path: Path) -> None:
     """The plan used up and no gain for a while: the run does not stop before the best node has had its
     averaging moves (a blend with another family, bagging over seeds), the cheapest reliable gains."""

@@ -8,8 +8,9 @@ profile alone (so resume and fork are exact, and the same seed gives the same tr
 2. **Draft**: the first ``NUM_DRAFTS`` nodes are fresh candidates from the recipe book's plan (roots), each
    with another model family or representation than the drafts before where the plan allows.
 3. **Improve**: expand the best node greedily: the refinement its fit diagnosis asks for, a blend with the
-   best node of another family, bagging over seeds, the other refinement. A best node gets at least
-   ``BRANCH_K`` children before the search branches away from it.
+   best node of another family, bagging over seeds, the other refinement. A best node is always built on once,
+   and one that was a real gain (more than ``PLATEAU_EPS``) gets ``BRANCH_K`` children, before the search
+   branches away from it.
 4. **Branch**: once ``BRANCH_K`` iterations in a row, and ``BRANCH_K`` children of the best, did not improve
    the best validation score by more than ``PLATEAU_EPS`` (relative), alternately expand a runner-up (the
    best node of another lineage) or draft the plan's next candidate, until a branch beats the best and
@@ -174,10 +175,13 @@ def decide_tree(journal: RunJournal, profile: DataProfile, *, time_left_s: float
                               f"(together {gain:.2%}) and the plan is used up")
 
     best_it, best_c = ranked[0]
-    # 3. improve the best greedily while it keeps improving, and until BRANCH_K of its own children brought
-    # no gain (drafts that did not beat it say nothing about its refinements, blend or bagging)
+    # 3. improve the best greedily while it keeps improving, and always build on a new best once; a best
+    # that was a real gain (more than PLATEAU_EPS, so the streak began after it) gets BRANCH_K children of
+    # its own before the search branches away: drafts that did not beat it say nothing about its
+    # refinements, blend or bagging. A best that only edged past its parent continues its parent's plateau.
+    real_gain = n < len(finished) and finished[-n - 1].index == best_it.index
     children = sum(it.parent == best_it.index for it in finished)
-    if (n < BRANCH_K or children < BRANCH_K) and (
+    if (n < BRANCH_K or children < (BRANCH_K if real_gain else 1)) and (
             d := expand(best_it, best_c, f"improving the best node {best_it.index}")):
         return d
 
