@@ -6,6 +6,8 @@ STAMP  := $(VENV)/.installed
 SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 # Extra options for `make demo`, e.g. make demo DEMO_ARGS="--time-budget 90s --out runs/ci-demo"
 DEMO_ARGS ?=
+# pytest-xdist workers for `make test`: auto is one per CPU core; TEST_WORKERS=0 runs in one process.
+TEST_WORKERS ?= auto
 
 .PHONY: demo test sysdeps venv clean bench
 
@@ -37,7 +39,7 @@ demo: sysdeps venv
 
 test: sysdeps venv
 	$(BIN)/ruff check src tests benchmarks
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -n $(TEST_WORKERS) --dist loadgroup
 
 bench: sysdeps venv
 	$(BIN)/python benchmarks/ml_expert.py

@@ -10,7 +10,8 @@ import pytest
 
 from omicsagent.testing import make_motif_task
 
-pytestmark = pytest.mark.slow
+# the tests share one run (a module fixture): under pytest-xdist they go to one worker, which makes it once
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("expert_e2e_run")]
 EXE = [sys.executable, "-m", "omicsagent"]
 
 

@@ -24,6 +24,9 @@ from omicsagent.tasks import load_task
 from omicsagent.testing import make_interaction_task, make_motif_task
 
 EXE = [sys.executable, "-m", "omicsagent"]
+# four tests share one five-iteration run (a module fixture): under pytest-xdist the module goes to one
+# worker, which makes the run once
+pytestmark = pytest.mark.xdist_group("search_tree_run")
 
 
 def cli(*args: str, cwd: Path, timeout: float = 600) -> subprocess.CompletedProcess:

@@ -17,6 +17,10 @@ from omicsagent.testing import make_motif_task, make_tabular_task
 from .conftest import cli
 
 ray = pytest.importorskip("ray", reason="the Ray extra is not installed; `make venv` installs it")
+# the tests share the module's serial sweep (a module fixture, made by each worker that runs one of them):
+# under pytest-xdist they go to one worker, so the sweep is made once and the two Ray sweeps (two jobs at a
+# time each, on a 2-core machine) run one after the other
+pytestmark = pytest.mark.xdist_group("ray")
 
 SUITE = """
 [suite]

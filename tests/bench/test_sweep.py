@@ -7,6 +7,7 @@ import os
 import signal
 import subprocess
 import time
+import uuid
 from pathlib import Path
 
 import pytest
@@ -102,7 +103,9 @@ def _start_then_terminate(args: list[str], cwd: Path, marker: str) -> tuple[int,
 def test_a_terminated_sweep_stops_its_job_and_the_rerun_redoes_it(tmp_path: Path, small_suite: Path) -> None:
     """`kill PID` (SIGTERM) on a sweep ends it like Ctrl-C: the job it was running (in its own session, in the
     sandbox) is killed with it, no result is written for it, and the rerun runs it again."""
-    marker = "time.sleep(86.25)"
+    # `ps` sees every process on the machine: a marker of this test's own (86.<9 random digits> s) is not
+    # found in another run of this test (another pytest session on the machine)
+    marker = f"time.sleep(86.{uuid.uuid4().int % 10**9:09d})"
     nap = f"nap=python -c 'import time; {marker}' {{public}} {{out}}"
     args = [*OMICSAGENT, "bench", "run", "two.toml", "--data", "data", "--tasks", "motif", "--agents", "nap",
             "--agent", nap, "--out", "results"]

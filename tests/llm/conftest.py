@@ -1,6 +1,8 @@
 """Fixtures for the LLM brain tests: a tiny DNA task and StepContexts made by the real loop and sandbox."""
 from __future__ import annotations
 
+import socket
+from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
 
@@ -44,6 +46,16 @@ def bwrap():
         return probe_bwrap()
     except SandboxUnavailable as exc:
         tool_unusable(f"bubblewrap is unusable on this machine: {exc}")  # a failure under CI=true
+
+
+@pytest.fixture
+def refused_port() -> Iterator[int]:
+    """A port on 127.0.0.1 that refuses connections for the whole test: bound by a socket that never listens.
+    A port merely found free and released could be taken meanwhile by another process (a test server or Ray
+    of another pytest-xdist worker)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        yield s.getsockname()[1]
 
 
 @pytest.fixture

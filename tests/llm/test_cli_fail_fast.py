@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -23,12 +22,6 @@ BOOK = Playbook(
     {"exploration": [final(summary="two classes of GC-rich and AT-rich sequences")]},
     default=final(summary="unused"),
 )
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def omicsagent(args: list[str], cwd: Path, **env: str) -> subprocess.CompletedProcess:
@@ -72,9 +65,9 @@ def cli(*args: str):
     return result.exit_code, result.output
 
 
-def test_a_local_server_that_is_not_listening_stops_before_the_run_folder(work):
+def test_a_local_server_that_is_not_listening_stops_before_the_run_folder(work, refused_port):
     """As a user types it, in a subprocess: Ollama's default URL, here from the environment."""
-    url = f"http://127.0.0.1:{free_port()}/v1"
+    url = f"http://127.0.0.1:{refused_port}/v1"
     result = omicsagent(
         ["run", "../data", "--brain", "llm", "--model", "ollama:llama3.1"], cwd=work, OLLAMA_BASE_URL=url
     )
@@ -96,8 +89,8 @@ def test_a_local_server_that_is_not_listening_stops_before_the_run_folder(work):
         ),
     ],
 )
-def test_every_local_server_is_checked(work, model, hint):
-    url = f"http://127.0.0.1:{free_port()}/v1"
+def test_every_local_server_is_checked(work, model, hint, refused_port):
+    url = f"http://127.0.0.1:{refused_port}/v1"
     code, output = cli(
         "run", "../data", "--brain", "llm", "--model", model, "--base-url", url, "--out", "run"
     )

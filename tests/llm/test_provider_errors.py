@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import logging
-import socket
 
 import pytest
 
@@ -41,11 +40,8 @@ def test_timeouts_are_retried(step_ctx, caplog):
     assert any("retrying in" in r.getMessage() for r in caplog.records)
 
 
-def test_connection_refused_fails_the_step_not_the_process(step_ctx, caplog):
-    with socket.socket() as s:  # a port nobody listens on
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
+def test_connection_refused_fails_the_step_not_the_process(step_ctx, caplog, refused_port):
     caplog.set_level(logging.WARNING, logger="omicsagent.llm")
     with pytest.raises(ModelMistake, match="failed after 3 attempt"):
-        _brain(f"http://127.0.0.1:{port}/v1", provider_retries=2).run_step(step_ctx("exploration"))
+        _brain(f"http://127.0.0.1:{refused_port}/v1", provider_retries=2).run_step(step_ctx("exploration"))
     assert sum("retrying in" in r.getMessage() for r in caplog.records) == 2

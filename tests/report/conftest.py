@@ -1,7 +1,8 @@
 """Runs the real loop wrote, for the report tests.
 
 ``real_run(name)`` is ``omicsagent run`` (the real CLI, the offline expert brain, the bwrap sandbox) on a
-tiny synthetic task from omicsagent.testing, made once per session on first use. ``run_copy(name)`` copies
+tiny synthetic task from omicsagent.testing, made once per session on first use (once per session under
+pytest-xdist too: the workers share the runs, see ``real_run``). ``run_copy(name)`` copies
 one into the test's own folder, so a test may damage its copy. ``failed_run`` is the real loop driven by a
 scripted brain whose training always fails: a run with no successful iteration.
 
@@ -9,11 +10,13 @@ With pytest's importlib mode a test cannot import a sibling module, so the helpe
 """
 from __future__ import annotations
 
+import fcntl
 import os
 import shutil
 import subprocess
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -54,27 +57,57 @@ def bwrap_usable() -> None:
         tool_unusable(f"bubblewrap is unusable on this machine: {exc}")  # a failure under CI=true
 
 
+@contextmanager
+def _exclusive(lock: Path) -> Iterator[None]:
+    """Hold an exclusive ``flock`` on ``lock`` (released by the kernel if the holder dies)."""
+    with open(lock, "a") as fh:
+        fcntl.flock(fh, fcntl.LOCK_EX)
+        yield
+
+
+def _runs_root(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Where the session's real runs live. Under pytest-xdist every worker has its own temporary folder in
+    the session's one; the runs go beside them, so each is made once for all workers, not once per worker."""
+    if not hasattr(request.config, "workerinput"):  # a plain pytest process
+        return tmp_path_factory.mktemp("real_runs")
+    root = tmp_path_factory.getbasetemp().parent / "real_runs"
+    root.mkdir(exist_ok=True)
+    return root
+
+
 @pytest.fixture(scope="session")
-def real_run(tmp_path_factory: pytest.TempPathFactory, bwrap_usable) -> Callable[[str], Path]:
-    """``real_run(name) -> run folder`` written by the real CLI; do not modify it (use ``run_copy``)."""
-    root = tmp_path_factory.mktemp("real_runs")
-    made: dict[str, Path] = {}
+def real_run(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory, bwrap_usable
+) -> Callable[[str], Path]:
+    """``real_run(name) -> run folder`` written by the real CLI; do not modify it (use ``run_copy``).
+
+    The first process to ask for a run makes it under ``<name>.lock``; another xdist worker asking meanwhile
+    waits for it, then reuses it (``<name>.done`` marks a finished run; a failed attempt is removed and
+    redone, so a failure is reported by every test that needed the run)."""
+    root = _runs_root(request, tmp_path_factory)
 
     def get(name: str) -> Path:
-        if name not in made:
+        out = root / "runs" / name
+        done = root / f"{name}.done"
+        if done.exists():
+            return out
+        with _exclusive(root / f"{name}.lock"):
+            if done.exists():  # made by another worker while this one waited
+                return out
+            for partial in (root / "datasets" / name, out):
+                shutil.rmtree(partial, ignore_errors=True)
             make, iterations = TASKS[name]
             make(root / "datasets" / name)
             # TODO(issue 9, section 1): pass --out relative once the run layout resolves it; today a relative
             # --out breaks scoring, which the run-layout work fixes and tests.
-            out = root / "runs" / name
             # the motif run keeps the linear policy: its second iteration refines the k-mer model (whose
             # named k-mers the report tests check); the default tree search drafts the char n-gram floor there
             extra = ["--search", "linear"] if name == "motif" else []
             res = cli("run", f"datasets/{name}", "--iterations", str(iterations), "--time-budget", "3m",
                       "--out", str(out), "--quiet", *extra, cwd=root)
             assert res.returncode == 0, f"omicsagent run failed:\n{res.stdout[-2000:]}\n{res.stderr[-3000:]}"
-            made[name] = out
-        return made[name]
+            done.touch()
+        return out
 
     return get
 
