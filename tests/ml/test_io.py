@@ -12,7 +12,7 @@ import pytest
 
 from omicsagent.errors import InputError
 from omicsagent.ml import io as ml_io
-from omicsagent.ml.io import read_table, sniff_delimiter
+from omicsagent.ml.io import read_parquet, read_table, sniff_delimiter, write_parquet
 
 
 def frame() -> pd.DataFrame:
@@ -53,6 +53,19 @@ def test_parquet_is_recognised_from_its_bytes(tmp_path, name):
     df = frame()
     df.to_parquet(tmp_path / name, index=False)
     pd.testing.assert_frame_equal(read_table(tmp_path / name), df)
+
+
+def test_parquet_helpers_round_trip_like_pandas_index_and_column_subset_included(tmp_path):
+    """read_parquet/write_parquet (by path, one thread) give what pandas' own reader gives: the index back,
+    None for missing text, and with ``columns=[]`` the index alone."""
+    df = frame().set_index("id")
+    df.loc[df.index[0], "note"] = None
+    write_parquet(df, tmp_path / "a.parquet")
+    got = read_parquet(tmp_path / "a.parquet")
+    pd.testing.assert_frame_equal(got, pd.read_parquet(tmp_path / "a.parquet"))
+    pd.testing.assert_frame_equal(got, df)
+    only_index = read_parquet(tmp_path / "a.parquet", columns=[])
+    assert list(only_index.columns) == [] and list(only_index.index) == list(df.index)
 
 
 def test_every_format_gives_the_same_dtypes(tmp_path):

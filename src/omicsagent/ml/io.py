@@ -108,9 +108,30 @@ def sniff_delimiter(text: str) -> str:
     return best
 
 
+def read_parquet(path: str | Path, columns: list[str] | None = None) -> pd.DataFrame:
+    """A Parquet file as a frame (its stored index restored), read by path on one thread.
+
+    ``pd.read_parquet`` hands pyarrow a Python file object and reads on Arrow's thread pool; a process that
+    exits soon after can then abort in the pool's teardown ("terminate called without an active
+    exception", exit code 134), as sandboxed scripts did on a loaded machine. Every Parquet read goes
+    through here."""
+    import pyarrow.parquet as pq
+
+    table = pq.read_table(str(path), columns=columns, use_threads=False, use_pandas_metadata=True)
+    return table.to_pandas(use_threads=False)
+
+
+def write_parquet(frame: pd.DataFrame, path: str | Path) -> None:
+    """The writer matching ``read_parquet``: by path, on one thread."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    pq.write_table(pa.Table.from_pandas(frame, nthreads=1), str(path))
+
+
 def _read_parquet(path: Path, nrows: int | None) -> tuple[pd.DataFrame, list[str]]:
     try:
-        df = pd.read_parquet(path)
+        df = read_parquet(path)
     except Exception as err:  # noqa: BLE001 - pyarrow raises many types for corrupt files
         raise InputError(
             f"{path} is not a readable Parquet file ({type(err).__name__}); re-export it."

@@ -21,6 +21,7 @@ import pandas as pd
 from omicsagent.expression.pp.cohort import binary_biased, continuous_biased
 from omicsagent.expression.pp.scale import value_scale
 from omicsagent.expression.pp.symbols import AliasTable
+from omicsagent.ml.io import read_parquet
 
 READ_ERRORS = (OSError, ValueError, KeyError, IndexError, json.JSONDecodeError, pd.errors.ParserError)
 
@@ -220,10 +221,10 @@ def clinical_table_matches(ctx: CheckContext) -> list[str]:
 
 @check("annotation_matches_ids")
 def annotation_matches_ids(ctx: CheckContext) -> list[str]:
-    mapping = pd.read_parquet(ctx.state / "mapping.parquet")
+    mapping = read_parquet(ctx.state / "mapping.parquet")
     if mapping.empty:
         return ["the probe -> gene mapping is empty; choose other annotation columns"]
-    expr_ids = set(pd.read_parquet(ctx.state / "expression.parquet", columns=[]).index.astype(str))
+    expr_ids = set(read_parquet(ctx.state / "expression.parquet", columns=[]).index.astype(str))
     share = len(expr_ids & set(mapping["ID"].astype(str))) / max(len(expr_ids), 1)
     if share < 0.2:
         return [
@@ -237,7 +238,7 @@ def annotation_matches_ids(ctx: CheckContext) -> list[str]:
 
 @check("symbol_fraction")
 def symbol_fraction(ctx: CheckContext) -> list[str]:
-    genes = pd.read_parquet(ctx.state / "genes.parquet", columns=[]).index.astype(str)
+    genes = read_parquet(ctx.state / "genes.parquet", columns=[]).index.astype(str)
     problems = []
     if len(genes) < int(ctx.review.get("min_genes", 10)):
         problems.append(f"only {len(genes)} genes after mapping; check the gene column")

@@ -30,6 +30,7 @@ from omicsagent.expression.pipeline.common import PreprocessOptions, PreprocessR
 from omicsagent.expression.pp.cohort import TraitLayout
 from omicsagent.expression.pp.converters import convert_age, convert_gender, trait_converter
 from omicsagent.expression.pp.symbols import AliasTable, load_alias_table
+from omicsagent.ml.io import read_parquet, write_parquet
 
 
 def plain(obj: Any) -> Any:
@@ -115,10 +116,10 @@ class Unit:
         self.state.mkdir(parents=True, exist_ok=True)
         frame = frame.copy()
         frame.columns = [str(c) for c in frame.columns]
-        frame.to_parquet(self.state / f"{name}.parquet")
+        write_parquet(frame, self.state / f"{name}.parquet")
 
     def load_frame(self, name: str) -> pd.DataFrame:
-        frame = pd.read_parquet(self.state / f"{name}.parquet")
+        frame = read_parquet(self.state / f"{name}.parquet")
         obj = [c for c in frame.columns if frame[c].dtype == object]
         if obj:  # parquet gives None for missing text; the converters expect NaN as pandas reads it
             frame[obj] = frame[obj].astype(object).where(frame[obj].notna(), np.nan)
