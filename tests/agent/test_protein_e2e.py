@@ -67,9 +67,10 @@ def test_embeddings_from_a_model_on_disk_through_the_loop_and_predict(tmp_path):
     run = tmp_path / "runs" / "dms"
     # the plan: mutations_group_ridge, embedding_linear, mutations_group_ridge+embedding, ...; the fourth
     # iteration refines the best (the last one always does), so four iterations hold the two with embeddings;
-    # --reproducible: the plan does not depend on how fast a loaded machine is (the budget is a safety stop)
+    # --reproducible: the plan does not depend on how fast a loaded machine is (the budget is a safety stop);
+    # --cv-below 0: selection on the validation split (each k-fold process would load torch again)
     res = cli("run", "dms", "--embeddings", "protein=esm_tiny", "--iterations", "4", "--reproducible",
-              "--time-budget", "10m", "--out", "runs/dms", "--quiet", cwd=tmp_path)
+              "--cv-below", "0", "--time-budget", "10m", "--out", "runs/dms", "--quiet", cwd=tmp_path)
     assert res.returncode == 0, res.stderr[-3000:]
     its = iterations(run)
     emb = [it for it in its if it["representation"] == "embedding_linear"]

@@ -20,7 +20,8 @@ from omicsagent.tasks import Overrides, load_task
 from omicsagent.testing import make_singlecell_task, make_tabular_task
 
 EXE = [sys.executable, "-m", "omicsagent"]
-QUICK = ("--iterations", "1", "--time-budget", "60s", "--quiet")
+# one iteration selected on the validation split (no k-fold: model selection is not the point here)
+QUICK = ("--iterations", "1", "--time-budget", "60s", "--cv-below", "0", "--quiet")
 PBMC = Path(__file__).resolve().parents[2].parent / "shared" / "datasets" / "ml" / "pbmc68k_reduced"
 
 
@@ -151,7 +152,8 @@ def test_run_on_sparse_counts_stays_sparse_then_predict_h5ad(tmp_path):
     a CSR X, the model is fitted on sparse features, the hidden test is scored, and predict reads a sparse
     .h5ad."""
     make_singlecell_task(tmp_path / "cells", n_cells=300, n_genes=400, n_test=60, sparse=True)
-    res = cli("run", "cells", "--time-budget", "60s", "--iterations", "1", "--out", "runs/sc", cwd=tmp_path)
+    res = cli("run", "cells", "--time-budget", "60s", "--iterations", "1", "--cv-below", "0",
+              "--out", "runs/sc", cwd=tmp_path)
     assert res.returncode == 0, res.stderr[-3000:]
     run = tmp_path / "runs" / "sc"
     tables = [f for f in run.rglob("*.csv") if not f.name.endswith("predictions.csv")]

@@ -54,7 +54,7 @@ def test_prepare_run_and_leaderboard_from_another_directory(tmp_path: Path, moti
     assert "4 jobs: 0 already finished (skipped), 4 to run" in res.stderr and "[4/4]" in res.stderr
 
     res = cli("bench", "run", "mini.toml", "--data", "tasks", "--agents", "expert", "--tasks", "motif",
-              "--time-limit", "120s", "--iterations", "2", "--out", "results", cwd=tmp_path, timeout=400)
+              "--time-limit", "120s", "--iterations", "1", "--out", "results", cwd=tmp_path, timeout=400)
     assert res.returncode == 0, res.stderr
     expert = json.loads((tmp_path / "results" / "results" / "expert__motif__seed0.json").read_text())
     assert expert["success"], expert["reason"]
@@ -65,7 +65,7 @@ def test_prepare_run_and_leaderboard_from_another_directory(tmp_path: Path, moti
     job = tmp_path / "results" / "jobs" / "expert__motif__seed0"
     journal = json.loads((job / "run" / "journal.json").read_text())
     assert journal["task"]["test_path"] is None and journal["task"]["target"] == "label"
-    assert journal["settings"]["iterations"] == 2  # the cap reached the loop
+    assert journal["settings"]["iterations"] == 1  # the cap reached the loop
     assert journal["settings"]["reproducible"] is True  # fits and decisions never read the clock
     answers = pd.read_csv(tmp_path / "tasks" / "motif" / "private" / "answers.csv")
     test_inputs = pd.read_csv(tmp_path / "tasks" / "motif" / "public" / "test.csv")

@@ -61,7 +61,7 @@ def test_floor_and_expert_on_a_multilabel_task(tmp_path: Path) -> None:
         '[suite]\nname = "ml"\n\n[[tasks]]\nid = "ml3"\npath = "ml3"\ndomain = "phenotypes"\n'
     )
     res = cli("bench", "run", "suite.toml", "--data", "data", "--agents", "baseline:floor,expert",
-              "--time-limit", "120s", "--iterations", "2", "--out", "results", cwd=tmp_path, timeout=400)
+              "--time-limit", "120s", "--iterations", "1", "--out", "results", cwd=tmp_path, timeout=400)
     assert res.returncode == 0, res.stderr
     answers = pd.read_csv(tmp_path / "results" / "tasks" / "ml3" / "private" / "answers.csv")
     for agent in ("baseline_floor", "expert"):

@@ -135,7 +135,7 @@ def test_a_cli_run_tries_the_combined_candidate_and_says_why_it_stopped(tmp_path
 @pytest.mark.slow
 def test_the_terminal_summary_says_why_the_run_stopped(tmp_path):
     make_text_task(tmp_path / "notes", n=120, n_test=0)
-    res = subprocess.run([*EXE, "run", "notes", "--iterations", "1"], cwd=tmp_path, capture_output=True,
-                         text=True, timeout=600, check=False)
+    res = subprocess.run([*EXE, "run", "notes", "--iterations", "1", "--cv-below", "0"], cwd=tmp_path,
+                         capture_output=True, text=True, timeout=600, check=False)
     assert res.returncode == 0, res.stderr[-3000:]
     assert "stopped: iteration cap reached: 1 of 1 iterations done" in res.stderr

@@ -165,7 +165,7 @@ def test_run_then_best_inference_and_predict_from_another_directory(tmp_path):
     work = tmp_path / "work"
     work.mkdir()
     res = cli("run", "../data", "--target", "label_0", "--target", "label_1", "--target", "label_2",
-              "--iterations", "1", "--time-budget", "60s", "--out", "runs/ml", cwd=work)
+              "--iterations", "1", "--time-budget", "60s", "--cv-below", "0", "--out", "runs/ml", cwd=work)
     assert res.returncode == 0, res.stderr[-3000:]
     run = work / "runs" / "ml"
     j = json.loads((run / "journal.json").read_text())
