@@ -32,9 +32,11 @@ attempt("host_answers", lambda: open("HOST_ANSWERS").read())  # the real path on
 attempt("data_test", lambda: open("HOST_DATA_TEST").read())  # the original labelled test table
 attempt("write_public", lambda: open(os.path.join(public, "x.csv"), "w").write("x"))
 report["next_to_public"] = sorted(os.listdir(up))
-report["answers_found"] = [os.path.join(r, f) for r, ds, fs in os.walk("/")
-                           if not r.startswith(("/proc", "/sys", "/usr", "/dev")) for f in fs
-                           if f in ("answers.csv", "test.csv") and "public" not in r]
+report["answers_found"] = []
+for r, ds, fs in os.walk("/"):  # everything it can see but the system folders, which are not descended
+    ds[:] = [d for d in ds if os.path.join(r, d) not in ("/proc", "/sys", "/usr", "/dev")]
+    report["answers_found"] += [os.path.join(r, f) for f in fs
+                                if f in ("answers.csv", "test.csv") and "public" not in r]
 report["secret"] = os.environ.get("SPY_SECRET")
 shutil.copyfile(os.path.join(public, "sample_submission.csv"), os.path.join(out, "submission.csv"))
 with open(os.path.join(out, "solution.py"), "w") as fh:

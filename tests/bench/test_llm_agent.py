@@ -60,6 +60,8 @@ def test_llm_agent_through_the_arena(tmp_path: Path, monkeypatch) -> None:
             "llm.toml",
             "--time-limit",
             "120s",  # room for the small-data 5-fold check on a loaded 2-core machine
+            "--iterations",
+            "2",  # the playbook's first two: enough for tokens, cost and a graded submission
             "--out",
             "results",
             cwd=tmp_path,
