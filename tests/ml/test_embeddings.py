@@ -126,3 +126,26 @@ def test_modality_mapping_and_mounts():
     assert embeddings.modality_of("rna", cfg) == "dna" and embeddings.modality_of("smiles", cfg) is None
     assert [str(p) for p in embeddings.mounts(cfg)] == ["/m/esm", "/m/nt"]
     assert embeddings.mounts(None) == []
+
+
+@needs_fm
+def test_a_shared_cache_is_read_first_and_never_written(esm, tmp_path, monkeypatch):
+    """A fold's throwaway workspace reads the run's cache ($OMICSAGENT_EMBEDDING_CACHE_SHARED): what the run
+    computed is not computed again (the model is not even loaded); a new sequence goes to its own cache."""
+    spec = {"kind": "embedding", "column": "p", "model": str(esm), "uppercase": True}
+    run_cache, fold_cache = tmp_path / "run", tmp_path / "fold"
+    want = build_featurizer({"blocks": [{**spec, "cache_dir": str(run_cache)}]}).fit_transform(PROTEINS).flat
+    shards = sorted(run_cache.rglob("*.npz"))
+    monkeypatch.setenv(embeddings.SHARED_CACHE_ENV, str(run_cache))
+    real_load = embeddings.load_model
+
+    def no_loading(*a, **k):
+        raise AssertionError("the model was loaded although the shared cache holds every sequence")
+
+    monkeypatch.setattr(embeddings, "load_model", no_loading)
+    fold = {**spec, "cache_dir": str(fold_cache)}
+    got = build_featurizer({"blocks": [fold]}).fit_transform(PROTEINS.iloc[[4, 0, 2]]).flat
+    assert np.allclose(got, want[[4, 0, 2]]) and not list(fold_cache.rglob("*.npz"))
+    monkeypatch.setattr(embeddings, "load_model", real_load)
+    build_featurizer({"blocks": [fold]}).fit_transform(pd.DataFrame({"p": ["WWWWPPPP"]}))
+    assert len(list(fold_cache.rglob("*.npz"))) == 1 and sorted(run_cache.rglob("*.npz")) == shards

@@ -191,3 +191,30 @@ def test_tmpfs_is_capped_by_the_memory_limit(ws: Workspace, bwrap_sandbox: Bwrap
     assert res.output.split("\n")[:2] == ["No space left on device"] * 2, res.output
     small = bwrap_sandbox.run(["python", "-c", code], workspace=ws, limits=Limits(memory_mb=1000))
     assert small.output.split("\n")[:2] == ["written"] * 2, small.output
+
+
+def test_a_throwaway_workspace_reads_the_runs_embedding_cache_read_only(tmp_path: Path,
+                                                                        bwrap_sandbox: BwrapSandbox) -> None:
+    """harness.model_access with ``run_workspace`` (what the folds, the refit and scoring pass): the run's
+    cache is mounted read-only and named in the environment; without it, a fold sees no such folder."""
+    from types import SimpleNamespace
+
+    from omicsagent.agent.harness import model_access
+
+    model = tmp_path / "model"
+    model.mkdir()
+    run_ws = Workspace.create(tmp_path / "run" / "workspace")
+    shard = run_ws.scratch / "embedding_cache" / "identity" / "a.npz"
+    shard.parent.mkdir(parents=True)
+    shard.write_bytes(b"vectors")
+    fold = Workspace.create(tmp_path / "run" / ".fold-1" / "workspace")
+    journal = SimpleNamespace(settings=SimpleNamespace(extra={"embeddings": {"protein": {"path": str(model)}}}))
+    code = ("import os, sys; d = os.environ.get('OMICSAGENT_EMBEDDING_CACHE_SHARED');"
+            "print(d and open(d + '/identity/a.npz').read()); open(d + '/identity/b.npz', 'w')")
+    mounts, env = model_access(journal, fold, run_workspace=run_ws.root)
+    assert model.resolve() in [Path(m).resolve() for m in mounts]
+    res = bwrap_sandbox.run(["python", "-c", code], workspace=fold, env=env, extra_ro_mounts=mounts)
+    assert res.output.startswith("vectors\n") and "Read-only file system" in res.output, res.output
+    assert not (shard.parent / "b.npz").exists()
+    mounts, env = model_access(journal, fold)
+    assert "OMICSAGENT_EMBEDDING_CACHE_SHARED" not in env and len(mounts) == 1

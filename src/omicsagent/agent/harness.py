@@ -32,6 +32,7 @@ MAX_TRAIN_SCORING_ROWS = 20_000
 TRAIN_INPUT = "inputs/train.csv"  # the training rows the agent gets, relative to the workspace root
 VALIDATION_FEATURES = "scoring/validation_features.csv"  # validation inputs without the target
 TRAIN_FEATURES = "scoring/train_features.csv"
+EMBEDDING_CACHE = "embedding_cache"  # the embedding cache's folder in a workspace's scratch/
 
 
 def prepare_workspace(task: Task, layout: RunLayout | Path):
@@ -164,17 +165,24 @@ def metrics_from_predictions(
     return evaluate(*metric_inputs(task, y_true, pred))
 
 
-def model_access(journal: RunJournal, ws=None) -> tuple[tuple[Path, ...], dict[str, str]]:
+def model_access(journal: RunJournal, ws=None, *,
+                 run_workspace: Path | None = None) -> tuple[tuple[Path, ...], dict[str, str]]:
     """(read-only mounts, environment) that give sandboxed scripts the run's configured pretrained models
-    (``--embeddings``), with their embedding cache in the workspace's scratch folder."""
-    from omicsagent.ml.embeddings import CACHE_ENV, mounts
+    (``--embeddings``), with their embedding cache in the workspace's scratch folder. A throwaway workspace
+    (a cross-validation fold, the refit, scoring) names the run's workspace as ``run_workspace``: its cache is
+    then mounted read-only and read first, so vectors the run computed are not computed again."""
+    from omicsagent.ml.embeddings import CACHE_ENV, SHARED_CACHE_ENV, mounts
 
     folders = tuple(mounts(journal.settings.extra.get("embeddings")))
     if not folders:
         return (), {}
     env = {"HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"}
     if ws is not None:
-        env[CACHE_ENV] = str(ws.scratch / "embedding_cache")
+        env[CACHE_ENV] = str(ws.scratch / EMBEDDING_CACHE)
+    shared = Path(run_workspace) / "scratch" / EMBEDDING_CACHE if run_workspace is not None else None
+    if shared is not None and shared.is_dir():
+        folders += (shared,)
+        env[SHARED_CACHE_ENV] = str(shared)
     return folders, env
 
 
@@ -325,7 +333,8 @@ def run_inference(layout: RunLayout | Path, sandbox, *, model_dir: Path, input_p
         ws = Workspace.create(tmp / "workspace")
         ws.add_input(input_path, name="input.csv")
         shutil.copytree(model_dir, ws.artifacts / "best")
-        mounts, extra_env = model_access(journal, ws) if journal is not None else ((), {})
+        mounts, extra_env = (model_access(journal, ws, run_workspace=RunLayout.at(layout).workspace)
+                             if journal is not None else ((), {}))
         res = sandbox.run(["python", "artifacts/best/inference.py", "--input", "inputs/input.csv",
                            "--output", "scratch/predictions.csv"], workspace=ws, cwd=".",
                           limits=Limits(wall_seconds=timeout_s, memory_mb=memory_mb, output_bytes=20_000),

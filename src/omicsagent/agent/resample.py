@@ -112,7 +112,7 @@ def cross_validate(layout: RunLayout, journal: RunJournal, it: IterationRecord, 
         try:
             heldout = take_rows(rows, mask)
             write_table(heldout.drop(columns=task.target_columns), ws.root / FOLD_HELDOUT, layer=task.layer)
-            mounts, env = harness.model_access(journal, ws)
+            mounts, env = harness.model_access(journal, ws, run_workspace=layout.workspace)
             res = sandbox.run(["python", "-m", "omicsagent.agent.foldrun", "--train-script", train_script,
                                "--inference-script", inference_script, "--train", FOLD_TRAIN, "--model",
                                model_dir, "--input", FOLD_HELDOUT, "--output", FOLD_PREDICTIONS],
@@ -151,7 +151,7 @@ def refit(layout: RunLayout, journal: RunJournal, sandbox) -> RefitInfo | None:
     train_script, model_dir, _ = _scripts(best)
     tmp, ws = _fold_workspace(layout, best, rows, journal.task.layer)
     try:
-        mounts, env = harness.model_access(journal, ws)
+        mounts, env = harness.model_access(journal, ws, run_workspace=layout.workspace)
         spent = sum(s.duration_s for s in best.steps if s.name == "training")
         res = sandbox.run(["python", train_script, "--train", FOLD_TRAIN, "--out", model_dir], workspace=ws,
                           cwd=".", limits=_limits(best, 3.0 * spent + 120.0),

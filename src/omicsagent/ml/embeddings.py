@@ -7,7 +7,10 @@ tokens (or the first token with ``pooling: "cls"``), in batches sorted by length
 one. Vectors are cached on disk per model identity (a hash of its config, tokenizer files and weight
 files' sizes and edges) and per sequence (a hash of the text), so a rerun on the same sequences does not
 load the model at all. The cache folder is ``cache_dir``, else ``$OMICSAGENT_EMBEDDING_CACHE``, else
-``~/.cache/omicsagent/embeddings``; inside a run the loop points it at the workspace's ``scratch/``.
+``~/.cache/omicsagent/embeddings``; inside a run the loop points it at the workspace's ``scratch/``. Folders
+named in ``$OMICSAGENT_EMBEDDING_CACHE_SHARED`` (separated by ``os.pathsep``) are read too, never written:
+the run's cross-validation folds, refit and hidden-test scoring run in throwaway workspaces and read the run's
+cache there, so the vectors of a sequence are computed once per run, not once per fold.
 
 ``transformers`` is an optional dependency (``pip install 'omicsagent[fm]'``); ``configure`` checks a
 ``--embeddings MODALITY=FOLDER`` setting before a run starts.
@@ -32,6 +35,7 @@ from omicsagent.ml.features import Block
 
 MODALITIES = ("protein", "dna", "rna", "smiles")
 CACHE_ENV = "OMICSAGENT_EMBEDDING_CACHE"
+SHARED_CACHE_ENV = "OMICSAGENT_EMBEDDING_CACHE_SHARED"
 POOLINGS = ("mean", "cls")
 WEIGHT_SUFFIXES = (".safetensors", ".bin", ".pt", ".pth", ".ckpt", ".h5", ".msgpack")
 TOKENIZER_FILES = ("tokenizer.json", "vocab.txt", "vocab.json", "tokenizer_config.json", "merges.txt",
@@ -130,27 +134,35 @@ def sequence_key(text: str) -> str:
     return hashlib.sha1(text.encode("utf-8", "replace")).hexdigest()
 
 
-class EmbeddingCache:
-    """Vectors by sequence hash, in shards ``<root>/<model identity>/*.npz`` written atomically."""
+def shared_roots() -> list[Path]:
+    """The read-only cache folders named in ``$OMICSAGENT_EMBEDDING_CACHE_SHARED``."""
+    return [Path(p) for p in os.environ.get(SHARED_CACHE_ENV, "").split(os.pathsep) if p]
 
-    def __init__(self, root: Path, identity: str) -> None:
+
+class EmbeddingCache:
+    """Vectors by sequence hash, in shards ``<root>/<model identity>/*.npz`` written atomically; the same
+    layout under each of ``shared`` is read too, never written."""
+
+    def __init__(self, root: Path, identity: str, shared: list[Path] | None = None) -> None:
         self.folder = Path(root) / identity
+        self._shared = [Path(r) / identity for r in (shared or [])]
         self._vectors: dict[str, np.ndarray] = {}
-        self._seen: set[str] = set()
+        self._seen: set[Path] = set()
 
     def load(self) -> None:
-        if not self.folder.is_dir():
-            return
-        for shard in sorted(self.folder.glob("*.npz")):
-            if shard.name in self._seen:
+        for folder in (*self._shared, self.folder):
+            if not folder.is_dir():
                 continue
-            try:
-                with np.load(shard, allow_pickle=False) as data:
-                    keys, vectors = data["keys"], data["vectors"]
-            except (OSError, ValueError, KeyError):
-                continue  # a damaged shard is recomputed, never trusted
-            self._vectors.update(zip(keys.tolist(), vectors))
-            self._seen.add(shard.name)
+            for shard in sorted(folder.glob("*.npz")):
+                if shard in self._seen:
+                    continue
+                try:
+                    with np.load(shard, allow_pickle=False) as data:
+                        keys, vectors = data["keys"], data["vectors"]
+                except (OSError, ValueError, KeyError):
+                    continue  # a damaged shard is recomputed, never trusted
+                self._vectors.update(zip(keys.tolist(), vectors))
+                self._seen.add(shard)
 
     def get(self, key: str) -> np.ndarray | None:
         return self._vectors.get(key)
@@ -167,7 +179,7 @@ class EmbeddingCache:
                 f"{hashlib.sha1(''.join(keys).encode()).hexdigest()[:12]}.npz"
             )
             os.replace(tmp, self.folder / name)
-            self._seen.add(name)
+            self._seen.add(self.folder / name)
         except OSError:
             pass  # a read-only or full disk only costs recomputation next time
 
@@ -331,7 +343,8 @@ class EmbeddingBlock(Block):
         if self.uppercase:
             texts = [t.upper() for t in texts]
         extra = json.dumps({"pooling": self.pooling, "layer": self.layer, "max_length": self.max_length})
-        cache = EmbeddingCache(cache_root(self.cache_dir), model_identity(folder, extra=extra))
+        cache = EmbeddingCache(cache_root(self.cache_dir), model_identity(folder, extra=extra),
+                               shared=shared_roots())
         cache.load()
         keys = [sequence_key(t) for t in texts]
         missing = sorted({k: t for k, t in zip(keys, texts) if cache.get(k) is None}.items())
