@@ -208,7 +208,8 @@ def test_a_throwaway_workspace_reads_the_runs_embedding_cache_read_only(tmp_path
     shard.parent.mkdir(parents=True)
     shard.write_bytes(b"vectors")
     fold = Workspace.create(tmp_path / "run" / ".fold-1" / "workspace")
-    journal = SimpleNamespace(settings=SimpleNamespace(extra={"embeddings": {"protein": {"path": str(model)}}}))
+    settings = SimpleNamespace(extra={"embeddings": {"protein": {"path": str(model)}}})
+    journal = SimpleNamespace(settings=settings)
     code = ("import os, sys; d = os.environ.get('OMICSAGENT_EMBEDDING_CACHE_SHARED');"
             "print(d and open(d + '/identity/a.npz').read()); open(d + '/identity/b.npz', 'w')")
     mounts, env = model_access(journal, fold, run_workspace=run_ws.root)
