@@ -70,8 +70,8 @@ def wait_for(predicate, *, timeout: float = 300, what: str = "") -> None:
         try:
             if predicate():
                 return
-        except (FileNotFoundError, json.JSONDecodeError, KeyError):
-            pass
+        except (FileNotFoundError, json.JSONDecodeError, KeyError, IndexError):
+            pass  # not written yet, or written before its first iteration: look again
         time.sleep(0.2)
     raise AssertionError(f"timed out waiting for {what}")
 
