@@ -4,6 +4,7 @@ it, records it and says why it stopped."""
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from dataclasses import replace
@@ -122,6 +123,10 @@ def test_a_cli_run_tries_the_combined_candidate_and_says_why_it_stopped(tmp_path
     assert "auroc" in combined["validation_metrics"]
     script = run_dir / "workspace" / "artifacts" / f"iter_{combined['index']:03d}" / "train.py"
     assert "'kind': 'char_ngram', 'column': 'smiles'" in script.read_text()
+    # the molecules were featurised once, by the first iteration: later ones read the run's feature cache
+    assert list((run_dir / "workspace" / "scratch" / "feature_cache").rglob("*.npz"))
+    log = (script.parent / "training.log").read_text()
+    assert re.search(r"smiles \(smiles\): (\d+) of \1 rows from the run's feature cache", log), log[:2000]
     # the run says why it stopped: in the journal, the JSON summary and the report
     reason = journal["status_reason"]
     assert reason == summary["reason"] == "iteration cap reached: 4 of 4 iterations done"

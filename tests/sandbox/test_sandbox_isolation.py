@@ -219,3 +219,30 @@ def test_a_throwaway_workspace_reads_the_runs_embedding_cache_read_only(tmp_path
     assert not (shard.parent / "b.npz").exists()
     mounts, env = model_access(journal, fold)
     assert "OMICSAGENT_EMBEDDING_CACHE_SHARED" not in env and len(mounts) == 1
+
+
+def test_a_throwaway_workspace_reads_the_runs_feature_cache_read_only(tmp_path: Path,
+                                                                      bwrap_sandbox: BwrapSandbox) -> None:
+    """Without any pretrained model configured, every sandboxed script gets its workspace's row-feature
+    cache (writable); a fold, the refit or scoring also gets the run's, mounted read-only."""
+    from types import SimpleNamespace
+
+    from omicsagent.agent.harness import model_access
+    from omicsagent.ml.rowcache import FEATURE_CACHE_ENV, FEATURE_CACHE_SHARED_ENV
+
+    run_ws = Workspace.create(tmp_path / "run" / "workspace")
+    shard = run_ws.scratch / "feature_cache" / "identity" / "a.npz"
+    shard.parent.mkdir(parents=True)
+    shard.write_bytes(b"rows")
+    fold = Workspace.create(tmp_path / "run" / ".fold-1" / "workspace")
+    journal = SimpleNamespace(settings=SimpleNamespace(extra={}))
+    code = (f"import os; d = os.environ['{FEATURE_CACHE_SHARED_ENV}'];"
+            f"own = os.environ['{FEATURE_CACHE_ENV}']; print(open(d + '/identity/a.npz').read());"
+            "os.makedirs(own); open(own + '/mine', 'w').write('x'); open(d + '/identity/b.npz', 'w')")
+    mounts, env = model_access(journal, fold, run_workspace=run_ws.root)
+    assert [Path(m).resolve() for m in mounts] == [shard.parent.parent.resolve()]
+    res = bwrap_sandbox.run(["python", "-c", code], workspace=fold, env=env, extra_ro_mounts=mounts)
+    assert res.output.startswith("rows\n") and "Read-only file system" in res.output, res.output
+    assert not (shard.parent / "b.npz").exists() and (fold.scratch / "feature_cache" / "mine").exists()
+    mounts, env = model_access(journal, run_ws)
+    assert mounts == () and env == {FEATURE_CACHE_ENV: str(run_ws.scratch / "feature_cache")}

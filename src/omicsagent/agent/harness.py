@@ -33,6 +33,7 @@ TRAIN_INPUT = "inputs/train.csv"  # the training rows the agent gets, relative t
 VALIDATION_FEATURES = "scoring/validation_features.csv"  # validation inputs without the target
 TRAIN_FEATURES = "scoring/train_features.csv"
 EMBEDDING_CACHE = "embedding_cache"  # the embedding cache's folder in a workspace's scratch/
+FEATURE_CACHE = "feature_cache"  # the row-feature cache's folder (ml.rowcache) in a workspace's scratch/
 
 
 def prepare_workspace(task: Task, layout: RunLayout | Path):
@@ -168,21 +169,26 @@ def metrics_from_predictions(
 def model_access(journal: RunJournal, ws=None, *,
                  run_workspace: Path | None = None) -> tuple[tuple[Path, ...], dict[str, str]]:
     """(read-only mounts, environment) that give sandboxed scripts the run's configured pretrained models
-    (``--embeddings``), with their embedding cache in the workspace's scratch folder. A throwaway workspace
-    (a cross-validation fold, the refit, scoring) names the run's workspace as ``run_workspace``: its cache is
-    then mounted read-only and read first, so vectors the run computed are not computed again."""
+    (``--embeddings``) and the run's caches: embeddings and row features (``ml.rowcache``) are cached in the
+    workspace's scratch folder. A throwaway workspace (a cross-validation fold, the refit, scoring) names the
+    run's workspace as ``run_workspace``: the run's caches are then mounted read-only and read first, so rows
+    the run computed are not computed again."""
     from omicsagent.ml.embeddings import CACHE_ENV, SHARED_CACHE_ENV, mounts
+    from omicsagent.ml.rowcache import FEATURE_CACHE_ENV, FEATURE_CACHE_SHARED_ENV
 
     folders = tuple(mounts(journal.settings.extra.get("embeddings")))
-    if not folders:
-        return (), {}
-    env = {"HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"}
-    if ws is not None:
-        env[CACHE_ENV] = str(ws.scratch / EMBEDDING_CACHE)
-    shared = Path(run_workspace) / "scratch" / EMBEDDING_CACHE if run_workspace is not None else None
-    if shared is not None and shared.is_dir():
-        folders += (shared,)
-        env[SHARED_CACHE_ENV] = str(shared)
+    caches = [(FEATURE_CACHE, FEATURE_CACHE_ENV, FEATURE_CACHE_SHARED_ENV)]
+    env: dict[str, str] = {}
+    if folders:
+        env.update(HF_HUB_OFFLINE="1", TRANSFORMERS_OFFLINE="1")
+        caches.append((EMBEDDING_CACHE, CACHE_ENV, SHARED_CACHE_ENV))
+    for name, own_env, shared_env in caches:
+        if ws is not None:
+            env[own_env] = str(ws.scratch / name)
+        shared = Path(run_workspace) / "scratch" / name if run_workspace is not None else None
+        if shared is not None and shared.is_dir():
+            folders += (shared,)
+            env[shared_env] = str(shared)
     return folders, env
 
 

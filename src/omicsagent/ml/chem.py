@@ -2,6 +2,8 @@
 validity flag of 0 instead of an error. RDKit's log is silenced only while parsing."""
 from __future__ import annotations
 
+import hashlib
+import json
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -9,6 +11,7 @@ import pandas as pd
 
 from omicsagent.errors import InputError
 from omicsagent.ml.features import Block
+from omicsagent.ml.rowcache import cached_rows, feature_cache
 
 DESCRIPTOR_SETS = ("none", "basic", "all")
 _BASIC = ("MolWt", "MolLogP", "MolMR", "TPSA", "NumHDonors", "NumHAcceptors", "NumRotatableBonds",
@@ -87,10 +90,22 @@ class SmilesBlock(Block):
                 + [f"{self.column}:{n}" for n in self._desc_names])
 
     def transform(self, df: pd.DataFrame) -> np.ndarray:
+        """Rows of the run's feature cache where it has them (``ml.rowcache``; only inside a run), the rest
+        computed: the same SMILES gives the same row in every iteration, fold and scoring pass of a run."""
+        import rdkit
+
+        texts = [v if isinstance(v, str) else "" for v in df[self.column].tolist()]
+        what = {"block": "smiles", "version": 1, "rdkit": rdkit.__version__, "radius": self.radius,
+                "n_bits": self.n_bits, "counts": self.counts, "descriptors": self._desc_names}
+        identity = hashlib.sha1(json.dumps(what).encode()).hexdigest()
+        return cached_rows(feature_cache(identity), texts, self._compute,
+                           width=1 + self.n_bits + len(self._desc_names), what=f"{self.column} (smiles)")
+
+    def _compute(self, smiles: list[str]) -> np.ndarray:
         from rdkit.Chem import rdFingerprintGenerator
         from rdkit.rdBase import BlockLogs
 
-        mols = parse_smiles(df[self.column].tolist())
+        mols = parse_smiles(smiles)
         funcs = dict(_descriptor_functions(self.descriptors))
         n = len(mols)
         valid = np.array([m is not None for m in mols], dtype=np.float32)[:, None]

@@ -20,7 +20,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -32,6 +31,7 @@ import pandas as pd
 from omicsagent.configfile import read_toml
 from omicsagent.errors import ConfigError, InputError
 from omicsagent.ml.features import Block
+from omicsagent.ml.rowcache import RowCache, env_paths, row_key
 
 MODALITIES = ("protein", "dna", "rna", "smiles")
 CACHE_ENV = "OMICSAGENT_EMBEDDING_CACHE"
@@ -128,60 +128,6 @@ def cache_root(cache_dir: str | None = None) -> Path:
         return Path(os.environ[CACHE_ENV])
     base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
     return Path(base) / "omicsagent" / "embeddings"
-
-
-def sequence_key(text: str) -> str:
-    return hashlib.sha1(text.encode("utf-8", "replace")).hexdigest()
-
-
-def shared_roots() -> list[Path]:
-    """The read-only cache folders named in ``$OMICSAGENT_EMBEDDING_CACHE_SHARED``."""
-    return [Path(p) for p in os.environ.get(SHARED_CACHE_ENV, "").split(os.pathsep) if p]
-
-
-class EmbeddingCache:
-    """Vectors by sequence hash, in shards ``<root>/<model identity>/*.npz`` written atomically; the same
-    layout under each of ``shared`` is read too, never written."""
-
-    def __init__(self, root: Path, identity: str, shared: list[Path] | None = None) -> None:
-        self.folder = Path(root) / identity
-        self._shared = [Path(r) / identity for r in (shared or [])]
-        self._vectors: dict[str, np.ndarray] = {}
-        self._seen: set[Path] = set()
-
-    def load(self) -> None:
-        for folder in (*self._shared, self.folder):
-            if not folder.is_dir():
-                continue
-            for shard in sorted(folder.glob("*.npz")):
-                if shard in self._seen:
-                    continue
-                try:
-                    with np.load(shard, allow_pickle=False) as data:
-                        keys, vectors = data["keys"], data["vectors"]
-                except (OSError, ValueError, KeyError):
-                    continue  # a damaged shard is recomputed, never trusted
-                self._vectors.update(zip(keys.tolist(), vectors))
-                self._seen.add(shard)
-
-    def get(self, key: str) -> np.ndarray | None:
-        return self._vectors.get(key)
-
-    def put(self, keys: list[str], vectors: np.ndarray) -> None:
-        self._vectors.update(zip(keys, vectors))
-        try:
-            self.folder.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(dir=self.folder, suffix=".tmp")
-            with os.fdopen(fd, "wb") as fh:
-                np.savez(fh, keys=np.array(keys), vectors=vectors.astype(np.float32))
-            name = (
-                f"{time.strftime('%Y%m%d%H%M%S')}-{os.getpid()}-"
-                f"{hashlib.sha1(''.join(keys).encode()).hexdigest()[:12]}.npz"
-            )
-            os.replace(tmp, self.folder / name)
-            self._seen.add(self.folder / name)
-        except OSError:
-            pass  # a read-only or full disk only costs recomputation next time
 
 
 # --- running the model -------------------------------------------------------------------------------
@@ -343,10 +289,10 @@ class EmbeddingBlock(Block):
         if self.uppercase:
             texts = [t.upper() for t in texts]
         extra = json.dumps({"pooling": self.pooling, "layer": self.layer, "max_length": self.max_length})
-        cache = EmbeddingCache(cache_root(self.cache_dir), model_identity(folder, extra=extra),
-                               shared=shared_roots())
+        cache = RowCache(cache_root(self.cache_dir), model_identity(folder, extra=extra),
+                         shared=env_paths(SHARED_CACHE_ENV))
         cache.load()
-        keys = [sequence_key(t) for t in texts]
+        keys = [row_key(t) for t in texts]
         missing = sorted({k: t for k, t in zip(keys, texts) if cache.get(k) is None}.items())
         if missing:
             tokenizer, model, device = load_model(folder, trust_remote_code=self.trust_remote_code)
