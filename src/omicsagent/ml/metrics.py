@@ -58,12 +58,31 @@ def _pos_scores(y_true, proba, classes):
     return (y_true == classes[1]).astype(int), scores
 
 
+def auroc(y, scores) -> float:
+    """Area under the ROC curve of binary labels ``y`` (1 = positive) by the rank-sum (Mann-Whitney)
+    identity, ties counted half: the value of ``sklearn.metrics.roc_auc_score`` at a fraction of its cost,
+    which the bootstrap intervals pay a thousand times per label. ``ValueError`` when one class is absent
+    or a score is not finite, as sklearn."""
+    from scipy.stats import rankdata
+
+    pos = np.asarray(y) == 1
+    s = np.asarray(scores, dtype=float)
+    n_pos = int(pos.sum())
+    n_neg = len(pos) - n_pos
+    if n_pos == 0 or n_neg == 0:
+        raise ValueError("AUROC is not defined when only one class is present.")
+    if not np.isfinite(s).all():
+        raise ValueError("AUROC needs finite scores; the input contains NaN or infinity.")
+    ranks = rankdata(s)
+    return float((ranks[pos].sum() - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg))
+
+
 def _auroc(y_true, y_pred, proba, classes):
     from sklearn.metrics import roc_auc_score
 
     if len(classes) == 2:
         y, s = _pos_scores(y_true, proba, classes)
-        return roc_auc_score(y, s)
+        return auroc(y, s)
     present = [c for c in classes if np.any(y_true == c)]
     if len(present) < 2:
         return float("nan")
@@ -138,10 +157,10 @@ def _spearman(y_true, y_pred, proba, classes):
     return float(spearmanr(a, b).statistic)
 
 
-def per_label_scores(y_true, proba) -> list[dict[str, float]]:
-    """For each label (column): rows measured, positives, AUROC and AUPRC on the rows where it was measured
-    (NaN where the label has a single class there)."""
-    from sklearn.metrics import average_precision_score, roc_auc_score
+def per_label_scores(y_true, proba, keys: Sequence[str] = ("auroc", "auprc")) -> list[dict[str, float]]:
+    """For each label (column): rows measured, positives, and each of ``keys`` (AUROC, AUPRC) on the rows
+    where it was measured (NaN where the label has a single class there)."""
+    from sklearn.metrics import average_precision_score
 
     Y = np.asarray(y_true, dtype=float)
     P = np.asarray(proba, dtype=float)
@@ -154,14 +173,16 @@ def per_label_scores(y_true, proba) -> list[dict[str, float]]:
         row = {"n": int(measured.sum()), "positives": int((y == 1).sum()), "auroc": float("nan"),
                "auprc": float("nan")}
         if 0 < row["positives"] < row["n"]:
-            row["auroc"] = float(roc_auc_score(y, p))
-            row["auprc"] = float(average_precision_score(y, p))
+            if "auroc" in keys:
+                row["auroc"] = auroc(y, p)
+            if "auprc" in keys:
+                row["auprc"] = float(average_precision_score(y, p))
         out.append(row)
     return out
 
 
 def _mean_over_labels(key: str, y_true, proba) -> float:
-    values = [r[key] for r in per_label_scores(y_true, proba) if not math.isnan(r[key])]
+    values = [r[key] for r in per_label_scores(y_true, proba, keys=(key,)) if not math.isnan(r[key])]
     return float(np.mean(values)) if values else float("nan")
 
 
