@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import math
 import statistics
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from omicsagent.agent.journal import IterationRecord, RunJournal
 from omicsagent.brains.expert import recipes
@@ -60,6 +60,17 @@ def candidate_of(it: IterationRecord, plan: list[Candidate]) -> Candidate | None
     )
 
 
+def as_measured(it: IterationRecord, c: Candidate) -> Candidate:
+    """Node ``it``'s candidate with its measured training time as the estimate, the base for the moves that
+    build on it (a bag of 3 costs about 3 fits of it, a blend about both members' fits): the recipe book's
+    estimate, scaled by its family's speed, can be several times off for one candidate (per-label models on
+    cached features, say)."""
+    train = it.step("training")
+    if train is None or train.status != "done" or not train.duration_s:
+        return c
+    return replace(c, est_seconds=float(train.duration_s), measured=True)
+
+
 def speed_factors(journal: RunJournal, plan: list[Candidate]) -> dict[str, float]:
     """Measured training time over estimate, per model family (median), plus "*" over all families."""
     ratios: dict[str, list[float]] = {}
@@ -74,8 +85,9 @@ def speed_factors(journal: RunJournal, plan: list[Candidate]) -> dict[str, float
 
 def expected_seconds(c: Candidate, speeds: dict[str, float]) -> float:
     """Expected training time: the estimate scaled by this machine's measured speed for the family (another
-    family's speed counts at most double), and never more than the candidate's own time limit."""
-    speed = speeds.get(c.family) or min(speeds.get("*", 1.0), 2.0)
+    family's speed counts at most double; a time measured here is taken as it is), and never more than the
+    candidate's own time limit."""
+    speed = 1.0 if c.measured else speeds.get(c.family) or min(speeds.get("*", 1.0), 2.0)
     seconds = c.est_seconds * speed
     return min(seconds, c.time_limit_s) if c.time_limit_s else seconds
 

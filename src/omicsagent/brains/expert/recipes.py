@@ -60,6 +60,9 @@ class Candidate:
     rationale: str
     est_seconds: float
     time_limit_s: float | None = None   # what to pass as ``time_limit_s`` to ``model.fit``
+    # est_seconds was measured on this machine (a node's training time, or derived from such times), so the
+    # speed factors that calibrate the recipe book's estimates do not apply to it
+    measured: bool = False
 
 
 # --- the data profile ---------------------------------------------------------------------------
@@ -864,6 +867,7 @@ def blend(a: Candidate, b: Candidate, why: str = "") -> Candidate | None:
         (f"{why} " if why else "") + "Averaging the two best candidates of different families "
         "usually beats both when their errors differ.",
         est_seconds=a.est_seconds + b.est_seconds,
+        measured=a.measured and b.measured,
     )
 
 
@@ -876,4 +880,4 @@ def bag(c: Candidate, n: int = 3, why: str = "") -> Candidate | None:
     return Candidate(f"{c.name}+bagged{n}", "ensemble", copy.deepcopy(c.representation),
                      wrap({"kind": "ensemble", "members": [copy.deepcopy(inner) for _ in range(n)]}),
                      (f"{why} " if why else "") + f"Averaging {n} fits with different seeds reduces the "
-                     "variance of the best model.", est_seconds=c.est_seconds * n)
+                     "variance of the best model.", est_seconds=c.est_seconds * n, measured=c.measured)

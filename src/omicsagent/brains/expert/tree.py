@@ -33,6 +33,7 @@ from omicsagent.brains.expert.policy import (
     PLATEAU_K,
     Decision,
     _gain,
+    as_measured,
     candidate_key,
     candidate_of,
     expected_seconds,
@@ -82,10 +83,11 @@ def _signature(c: Candidate) -> tuple:
 def averaging_moves(it: IterationRecord, c: Candidate,
                     ranked: list[tuple[IterationRecord, Candidate]]) -> list[tuple[Candidate, str]]:
     """Node ``it``'s children that average models: a blend with the best node of another family, and the
-    node bagged over seeds (each None-free, in that order)."""
+    node bagged over seeds (each None-free, in that order), their times estimated from the nodes' own."""
     out = []
+    c = as_measured(it, c)
     fam = recipes.family_of(c.model, c.family)
-    other = next(((o, oc) for o, oc in ranked if o.index != it.index
+    other = next(((o, as_measured(o, oc)) for o, oc in ranked if o.index != it.index
                   and recipes.family_of(oc.model, oc.family) not in (fam, "ensemble")),
                  None)
     # the earlier node first, so expanding either node of a pair proposes the same blend (tried once)
@@ -101,7 +103,7 @@ def averaging_moves(it: IterationRecord, c: Candidate,
 def node_moves(journal: RunJournal, it: IterationRecord, c: Candidate,
                ranked: list[tuple[IterationRecord, Candidate]]) -> list[tuple[Candidate, str]]:
     """The children worth trying for node ``it`` (candidate ``c``), most promising first."""
-    moves = refinements(journal, it, c)
+    moves = refinements(journal, it, as_measured(it, c))
     return moves[:1] + averaging_moves(it, c, ranked) + moves[1:]
 
 
