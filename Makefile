@@ -30,6 +30,7 @@ $(STAMP): requirements.lock requirements-ray.lock requirements-fm.lock pyproject
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q -r requirements.lock -r requirements-ray.lock -r requirements-fm.lock
 	$(BIN)/pip install -q --no-deps --no-build-isolation -e .
+	$(BIN)/python -m compileall -q src
 	touch $(STAMP)
 
 venv: $(STAMP)
@@ -37,8 +38,11 @@ venv: $(STAMP)
 demo: sysdeps venv
 	$(BIN)/omicsagent demo $(DEMO_ARGS)
 
+# Bytecode for the package: an editable install gets none from pip, and the sandbox never writes any
+# (PYTHONDONTWRITEBYTECODE=1), so without it every sandboxed script compiles the omicsagent modules it imports.
 test: sysdeps venv
 	$(BIN)/ruff check src tests benchmarks
+	$(BIN)/python -m compileall -q src
 	$(BIN)/python -m pytest -q -n $(TEST_WORKERS) --dist loadgroup
 
 bench: sysdeps venv
