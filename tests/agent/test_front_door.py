@@ -180,7 +180,9 @@ def test_a_second_process_is_refused_and_ctrl_c_keeps_the_best(tmp_path, data):
     """While a run works, another process on its folder is refused; then Ctrl-C keeps the best model, scores
     the hidden test once with it and writes the report."""
     run = tmp_path / "r"
-    proc = start("run", "data", "--out", "r", "--iterations", "6", "--time-budget", "5m", *ONE_SPLIT,
+    # room for the three refused commands below before Ctrl-C: with a cap of 6 iterations (6 s each) a loaded
+    # CI worker once saw the run finish first; uncapped, it plateaus after about 16 iterations (2.3 minutes)
+    proc = start("run", "data", "--out", "r", "--iterations", "30", "--time-budget", "5m", *ONE_SPLIT,
                  cwd=tmp_path)
 
     def best_and_next_started() -> bool:
