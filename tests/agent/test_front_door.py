@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -41,12 +42,33 @@ def cli(*args: str, cwd: Path, env: dict | None = None, timeout: float = 400) ->
     )
 
 
+def _as_a_shell_starts_it() -> None:
+    """A command typed in a shell starts with SIGINT and SIGTERM delivered and handled by default; the test
+    worker's own signal state (a library may have blocked or ignored them there) must not leak into a run."""
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT, signal.SIGTERM})
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+
+
 def start(*args: str, cwd: Path) -> subprocess.Popen:
     """A run in the background; its stderr goes to cwd/stderr.txt (a pipe nobody reads could fill up)."""
     with open(cwd / "stderr.txt", "w") as err:
-        return subprocess.Popen(
-            [*EXE, *args], cwd=cwd, stdout=subprocess.DEVNULL, stderr=err, start_new_session=True
-        )
+        return subprocess.Popen([*EXE, *args], cwd=cwd, stdout=subprocess.DEVNULL, stderr=err,
+                                start_new_session=True, preexec_fn=_as_a_shell_starts_it)
+
+
+def signal_state(pid: int | str) -> str:
+    """The blocked and ignored signal masks of a process (/proc/PID/status)."""
+    lines = Path(f"/proc/{pid}/status").read_text().splitlines()
+    return " ".join(line for line in lines if line.startswith(("SigBlk", "SigIgn")))
+
+
+def assert_takes_sigint(pid: int) -> None:
+    """The run neither blocks nor ignores SIGINT, or a Ctrl-C test could only wait for it to finish."""
+    masks = re.findall(r"^Sig(?:Blk|Ign):\s*([0-9a-f]+)$", Path(f"/proc/{pid}/status").read_text(), re.M)
+    sigint = 1 << (signal.SIGINT - 1)
+    assert len(masks) == 2 and not any(int(m, 16) & sigint for m in masks), (
+        f"run {signal_state(pid)}; test worker {signal_state('self')}")
 
 
 def journal(run: Path) -> dict:
@@ -201,6 +223,7 @@ def test_a_second_process_is_refused_and_ctrl_c_keeps_the_best(tmp_path, data):
         ]
         wait_for(best_and_next_started, what="a best model and a second iteration")
         best_before = json.loads((run / "best" / "metrics.json").read_text())["iteration"]
+        assert_takes_sigint(proc.pid)
         os.kill(proc.pid, signal.SIGINT)  # what Ctrl-C sends to the process
         proc.wait(timeout=180)
     finally:
