@@ -230,9 +230,9 @@ class TorchModel(Model):
         if not np.isfinite(out).all():
             return loss, -math.inf, "auroc" if self.task_type == "binary" else "neg_loss"
         if self.task_type == "binary" and len(np.unique(y)) == 2:
-            from sklearn.metrics import roc_auc_score
+            from omicsagent.ml.metrics import auroc
 
-            return loss, float(roc_auc_score(y, out[:, 0])), "auroc"
+            return loss, auroc(y, out[:, 0]), "auroc"
         if self.task_type == "multilabel":
             from omicsagent.ml.metrics import evaluate
 
