@@ -5,7 +5,9 @@ input columns (never the target) and writes one of three kinds of output:
 
 * ``flat``: a 2-D matrix (dense or sparse), for linear models, gradient boosting and MLPs;
 * ``seq``: a 3-D one-hot tensor ``(n, channels, length)`` for 1-D CNNs;
-* ``grid``: a 4-D tensor ``(n, channels, height, width)`` (a miRNA-target pairing matrix) for 2-D CNNs.
+* ``grid``: a 4-D tensor ``(n, channels, height, width)`` (a miRNA-target pairing matrix) for 2-D CNNs;
+* ``graph``: one molecular graph per row (an object array of ``molgraph.MolGraph``) for message passing
+  networks; a representation has at most one graph block.
 
 Blocks of the same output kind are concatenated (flat: by columns; seq: along the length; grid: by
 channels). Models take the parts they need.
@@ -21,7 +23,7 @@ from scipy import sparse
 
 from omicsagent.errors import InputError
 
-OUTPUT_KINDS = ("flat", "seq", "grid")
+OUTPUT_KINDS = ("flat", "seq", "grid", "graph")
 
 
 @dataclass
@@ -31,13 +33,15 @@ class FeatureSet:
     flat: np.ndarray | sparse.csr_matrix | None = None
     seq: np.ndarray | None = None
     grid: np.ndarray | None = None
+    graph: np.ndarray | None = None  # object array: one molgraph.MolGraph per row
     flat_names: list[str] = field(default_factory=list)
     dense_columns: np.ndarray | None = None  # flat columns that came from dense blocks (not k-mers)
     column_groups: dict[str, np.ndarray] = field(default_factory=dict)  # named sets of flat columns
-    flat_blocks: list[np.ndarray] = field(default_factory=list)  # each block's flat columns (none: seq/grid)
+    # each block's flat columns (none for seq, grid and graph blocks)
+    flat_blocks: list[np.ndarray] = field(default_factory=list)
 
     def __len__(self) -> int:
-        for part in (self.flat, self.seq, self.grid):
+        for part in (self.flat, self.seq, self.grid, self.graph):
             if part is not None:
                 return part.shape[0]
         return 0
@@ -46,13 +50,14 @@ class FeatureSet:
         return FeatureSet(flat=None if self.flat is None else self.flat[idx],
                           seq=None if self.seq is None else self.seq[idx],
                           grid=None if self.grid is None else self.grid[idx],
+                          graph=None if self.graph is None else self.graph[idx],
                           flat_names=self.flat_names, dense_columns=self.dense_columns,
                           column_groups=self.column_groups, flat_blocks=self.flat_blocks)
 
     def of_blocks(self, which: list[int]) -> FeatureSet:
         """The features some blocks wrote (by their position in the representation): their flat columns,
-        with names, dense columns and groups renumbered; the seq and grid parts are kept whole. What an
-        ensemble member reads when it was chosen on a representation of its own
+        with names, dense columns and groups renumbered; the seq, grid and graph parts are kept whole. What
+        an ensemble member reads when it was chosen on a representation of its own
         (``Ensemble.member_blocks``)."""
         if not self.flat_blocks or self.flat is None:
             return self
@@ -69,8 +74,9 @@ class FeatureSet:
         names = [self.flat_names[i] for i in cols] if len(self.flat_names) == width else []
         dense = None if self.dense_columns is None else renumber(self.dense_columns)
         groups = {k: g for k, v in self.column_groups.items() if len(g := renumber(v))}
-        return FeatureSet(flat=flat, seq=self.seq, grid=self.grid, flat_names=names, dense_columns=dense,
-                          column_groups=groups, flat_blocks=[renumber(self.flat_blocks[i]) for i in which])
+        return FeatureSet(flat=flat, seq=self.seq, grid=self.grid, graph=self.graph, flat_names=names,
+                          dense_columns=dense, column_groups=groups,
+                          flat_blocks=[renumber(self.flat_blocks[i]) for i in which])
 
     def describe(self) -> str:
         parts = []
@@ -128,6 +134,7 @@ class Block:
 def block_classes() -> dict[str, type[Block]]:
     from omicsagent.ml.chem import SmilesBlock
     from omicsagent.ml.embeddings import EmbeddingBlock
+    from omicsagent.ml.molgraph import MolGraphBlock
     from omicsagent.ml.pairs import PairFeaturesBlock, PairMatrixBlock
     from omicsagent.ml.protein import MutationsBlock, ProteinPropertiesBlock
     from omicsagent.ml.seqblocks import KmerBlock, OneHotBlock
@@ -143,6 +150,7 @@ def block_classes() -> dict[str, type[Block]]:
             PairFeaturesBlock,
             PairMatrixBlock,
             SmilesBlock,
+            MolGraphBlock,
             TabularBlock,
             ProteinPropertiesBlock,
             MutationsBlock,
@@ -206,7 +214,8 @@ class Featurizer:
                     groups[name] = np.concatenate([groups.get(name, np.zeros(0, dtype=int)), width + cols])
                 width += out.shape[1]
         return FeatureSet(flat=_stack_flat(parts["flat"]), seq=_stack(parts["seq"], axis=2),
-                          grid=_stack(parts["grid"], axis=1), flat_names=names,
+                          grid=_stack(parts["grid"], axis=1),
+                          graph=parts["graph"][0] if parts["graph"] else None, flat_names=names,
                           dense_columns=np.concatenate(dense) if dense else np.zeros(0, dtype=int),
                           column_groups=groups, flat_blocks=blocks)
 
@@ -226,6 +235,8 @@ def build_featurizer(representation: dict[str, Any]) -> Featurizer:
         if kind not in classes:
             raise InputError(f"Unknown block kind {kind!r}; choose one of: {', '.join(classes)}.")
         blocks.append(classes[kind].from_spec(spec))
+    if sum(b.output == "graph" for b in blocks) > 1:
+        raise InputError("A representation can hold one graph block (kind \"molgraph\"); keep one.")
     return Featurizer(blocks=blocks)
 
 

@@ -176,9 +176,9 @@ def model_classes() -> dict[str, type[Model]]:
     from omicsagent.ml.models.group_ridge import GroupRidge
     from omicsagent.ml.models.linear import Linear
     from omicsagent.ml.models.multilabel import PerLabel
-    from omicsagent.ml.models.torchfit import MLP, GridCNN, SeqCNN
+    from omicsagent.ml.models.torchfit import MLP, MPNN, GridCNN, SeqCNN
 
-    return {c.kind: c for c in (Linear, LightGBM, SeqCNN, GridCNN, MLP, Ensemble, GroupRidge, PerLabel)}
+    return {c.kind: c for c in (Linear, LightGBM, SeqCNN, GridCNN, MLP, MPNN, Ensemble, GroupRidge, PerLabel)}
 
 
 def build_model(spec: dict[str, Any], *, task_type: str, seed: int = 0) -> Model:

@@ -108,3 +108,38 @@ class MLPNet(nn.Module):
 
     def forward(self, flat: torch.Tensor) -> torch.Tensor:
         return self.net(flat)
+
+
+class MPNNet(nn.Module):
+    """Directed-bond message passing on molecular graphs (``molgraph.collate`` batches): each directed bond
+    keeps a hidden state, updated ``depth - 1`` times from the states entering its source atom except its
+    own reverse; atoms then sum their incoming bond states, are mean-pooled per molecule, and a head (with
+    the flat side features, if any) predicts."""
+
+    def __init__(self, *, atom_features: int, bond_features: int, n_flat: int, hidden: int, depth: int,
+                 dropout: float, n_out: int) -> None:
+        super().__init__()
+        self.depth = depth
+        self.w_in = nn.Linear(atom_features + bond_features, hidden, bias=False)
+        self.w_msg = nn.Linear(hidden, hidden, bias=False)
+        self.w_atom = nn.Linear(atom_features + hidden, hidden)
+        self.drop = nn.Dropout(dropout)
+        self.flat = FlatEncoder(n_flat, 64, dropout)
+        self.head = nn.Sequential(nn.Dropout(dropout),
+                                  _head(hidden + self.flat.out_dim, hidden, n_out, dropout))
+
+    def forward(self, g: dict[str, torch.Tensor], flat: torch.Tensor | None = None) -> torch.Tensor:
+        atoms, src, dst, rev, mol = g["atoms"], g["src"], g["dst"], g["rev"], g["mol"]
+        n_mols = int(g["n_mols"])
+        start = self.w_in(torch.cat([atoms[src], g["bonds"]], dim=1))
+        h = torch.relu(start)
+        for _ in range(self.depth - 1):
+            into = torch.zeros(atoms.shape[0], h.shape[1], dtype=h.dtype).index_add_(0, dst, h)
+            h = self.drop(torch.relu(start + self.w_msg(into[src] - h[rev])))
+        into = torch.zeros(atoms.shape[0], h.shape[1], dtype=h.dtype).index_add_(0, dst, h)
+        a = self.drop(torch.relu(self.w_atom(torch.cat([atoms, into], dim=1))))
+        counts = torch.zeros(n_mols, dtype=a.dtype).index_add_(0, mol, torch.ones_like(mol, dtype=a.dtype))
+        z = torch.zeros(n_mols, a.shape[1], dtype=a.dtype).index_add_(0, mol, a)
+        z = z / counts.clamp(min=1)[:, None]
+        f = self.flat(flat)
+        return self.head(z if f is None else torch.cat([z, f], dim=1))

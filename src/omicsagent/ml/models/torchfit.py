@@ -68,6 +68,12 @@ class TorchModel(Model):
     def _augment(self, main, rng: np.random.Generator):
         return main
 
+    def _tensor(self, rows):
+        """The network's main input for some rows of ``_main_input``."""
+        import torch
+
+        return torch.from_numpy(np.ascontiguousarray(rows))
+
     # --- pickling: no torch objects ---------------------------------------------------------
     def __getstate__(self) -> dict:
         state = dict(self.__dict__)
@@ -145,7 +151,7 @@ class TorchModel(Model):
                 if deadline is not None and best_state is not None and time.monotonic() > deadline:
                     out_of_time = True  # an epoch longer than the time left: stop inside it
                     break
-                xb = torch.from_numpy(self._augment(main[idx], rng)) if main is not None else None
+                xb = self._tensor(self._augment(main[idx], rng)) if main is not None else None
                 fb = None if flat is None else torch.from_numpy(flat[idx])
                 loss = self._loss(net(*self._args(xb, fb)), torch.from_numpy(target[idx]))
                 opt.zero_grad()
@@ -218,7 +224,7 @@ class TorchModel(Model):
         with torch.no_grad():
             for b in range(0, len(idx), batch):
                 sel = idx[b:b + batch]
-                xb = None if main is None else torch.from_numpy(np.ascontiguousarray(main[sel]))
+                xb = None if main is None else self._tensor(main[sel])
                 fb = None if flat is None else torch.from_numpy(flat[sel])
                 outs.append(net(*self._args(xb, fb)).numpy())
         return np.concatenate(outs) if outs else np.zeros((0, self._n_out()), np.float32)
@@ -352,3 +358,47 @@ class MLP(TorchModel):
     def _flat_input(self, X: FeatureSet, *, fit: bool) -> np.ndarray:
         self.use_flat = True
         return super()._flat_input(X, fit=fit)
+
+
+@dataclass
+class MPNN(TorchModel):
+    """Message passing network on molecular graphs (a ``molgraph`` block): learns its own features of
+    atoms and their neighbourhoods instead of reading fixed fingerprints, which makes it a different kind
+    of error than trees on fingerprints (a good blend partner). ``use_flat`` adds the dense flat
+    features (numbers, descriptors) to its head."""
+
+    kind = "mpnn"
+    hidden: int = 300
+    depth: int = 3
+    epochs: int = 50
+    batch_size: int = 50
+    lr: float = 1e-3
+    patience: int = 10
+
+    def check(self) -> None:
+        super().check()
+        if self.hidden < 8 or not 1 <= self.depth <= 8:
+            raise InputError("mpnn needs hidden >= 8 and depth between 1 and 8; fix the model spec.")
+
+    def _main_input(self, X: FeatureSet) -> np.ndarray:
+        if X.graph is None:
+            raise InputError('Model "mpnn" needs a molecular graph block (kind "molgraph"); add one.')
+        return X.graph
+
+    def _tensor(self, rows):
+        import torch
+
+        from omicsagent.ml.molgraph import collate
+
+        return {k: torch.from_numpy(np.asarray(v)) for k, v in collate(rows).items()}
+
+    def _net_kwargs(self, main, n_flat: int, n_out: int) -> dict:
+        from omicsagent.ml.molgraph import ATOM_FEATURES, BOND_FEATURES
+
+        return dict(atom_features=ATOM_FEATURES, bond_features=BOND_FEATURES, n_flat=n_flat,
+                    hidden=self.hidden, depth=self.depth, dropout=self.dropout, n_out=n_out)
+
+    def _build_net(self, args: dict):
+        from omicsagent.ml.models.nets import MPNNet
+
+        return MPNNet(**args)
