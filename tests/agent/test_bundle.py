@@ -68,6 +68,12 @@ def test_the_model_kinds_decide_the_heavy_packages(tmp_path: Path) -> None:
         assert f"--extra-index-url https://download.pytorch.org/whl/{tag}" in text.splitlines()
         assert pins["torch"] == torch_version
 
+    # a graph network on molecules needs RDKit (to read them) and torch
+    graph = _best(tmp_path / "graph", {"train.py": TEMPLATE_SCRIPT, "inference.py": TEMPLATE_SCRIPT},
+                  {"representation": {"blocks": [{"kind": "molgraph", "column": "smiles"}]},
+                   "model": {"kind": "mpnn"}})
+    assert {"rdkit", "torch"} <= set(_pins(requirements_text(graph, wheel=None)))
+
     lgbm = _best(tmp_path / "lgbm", {"train.py": TEMPLATE_SCRIPT, "inference.py": TEMPLATE_SCRIPT},
                  {"representation": {"blocks": [{"kind": "kmer", "column": "s"}]}, "model": {"kind": "lgbm"}})
     assert set(_pins(requirements_text(lgbm, wheel=None))) == {

@@ -110,7 +110,7 @@ def test_a_cli_run_tries_the_combined_candidate_and_says_why_it_stopped(tmp_path
     smiles_task(tmp_path / "mols", n_test=60)
     # single split (--cv-below 0): the best is checked against validation scores below; k-fold selection (the
     # default on these few rows) is the next test's run and tests/agent/test_small_data_e2e.py
-    res = subprocess.run([*EXE, "run", "mols", "--iterations", "4", "--json", "--cv-below", "0"],
+    res = subprocess.run([*EXE, "run", "mols", "--iterations", "7", "--json", "--cv-below", "0"],
                          cwd=tmp_path, capture_output=True, text=True, timeout=600, check=False)
     assert res.returncode == 0, res.stderr[-3000:]
     summary = json.loads(res.stdout.strip().splitlines()[-1])
@@ -127,9 +127,15 @@ def test_a_cli_run_tries_the_combined_candidate_and_says_why_it_stopped(tmp_path
     assert list((run_dir / "workspace" / "scratch" / "feature_cache").rglob("*.npz"))
     log = (script.parent / "training.log").read_text()
     assert re.search(r"smiles \(smiles\): (\d+) of \1 rows from the run's feature cache", log), log[:2000]
+    # the third draft is the message passing network on the molecular graphs, trained in the sandbox
+    gnn = tried.get(recipes.GRAPH_NET)
+    assert gnn is not None and gnn["status"] == "succeeded" and gnn["index"] == 2, list(tried)
+    gnn_dir = run_dir / "workspace" / "artifacts" / "iter_002"
+    assert "'kind': 'molgraph'" in (gnn_dir / "train.py").read_text()
+    assert re.search(r"mpnn epoch 1/\d+ train_loss", (gnn_dir / "training.log").read_text())
     # the run says why it stopped: in the journal, the JSON summary and the report
     reason = journal["status_reason"]
-    assert reason == summary["reason"] == "iteration cap reached: 4 of 4 iterations done"
+    assert reason == summary["reason"] == "iteration cap reached: 7 of 7 iterations done"
     assert reason in (run_dir / "report.md").read_text()
     # the best is chosen on validation as usual, whichever it is
     ok = [it for it in journal["iterations"] if it["status"] == "succeeded"]
