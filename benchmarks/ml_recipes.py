@@ -36,6 +36,7 @@ REPORT = {
     "bbbp": ["auroc"],
     "sirbench": ["pearson", "spearman"],
     "proteingym_blat_firnberg": ["spearman", "rmse"],
+    "tox21": ["mean_auroc", "mean_auprc"],
 }
 
 
