@@ -57,18 +57,18 @@ def start(*args: str, cwd: Path) -> subprocess.Popen:
                                 start_new_session=True, preexec_fn=_as_a_shell_starts_it)
 
 
-def signal_state(pid: int | str) -> str:
-    """The blocked and ignored signal masks of a process (/proc/PID/status)."""
-    lines = Path(f"/proc/{pid}/status").read_text().splitlines()
-    return " ".join(line for line in lines if line.startswith(("SigBlk", "SigIgn")))
+def signal_masks(pid: int | str) -> dict[str, str]:
+    """The blocked and ignored signal masks of a process (/proc/PID/status), as hex strings."""
+    status = Path(f"/proc/{pid}/status").read_text()
+    return dict(re.findall(r"^(Sig(?:Blk|Ign)):\s*([0-9a-f]+)$", status, re.M))
 
 
 def assert_takes_sigint(pid: int) -> None:
     """The run neither blocks nor ignores SIGINT, or a Ctrl-C test could only wait for it to finish."""
-    masks = re.findall(r"^Sig(?:Blk|Ign):\s*([0-9a-f]+)$", Path(f"/proc/{pid}/status").read_text(), re.M)
+    masks = signal_masks(pid)
     sigint = 1 << (signal.SIGINT - 1)
-    assert len(masks) == 2 and not any(int(m, 16) & sigint for m in masks), (
-        f"run {signal_state(pid)}; test worker {signal_state('self')}")
+    assert len(masks) == 2 and not any(int(m, 16) & sigint for m in masks.values()), (
+        f"run {masks}; test worker {signal_masks('self')}")
 
 
 def journal(run: Path) -> dict:

@@ -110,6 +110,11 @@ class MLPNet(nn.Module):
         return self.net(flat)
 
 
+def _sum_by(index: torch.Tensor, rows: torch.Tensor, n: int) -> torch.Tensor:
+    """``n`` sums of ``rows``: row ``i`` is added to sum ``index[i]``."""
+    return torch.zeros(n, rows.shape[1], dtype=rows.dtype).index_add_(0, index, rows)
+
+
 class MPNNet(nn.Module):
     """Directed-bond message passing on molecular graphs (``molgraph.collate`` batches): each directed bond
     keeps a hidden state, updated ``depth - 1`` times from the states entering its source atom except its
@@ -130,16 +135,13 @@ class MPNNet(nn.Module):
 
     def forward(self, g: dict[str, torch.Tensor], flat: torch.Tensor | None = None) -> torch.Tensor:
         atoms, src, dst, rev, mol = g["atoms"], g["src"], g["dst"], g["rev"], g["mol"]
-        n_mols = int(g["n_mols"])
+        n_atoms, n_mols = atoms.shape[0], int(g["n_mols"])
         start = self.w_in(torch.cat([atoms[src], g["bonds"]], dim=1))
         h = torch.relu(start)
         for _ in range(self.depth - 1):
-            into = torch.zeros(atoms.shape[0], h.shape[1], dtype=h.dtype).index_add_(0, dst, h)
-            h = self.drop(torch.relu(start + self.w_msg(into[src] - h[rev])))
-        into = torch.zeros(atoms.shape[0], h.shape[1], dtype=h.dtype).index_add_(0, dst, h)
-        a = self.drop(torch.relu(self.w_atom(torch.cat([atoms, into], dim=1))))
-        counts = torch.zeros(n_mols, dtype=a.dtype).index_add_(0, mol, torch.ones_like(mol, dtype=a.dtype))
-        z = torch.zeros(n_mols, a.shape[1], dtype=a.dtype).index_add_(0, mol, a)
-        z = z / counts.clamp(min=1)[:, None]
+            h = self.drop(torch.relu(start + self.w_msg(_sum_by(dst, h, n_atoms)[src] - h[rev])))
+        a = self.drop(torch.relu(self.w_atom(torch.cat([atoms, _sum_by(dst, h, n_atoms)], dim=1))))
+        counts = _sum_by(mol, torch.ones(n_atoms, 1, dtype=a.dtype), n_mols)
+        z = _sum_by(mol, a, n_mols) / counts.clamp(min=1)
         f = self.flat(flat)
         return self.head(z if f is None else torch.cat([z, f], dim=1))
