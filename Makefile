@@ -8,6 +8,8 @@ SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 DEMO_ARGS ?=
 # pytest-xdist workers for `make test`: auto is one per CPU core; TEST_WORKERS=0 runs in one process.
 TEST_WORKERS ?= auto
+# What the installed .venv takes on disk (2,311 MB measured on 2026-11-29): less free space fails the install.
+VENV_MB := 2400
 
 .PHONY: demo test sysdeps venv clean bench
 
@@ -27,6 +29,12 @@ sysdeps:
 
 $(STAMP): requirements.lock requirements-ray.lock requirements-fm.lock pyproject.toml
 	@$(PYTHON) -c 'import sys; assert sys.version_info[:2] == (3, 11), "omicsagent needs Python 3.11"' 
+	@free=$$(df -Pm . | awk 'NR==2 {print $$4}'); \
+	have=$$(du -sm $(VENV) 2>/dev/null | cut -f1); need=$$(( $(VENV_MB) - $${have:-0} )); \
+	if [ "$$free" -lt "$$need" ]; then \
+	  echo "The environment (.venv) needs about $$need MB more disk and only $$free MB are free here; free some space and run make again." >&2; \
+	  exit 2; \
+	fi
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q -r requirements.lock -r requirements-ray.lock -r requirements-fm.lock
 	$(BIN)/pip install -q --no-deps --no-build-isolation -e .
