@@ -207,8 +207,9 @@ def cand(family: str, est: float, limit: float | None) -> Candidate:
     ({"gbm": 10.0, "*": 10.0}, cand("linear", 10, None), 20),       # another family: at most double
     ({"gbm": 0.5, "*": 0.5}, cand("linear", 10, None), 5),          # a fast machine helps every family
 ])
-def test_expected_seconds_known_values(speeds, candidate, expected):
-    assert policy.expected_seconds(candidate, speeds) == pytest.approx(expected)
+def test_expected_seconds_known_values(speeds, candidate, expected, motif):
+    j, _ = motif  # an empty journal: no earlier fit to reuse
+    assert policy.expected_seconds(j, candidate, speeds) == pytest.approx(expected)
 
 
 def test_speed_factors_are_measured_per_family_from_the_journal(motif):

@@ -361,9 +361,12 @@ def test_a_blend_of_two_nodes_is_tried_once_whichever_node_is_expanded(tmp_path:
 
 
 def test_averaging_moves_are_timed_from_the_nodes_measured_training(tmp_path: Path) -> None:
-    """A bag of 3 is expected to cost 3 fits of its node and a blend both members' fits, as measured on this
-    machine (5 s each here), not the recipe book's estimates times a family speed: for per-label models those
-    were several times too long, and a run plateaued with a third of its budget unused and no bagging."""
+    """A bag of 3 costs 3 fits of its node and a blend both members' fits, as measured on this machine (5 s
+    each here), not the recipe book's estimates times a family speed: for per-label models those were several
+    times too long, and a run plateaued with a third of its budget unused and no bagging. The fits the nodes
+    made are read back from the run's fit cache, so the bag is expected to cost two new fits and the blend a
+    tenth of its members' fits; the blend's node, once trained in seconds, still counts both fits for
+    what builds on it."""
     j, profile = _journal(tmp_path / "d")
     plan = recipes.plan(profile)
     best = None
@@ -374,8 +377,16 @@ def test_averaging_moves_are_timed_from_the_nodes_measured_training(tmp_path: Pa
         best = it if stochastic else None
     slow = {"*": 50.0, **{c.family: 50.0 for c in plan}, "ensemble": 50.0}
     moves = {why.split()[0]: c for c, why in
-             tree.averaging_moves(best, policy.candidate_of(best, plan), policy.ranked_nodes(j, plan))}
-    assert moves["bagging"].measured and policy.expected_seconds(moves["bagging"], slow) == 3 * 5
-    assert moves["blending"].measured and policy.expected_seconds(moves["blending"], slow) == 5 + 5
+             tree.averaging_moves(j, best, policy.candidate_of(best, plan), policy.ranked_nodes(j, plan))}
+    share = policy.REUSE_SHARE
+    assert moves["bagging"].est_seconds == 3 * 5 and moves["blending"].est_seconds == 5 + 5
+    assert moves["bagging"].measured and moves["blending"].measured
+    assert policy.expected_seconds(j, moves["bagging"], slow) == pytest.approx(2 * 5 + share * 5)
+    assert policy.expected_seconds(j, moves["blending"], slow) == pytest.approx(share * (5 + 5))
     recipe_bag = recipes.bag(policy.candidate_of(best, plan))
-    assert not recipe_bag.measured and policy.expected_seconds(recipe_bag, slow) > 3 * 5
+    assert not recipe_bag.measured and policy.expected_seconds(j, recipe_bag, slow) > 3 * 5
+    # the blend trained (in 1 s: both members read back): fitting it from scratch still takes 5 + 5 + 1 s
+    blend = _record(j, policy.Decision(moves["blending"], "blend", parent=best.index), valid=0.9)
+    blend.step("training").duration_s = 1
+    assert policy.fresh_seconds(j, blend) == 11
+    assert policy.as_measured(j, blend, policy.candidate_of(blend, plan)).est_seconds == 11

@@ -34,6 +34,7 @@ VALIDATION_FEATURES = "scoring/validation_features.csv"  # validation inputs wit
 TRAIN_FEATURES = "scoring/train_features.csv"
 EMBEDDING_CACHE = "embedding_cache"  # the embedding cache's folder in a workspace's scratch/
 FEATURE_CACHE = "feature_cache"  # the row-feature cache's folder (ml.rowcache) in a workspace's scratch/
+FIT_CACHE = "fit_cache"  # the fitted-model cache's folder (ml.fitcache) in a workspace's scratch/
 
 
 def prepare_workspace(task: Task, layout: RunLayout | Path):
@@ -169,15 +170,17 @@ def metrics_from_predictions(
 def model_access(journal: RunJournal, ws=None, *,
                  run_workspace: Path | None = None) -> tuple[tuple[Path, ...], dict[str, str]]:
     """(read-only mounts, environment) that give sandboxed scripts the run's configured pretrained models
-    (``--embeddings``) and the run's caches: embeddings and row features (``ml.rowcache``) are cached in the
-    workspace's scratch folder. A throwaway workspace (a cross-validation fold, the refit, scoring) names the
-    run's workspace as ``run_workspace``: the run's caches are then mounted read-only and read first, so rows
-    the run computed are not computed again."""
+    (``--embeddings``) and the run's caches: embeddings, row features (``ml.rowcache``) and fitted models
+    (``ml.fitcache``) are cached in the workspace's scratch folder. A throwaway workspace (a
+    cross-validation fold, the refit, scoring) names the run's workspace as ``run_workspace``: the run's
+    caches are then mounted read-only and read first, so rows the run computed are not computed again."""
     from omicsagent.ml.embeddings import CACHE_ENV, SHARED_CACHE_ENV, mounts
+    from omicsagent.ml.fitcache import FIT_CACHE_ENV, FIT_CACHE_SHARED_ENV
     from omicsagent.ml.rowcache import FEATURE_CACHE_ENV, FEATURE_CACHE_SHARED_ENV
 
     folders = tuple(mounts(journal.settings.extra.get("embeddings")))
-    caches = [(FEATURE_CACHE, FEATURE_CACHE_ENV, FEATURE_CACHE_SHARED_ENV)]
+    caches = [(FEATURE_CACHE, FEATURE_CACHE_ENV, FEATURE_CACHE_SHARED_ENV),
+              (FIT_CACHE, FIT_CACHE_ENV, FIT_CACHE_SHARED_ENV)]
     env: dict[str, str] = {}
     if folders:
         env.update(HF_HUB_OFFLINE="1", TRANSFORMERS_OFFLINE="1")
@@ -190,6 +193,25 @@ def model_access(journal: RunJournal, ws=None, *,
             folders += (shared,)
             env[shared_env] = str(shared)
     return folders, env
+
+
+def keep_fits(ws, run_workspace: Path) -> int:
+    """Move the fits a throwaway workspace stored (a cross-validation fold's) into the run's fit cache, so a
+    later blend or bag of the same members reuses them fold by fold; returns how many were new. The files
+    are moved as they are, never read here: only sandboxed code loads them. Links and other names are
+    left behind."""
+    from omicsagent.ml.fitcache import is_entry
+
+    src, dst = ws.scratch / FIT_CACHE, Path(run_workspace) / "scratch" / FIT_CACHE
+    if not src.is_dir() or src.is_symlink():
+        return 0
+    moved = 0
+    for f in src.iterdir():
+        if is_entry(f.name) and f.is_file() and not f.is_symlink() and not (dst / f.name).exists():
+            dst.mkdir(parents=True, exist_ok=True)
+            shutil.move(f, dst / f.name)
+            moved += 1
+    return moved
 
 
 def own_file(path: Path, root: Path) -> Path:

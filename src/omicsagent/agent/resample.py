@@ -130,6 +130,7 @@ def cross_validate(layout: RunLayout, journal: RunJournal, it: IterationRecord, 
             truth = heldout[task.labels] if task.labels else heldout[task.target]
             for name, value in harness.metrics_from_predictions(task, truth, pred).items():
                 scores.setdefault(name, []).append(float(value))
+            harness.keep_fits(ws, layout.workspace)
         finally:
             shutil.rmtree(tmp, ignore_errors=True)
     folds_text = ", ".join(f"{v:.4f}" for v in scores.get(task.metric, []))

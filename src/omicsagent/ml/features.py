@@ -37,8 +37,9 @@ class FeatureSet:
     flat_names: list[str] = field(default_factory=list)
     dense_columns: np.ndarray | None = None  # flat columns that came from dense blocks (not k-mers)
     column_groups: dict[str, np.ndarray] = field(default_factory=dict)  # named sets of flat columns
-    # each block's flat columns (none for seq, grid and graph blocks)
+    # each block's flat columns (none for seq, grid and graph blocks), and each block's output kind
     flat_blocks: list[np.ndarray] = field(default_factory=list)
+    block_outputs: list[str] = field(default_factory=list)
 
     def __len__(self) -> int:
         for part in (self.flat, self.seq, self.grid, self.graph):
@@ -52,16 +53,20 @@ class FeatureSet:
                           grid=None if self.grid is None else self.grid[idx],
                           graph=None if self.graph is None else self.graph[idx],
                           flat_names=self.flat_names, dense_columns=self.dense_columns,
-                          column_groups=self.column_groups, flat_blocks=self.flat_blocks)
+                          column_groups=self.column_groups, flat_blocks=self.flat_blocks,
+                          block_outputs=self.block_outputs)
 
     def of_blocks(self, which: list[int]) -> FeatureSet:
         """The features some blocks wrote (by their position in the representation): their flat columns,
-        with names, dense columns and groups renumbered; the seq, grid and graph parts are kept whole. What
-        an ensemble member reads when it was chosen on a representation of its own
-        (``Ensemble.member_blocks``)."""
-        if not self.flat_blocks or self.flat is None:
+        with names, dense columns and groups renumbered; the seq, grid and graph parts are kept whole when
+        one of the blocks wrote to them, and dropped otherwise. What an ensemble member reads when it was
+        chosen on a representation of its own (``Ensemble.member_blocks``): the same features as on that
+        representation alone."""
+        if not self.flat_blocks:
             return self
-        width = self.flat.shape[1]
+        known = len(self.block_outputs) == len(self.flat_blocks)
+        kinds = {self.block_outputs[i] for i in which} if known else set(OUTPUT_KINDS)
+        width = 0 if self.flat is None else self.flat.shape[1]
         cols = (np.concatenate([self.flat_blocks[i] for i in which]) if which else np.zeros(0, dtype=int))
         pos = np.full(width, -1)
         pos[cols] = np.arange(len(cols))
@@ -74,9 +79,10 @@ class FeatureSet:
         names = [self.flat_names[i] for i in cols] if len(self.flat_names) == width else []
         dense = None if self.dense_columns is None else renumber(self.dense_columns)
         groups = {k: g for k, v in self.column_groups.items() if len(g := renumber(v))}
-        return FeatureSet(flat=flat, seq=self.seq, grid=self.grid, graph=self.graph, flat_names=names,
-                          dense_columns=dense, column_groups=groups,
-                          flat_blocks=[renumber(self.flat_blocks[i]) for i in which])
+        kept = {k: getattr(self, k) if k in kinds else None for k in ("seq", "grid", "graph")}
+        return FeatureSet(flat=flat, **kept, flat_names=names, dense_columns=dense, column_groups=groups,
+                          flat_blocks=[renumber(self.flat_blocks[i]) for i in which],
+                          block_outputs=[self.block_outputs[i] for i in which] if known else [])
 
     def describe(self) -> str:
         parts = []
@@ -217,7 +223,8 @@ class Featurizer:
                           grid=_stack(parts["grid"], axis=1),
                           graph=parts["graph"][0] if parts["graph"] else None, flat_names=names,
                           dense_columns=np.concatenate(dense) if dense else np.zeros(0, dtype=int),
-                          column_groups=groups, flat_blocks=blocks)
+                          column_groups=groups, flat_blocks=blocks,
+                          block_outputs=[b.output for b in self.blocks])
 
 
 def build_featurizer(representation: dict[str, Any]) -> Featurizer:

@@ -60,35 +60,96 @@ def candidate_of(it: IterationRecord, plan: list[Candidate]) -> Candidate | None
     )
 
 
-def as_measured(it: IterationRecord, c: Candidate) -> Candidate:
-    """Node ``it``'s candidate with its measured training time as the estimate, the base for the moves that
-    build on it (a bag of 3 costs about 3 fits of it, a blend about both members' fits): the recipe book's
-    estimate, scaled by its family's speed, can be several times off for one candidate (per-label models on
-    cached features, say)."""
+# Inside a run, a fit an earlier node made is read back from the run's fit cache (``ml.fitcache``) when a
+# later candidate makes it again with the same options, seed and features: a blend's members, a bag's first
+# seed, an ensemble of the plan's single models. Reading it back costs about this share of the node's
+# training time (featurising the rows again and loading the model).
+REUSE_SHARE = 0.1
+
+
+def _single_fits(representation: dict, model: dict) -> list[str]:
+    """The candidate keys of the fits an ensemble makes that a node of their own would make as well: each
+    distinct member on the blocks it reads (inside a per-label wrapper, wrapped the same way); a bag's later
+    seeds are new fits. Empty for a single model."""
+    inner, wrap = recipes.unwrapped(model)
+    if inner.get("kind") != "ensemble":
+        return []
+    members, blocks = inner.get("members", []), representation.get("blocks", [])
+    reads = inner.get("member_blocks") or [None] * len(members)
+    out = []
+    for i, (m, r) in enumerate(zip(members, reads)):
+        if m in members[:i]:
+            continue
+        rep = {**representation, "blocks": [blocks[j] for j in r]} if r else representation
+        out.append(candidate_key(rep, wrap(m)))
+    return out
+
+
+def training_seconds(it: IterationRecord) -> float | None:
     train = it.step("training")
-    if train is None or train.status != "done" or not train.duration_s:
-        return c
-    return replace(c, est_seconds=float(train.duration_s), measured=True)
+    return float(train.duration_s) if train and train.status == "done" and train.duration_s else None
+
+
+def reused_seconds(journal: RunJournal, representation: dict, model: dict,
+                   before: int | None = None) -> float:
+    """Training seconds of the succeeded nodes (before iteration ``before``, default all) whose fits the
+    candidate reads back from the run's fit cache instead of fitting them again."""
+    wanted = set(_single_fits(representation, model))
+    total = 0.0
+    for it in journal.iterations:
+        if not wanted or (before is not None and it.index >= before):
+            break
+        rep, arch = it.step("representation"), it.step("architecture")
+        if it.status != "succeeded" or rep is None or arch is None:
+            continue
+        key = candidate_key(rep.output.get("spec", {}), arch.output.get("spec", {}))
+        if key in wanted and (t := training_seconds(it)) is not None:
+            total += t
+            wanted.discard(key)
+    return total
+
+
+def fresh_seconds(journal: RunJournal, it: IterationRecord) -> float | None:
+    """What fitting node ``it``'s model from scratch takes: its training time, plus the training time of the
+    earlier nodes whose fits it read back (a blend of two nodes took seconds, fitting it again would not)."""
+    t = training_seconds(it)
+    rep, arch = it.step("representation"), it.step("architecture")
+    if t is None or rep is None or arch is None:
+        return t
+    return t + reused_seconds(journal, rep.output.get("spec", {}), arch.output.get("spec", {}),
+                              before=it.index)
+
+
+def as_measured(journal: RunJournal, it: IterationRecord, c: Candidate) -> Candidate:
+    """Node ``it``'s candidate with its measured cost of fitting from scratch as the estimate, the base for
+    the moves that build on it (a bag of 3 costs about 3 fits of it, a blend about both members' fits): the
+    recipe book's estimate, scaled by its family's speed, can be several times off for one candidate
+    (per-label models on cached features, say)."""
+    t = fresh_seconds(journal, it)
+    return c if t is None else replace(c, est_seconds=t, measured=True)
 
 
 def speed_factors(journal: RunJournal, plan: list[Candidate]) -> dict[str, float]:
-    """Measured training time over estimate, per model family (median), plus "*" over all families."""
+    """Measured cost of fitting from scratch over estimate, per model family (median), plus "*" over all
+    families."""
     ratios: dict[str, list[float]] = {}
     for it in journal.iterations:
         c = candidate_of(it, plan)
-        train = it.step("training")
-        if c and train and train.status == "done" and c.est_seconds > 0:
-            ratios.setdefault(c.family, []).append(train.duration_s / c.est_seconds)
-            ratios.setdefault("*", []).append(train.duration_s / c.est_seconds)
+        t = fresh_seconds(journal, it)
+        if c and t is not None and c.est_seconds > 0:
+            ratios.setdefault(c.family, []).append(t / c.est_seconds)
+            ratios.setdefault("*", []).append(t / c.est_seconds)
     return {fam: max(0.5, statistics.median(r)) for fam, r in ratios.items()}
 
 
-def expected_seconds(c: Candidate, speeds: dict[str, float]) -> float:
+def expected_seconds(journal: RunJournal, c: Candidate, speeds: dict[str, float]) -> float:
     """Expected training time: the estimate scaled by this machine's measured speed for the family (another
-    family's speed counts at most double; a time measured here is taken as it is), and never more than the
-    candidate's own time limit."""
+    family's speed counts at most double; a time measured here is taken as it is), less what the run's fit
+    cache saves (the fits earlier nodes made), and never more than the candidate's own time limit."""
     speed = 1.0 if c.measured else speeds.get(c.family) or min(speeds.get("*", 1.0), 2.0)
     seconds = c.est_seconds * speed
+    if reused := reused_seconds(journal, c.representation, c.model):
+        seconds = max(seconds - reused, 0.0) + REUSE_SHARE * reused
     return min(seconds, c.time_limit_s) if c.time_limit_s else seconds
 
 
@@ -259,7 +320,7 @@ def decide_next(journal: RunJournal, profile: DataProfile, *, time_left_s: float
     speeds = speed_factors(journal, plan)
 
     def fits(c):
-        return expected_seconds(c, speeds) + OVERHEAD_S <= 0.9 * time_left_s
+        return expected_seconds(journal, c, speeds) + OVERHEAD_S <= 0.9 * time_left_s
 
     def new(c):
         return c is not None and candidate_key(c.representation, c.model) not in done

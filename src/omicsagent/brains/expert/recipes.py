@@ -834,7 +834,7 @@ STOCHASTIC = ("lgbm", "cnn1d", "cnn2d", "mlp", "mpnn")  # models whose fit chang
 TORCH_KINDS = ("cnn1d", "cnn2d", "mlp", "mpnn")  # fit a multi-label target themselves (one output per label)
 
 
-def _unwrapped(model: dict) -> tuple[dict, Callable[[dict], dict]]:
+def unwrapped(model: dict) -> tuple[dict, Callable[[dict], dict]]:
     """(the single model inside a spec, how to wrap a replacement the same way): a multi-label task's
     ``per_label`` wrapper holds the binary model that is fitted per label."""
     if model.get("kind") == "per_label" and isinstance(model.get("base"), dict):
@@ -844,7 +844,7 @@ def _unwrapped(model: dict) -> tuple[dict, Callable[[dict], dict]]:
 
 def family_of(model: dict, default: str = "?") -> str:
     """The family of a model spec (a per-label wrapper has its base model's family)."""
-    return FAMILY_OF_KIND.get(_unwrapped(model)[0].get("kind"), default)
+    return FAMILY_OF_KIND.get(unwrapped(model)[0].get("kind"), default)
 
 
 def _block_key(block: dict) -> str:
@@ -870,7 +870,7 @@ def blend(a: Candidate, b: Candidate, why: str = "") -> Candidate | None:
     fa, fb = family_of(a.model, ""), family_of(b.model, "")
     if fa == fb or "ensemble" in (fa, fb):
         return None
-    (ma, wrap), (mb, _) = _unwrapped(a.model), _unwrapped(b.model)
+    (ma, wrap), (mb, _) = unwrapped(a.model), unwrapped(b.model)
     if (ma is a.model) != (mb is b.model):  # a per-label model with a multi-task network: blend them whole
         ma, mb, wrap = a.model, b.model, (lambda inner: inner)
     members = [copy.deepcopy(ma), copy.deepcopy(mb)]
@@ -893,7 +893,7 @@ def blend(a: Candidate, b: Candidate, why: str = "") -> Candidate | None:
 def bag(c: Candidate, n: int = 3, why: str = "") -> Candidate | None:
     """The candidate refitted with ``n`` seeds and averaged (bagging over seeds); None when its model does
     not depend on the seed (a linear model) or is already an ensemble."""
-    inner, wrap = _unwrapped(c.model)
+    inner, wrap = unwrapped(c.model)
     if inner.get("kind") not in STOCHASTIC:
         return None
     return Candidate(f"{c.name}+bagged{n}", "ensemble", copy.deepcopy(c.representation),

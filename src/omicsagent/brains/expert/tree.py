@@ -80,14 +80,14 @@ def _signature(c: Candidate) -> tuple:
             tuple(sorted(str(b.get("kind")) for b in blocks if isinstance(b, dict))))
 
 
-def averaging_moves(it: IterationRecord, c: Candidate,
+def averaging_moves(journal: RunJournal, it: IterationRecord, c: Candidate,
                     ranked: list[tuple[IterationRecord, Candidate]]) -> list[tuple[Candidate, str]]:
     """Node ``it``'s children that average models: a blend with the best node of another family, and the
     node bagged over seeds (each None-free, in that order), their times estimated from the nodes' own."""
     out = []
-    c = as_measured(it, c)
+    c = as_measured(journal, it, c)
     fam = recipes.family_of(c.model, c.family)
-    other = next(((o, as_measured(o, oc)) for o, oc in ranked if o.index != it.index
+    other = next(((o, as_measured(journal, o, oc)) for o, oc in ranked if o.index != it.index
                   and recipes.family_of(oc.model, oc.family) not in (fam, "ensemble")),
                  None)
     # the earlier node first, so expanding either node of a pair proposes the same blend (tried once)
@@ -103,8 +103,8 @@ def averaging_moves(it: IterationRecord, c: Candidate,
 def node_moves(journal: RunJournal, it: IterationRecord, c: Candidate,
                ranked: list[tuple[IterationRecord, Candidate]]) -> list[tuple[Candidate, str]]:
     """The children worth trying for node ``it`` (candidate ``c``), most promising first."""
-    moves = refinements(journal, it, as_measured(it, c))
-    return moves[:1] + averaging_moves(it, c, ranked) + moves[1:]
+    moves = refinements(journal, it, as_measured(journal, it, c))
+    return moves[:1] + averaging_moves(journal, it, c, ranked) + moves[1:]
 
 
 def decide_tree(journal: RunJournal, profile: DataProfile, *, time_left_s: float) -> Decision:
@@ -115,7 +115,7 @@ def decide_tree(journal: RunJournal, profile: DataProfile, *, time_left_s: float
 
     def ok(c: Candidate | None) -> bool:
         return (c is not None and candidate_key(c.representation, c.model) not in done
-                and expected_seconds(c, speeds) + OVERHEAD_S <= 0.9 * time_left_s)
+                and expected_seconds(journal, c, speeds) + OVERHEAD_S <= 0.9 * time_left_s)
 
     def expand(it: IterationRecord, c: Candidate, label: str) -> Decision | None:
         for child, why in node_moves(journal, it, c, ranked):
@@ -159,7 +159,7 @@ def decide_tree(journal: RunJournal, profile: DataProfile, *, time_left_s: float
     if not explore and n >= STOP_K:
         best_it, best_c = ranked[0]
         # before the plateau ends the run, the best node gets the blend and the bagging it has not had
-        for child, why in averaging_moves(best_it, best_c, ranked):
+        for child, why in averaging_moves(journal, best_it, best_c, ranked):
             if ok(child):
                 return Decision(child, f"the plan is used up and the search has plateaued; before stopping, "
                                        f"{why}", parent=best_it.index)

@@ -10,6 +10,7 @@ import numpy as np
 from scipy import sparse
 
 from omicsagent.errors import InputError
+from omicsagent.ml import fitcache
 from omicsagent.ml.features import FeatureSet
 from omicsagent.ml.metrics import TASK_TYPES
 
@@ -59,8 +60,19 @@ class Model:
         if self.target_transform == "rank" and self.task_type == "regression":
             y_enc, self._target_quantiles = rank_normal(y_enc)
         start = time.monotonic()
+        key = None
+        if fitcache.active():  # inside a run: an identical earlier fit is read back, not fitted again
+            key = fitcache.fit_key(self, X, y_enc)
+            if (done := fitcache.load(key, type(self))) is not None:
+                self.__dict__.update(done.__dict__)
+                self.fit_seconds_ = time.monotonic() - start
+                log(f"{self.kind}: reused the identical fit of an earlier iteration (same options, seed, "
+                    f"features and labels)")
+                return self
         self._fit(X, y_enc, time_limit_s=time_limit_s, log=log)
         self.fit_seconds_ = time.monotonic() - start
+        if key is not None:
+            fitcache.store(key, self, log)
         return self
 
     def predict_proba(self, X: FeatureSet) -> np.ndarray:

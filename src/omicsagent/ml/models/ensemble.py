@@ -16,7 +16,9 @@ class Ensemble(Model):
     """``members``: model specs (each uses the parts of the FeatureSet it needs); ``weights``: one per
     member (default equal). The time limit is shared in proportion to ``time_shares`` (default equal).
     ``member_blocks``: for each member, the positions of the representation's blocks it reads (a blend of
-    two candidates: each member sees its own candidate's features, not the union); default: all."""
+    two candidates: each member sees its own candidate's features, not the union); default: all. Members
+    that differ all get the ensemble's seed, as each had when fitted alone; identical members (a bag) get
+    seed, seed + 1, ... Inside a run, a member fitted before is read back (``ml.fitcache``)."""
 
     kind = "ensemble"
     multilabel = True  # when every member is (each member is built for the task and refuses otherwise)
@@ -44,7 +46,9 @@ class Ensemble(Model):
                              "member; fix the ensemble spec.")
         from omicsagent.ml.models.base import build_model
 
-        self._models = [build_model(m, task_type=self.task_type, seed=self.seed + i)
+        # identical members (a bag) get seeds seed, seed+1, ...; different members all get the ensemble's
+        # seed, as each had when fitted alone, so that inside a run their earlier fits are reused (fitcache)
+        self._models = [build_model(m, task_type=self.task_type, seed=self.seed + self.members[:i].count(m))
                         for i, m in enumerate(self.members)]
 
     def _fit(self, X: FeatureSet, y: np.ndarray, *, time_limit_s: float | None, log: Log) -> None:
