@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import re
+import stat
 import subprocess
 import sys
 from dataclasses import replace
@@ -124,7 +125,8 @@ def test_a_cli_run_tries_the_combined_candidate_and_says_why_it_stopped(tmp_path
     script = run_dir / "workspace" / "artifacts" / f"iter_{combined['index']:03d}" / "train.py"
     assert "'kind': 'char_ngram', 'column': 'smiles'" in script.read_text()
     # the molecules were featurised once, by the first iteration: later ones read the run's feature cache
-    assert list((run_dir / "workspace" / "scratch" / "feature_cache").rglob("*.npz"))
+    shards = list((run_dir / "workspace" / "scratch" / "feature_cache").rglob("*.npz"))
+    assert shards and {stat.S_IMODE(p.stat().st_mode) for p in shards} == {0o644}  # a group reads runs
     log = (script.parent / "training.log").read_text()
     assert re.search(r"smiles \(smiles\): (\d+) of \1 rows from the run's feature cache", log), log[:2000]
     # the third draft is the message passing network on the molecular graphs, trained in the sandbox

@@ -29,6 +29,7 @@ from scipy import sparse
 
 from omicsagent.ml.features import OUTPUT_KINDS, FeatureSet
 from omicsagent.ml.rowcache import env_paths
+from omicsagent.permissions import make_normal
 
 FIT_CACHE_ENV = "OMICSAGENT_FIT_CACHE"
 FIT_CACHE_SHARED_ENV = "OMICSAGENT_FIT_CACHE_SHARED"
@@ -127,7 +128,7 @@ def store(key: str, model, log) -> None:
         fd, tmp = tempfile.mkstemp(dir=own[0], suffix=".tmp")
         os.close(fd)
         joblib.dump(model, tmp, compress=1)
-        os.replace(tmp, own[0] / f"{key}{_SUFFIX}")
+        os.replace(make_normal(Path(tmp)), own[0] / f"{key}{_SUFFIX}")
     except OSError as exc:
         log(f"fit cache: could not store this fit ({exc}); later iterations will fit it again")
     finally:

@@ -22,6 +22,8 @@ from pathlib import Path
 
 import numpy as np
 
+from omicsagent.permissions import make_normal
+
 FEATURE_CACHE_ENV = "OMICSAGENT_FEATURE_CACHE"
 FEATURE_CACHE_SHARED_ENV = "OMICSAGENT_FEATURE_CACHE_SHARED"
 
@@ -77,7 +79,7 @@ class RowCache:
                 f"{time.strftime('%Y%m%d%H%M%S')}-{os.getpid()}-"
                 f"{hashlib.sha1(''.join(keys).encode()).hexdigest()[:12]}.npz"
             )
-            os.replace(tmp, self.folder / name)
+            os.replace(make_normal(Path(tmp)), self.folder / name)  # mkstemp's 0600: a group reads runs
             self._seen.add(self.folder / name)
         except OSError:
             pass  # a read-only or full disk only costs recomputation next time

@@ -132,3 +132,18 @@ def geo_abbreviation(folder: Path, accession: str, *, abbreviation: str = "RCC",
 def task_info(path: Path, tasks: dict[str, dict]) -> Path:
     path.write_text(json.dumps(tasks, indent=1))
     return path
+
+
+def same_up_to_rounding(a, b, *, rel: float = 1e-9) -> bool:
+    """Two JSON results are the same: equal structure, strings and order, and numbers equal up to ``rel``
+    (relative). The team's sandboxed script and `expr analyze` run the same analysis function on the same
+    files, yet on some machines (an AMD EPYC one here) their coefficients differ in the last bits, about
+    1e-14 relative, while the gene lists agree."""
+    if isinstance(a, dict) and isinstance(b, dict):
+        return a.keys() == b.keys() and all(same_up_to_rounding(a[k], b[k], rel=rel) for k in a)
+    if isinstance(a, list) and isinstance(b, list):
+        return len(a) == len(b) and all(same_up_to_rounding(x, y, rel=rel) for x, y in zip(a, b))
+    if isinstance(a, float) or isinstance(b, float):
+        return (isinstance(a, (int, float)) and isinstance(b, (int, float))
+                and abs(a - b) <= rel * max(abs(a), abs(b), 1e-300))
+    return a == b
