@@ -279,6 +279,13 @@ def test_blend_and_bag():
     assert recipes.blend(lin, lin) is None
     assert recipes.bag(lin) is None  # a linear fit does not depend on the seed
     assert recipes.bag(gbm).model["members"] == [{"kind": "lgbm"}] * 3
+    # a bag keeps its members' family and blends with its seeds' fits as members, half the weight in all
+    bagged = recipes.bag(gbm)
+    assert recipes.family_of(bagged.model) == "gbm" and recipes.bag(bagged) is None
+    bb = recipes.blend(bagged, lin)
+    assert bb.model == {"kind": "ensemble", "members": [{"kind": "lgbm"}] * 3 + [{"kind": "linear"}],
+                        "member_blocks": [[0, 1]] * 3 + [[0]], "weights": [0.166667] * 3 + [0.5]}
+    assert recipes.family_of(bb.model) == "ensemble" and recipes.blend(bb, lin) is None
 
 
 def test_a_multi_label_task_blends_and_bags_inside_the_per_label_wrapper():

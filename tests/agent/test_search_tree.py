@@ -390,3 +390,12 @@ def test_averaging_moves_are_timed_from_the_nodes_measured_training(tmp_path: Pa
     blend.step("training").duration_s = 1
     assert policy.fresh_seconds(j, blend) == 11
     assert policy.as_measured(j, blend, policy.candidate_of(blend, plan)).est_seconds == 11
+    # the bag trained (3 s: two new seeds), then blended: the blend reads back all three seeds' fits (the
+    # bag's node counts its own two and the first seed's node) and the other member's
+    bag = _record(j, policy.Decision(moves["bagging"], "bag", parent=best.index), valid=0.9)
+    bag.step("training").duration_s = 3
+    assert policy.fresh_seconds(j, bag) == 3 + 5
+    moves = tree.averaging_moves(j, bag, policy.candidate_of(bag, plan), policy.ranked_nodes(j, plan))
+    other = next(c for c, why in moves if why.startswith("blend"))
+    assert len(recipes.unwrapped(other.model)[0]["members"]) == 4  # the three seeds and the other node
+    assert policy.reused_seconds(j, other.representation, other.model) == 3 + 5 + 5

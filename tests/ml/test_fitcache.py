@@ -80,6 +80,19 @@ def test_a_bag_reads_back_its_first_seed_and_fits_the_others(in_run, tabular_df)
     assert [m.seed for m in bag._models] == [0, 1, 2]
 
 
+def test_a_blend_of_a_bag_reads_back_every_seed_s_fit(in_run, tabular_df):
+    bag_spec = {"kind": "ensemble", "members": [GBM] * 3}
+    bag, X, _ = fitted(GBM_REP, bag_spec, tabular_df)
+    lin, _, _ = fitted(LIN_REP, LIN, tabular_df)
+    spec = {"kind": "ensemble", "members": [GBM] * 3 + [LIN], "member_blocks": [[1]] * 3 + [[0]],
+            "weights": [1 / 6] * 3 + [0.5]}
+    blend, XU, lines = fitted(UNION, spec, tabular_df)
+    assert reused(lines) == 4
+    X_lin = build_featurizer(LIN_REP).fit_transform(tabular_df)
+    expect = (bag.predict_proba(X) + lin.predict_proba(X_lin)) / 2
+    assert np.allclose(blend.predict_proba(XU), expect)
+
+
 def test_a_member_reads_what_its_own_representation_gives(tabular_df, motif_df):
     """A member on some blocks of a union gets the features of its own representation alone (so its fit is
     the same fit): the seq part of a block it does not read is dropped, not passed along."""

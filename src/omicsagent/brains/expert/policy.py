@@ -67,21 +67,27 @@ def candidate_of(it: IterationRecord, plan: list[Candidate]) -> Candidate | None
 REUSE_SHARE = 0.1
 
 
-def _single_fits(representation: dict, model: dict) -> list[str]:
-    """The candidate keys of the fits an ensemble makes that a node of their own would make as well: each
-    distinct member on the blocks it reads (inside a per-label wrapper, wrapped the same way); a bag's later
-    seeds are new fits. Empty for a single model."""
+def _member_nodes(representation: dict, model: dict) -> list[list[str]]:
+    """For each part of an ensemble that a node of its own could have fitted, the candidate keys of such a
+    node, in order of preference: a run of identical members (a bag inside a blend) is that bag's node, else
+    its first member's node (a bag's first seed); a single member is its own node. Each on the blocks it
+    reads, inside a per-label wrapper wrapped the same way. Empty for a single model."""
     inner, wrap = recipes.unwrapped(model)
     if inner.get("kind") != "ensemble":
         return []
     members, blocks = inner.get("members", []), representation.get("blocks", [])
     reads = inner.get("member_blocks") or [None] * len(members)
-    out = []
-    for i, (m, r) in enumerate(zip(members, reads)):
-        if m in members[:i]:
-            continue
-        rep = {**representation, "blocks": [blocks[j] for j in r]} if r else representation
-        out.append(candidate_key(rep, wrap(m)))
+    out, i = [], 0
+    while i < len(members):
+        n = 1
+        while i + n < len(members) and (members[i + n], reads[i + n]) == (members[i], reads[i]):
+            n += 1
+        rep = {**representation, "blocks": [blocks[j] for j in reads[i]]} if reads[i] else representation
+        keys = [candidate_key(rep, wrap(members[i]))]
+        if n > 1:
+            keys.insert(0, candidate_key(rep, wrap({"kind": "ensemble", "members": members[i:i + n]})))
+        out.append(keys)
+        i += n
     return out
 
 
@@ -92,20 +98,23 @@ def training_seconds(it: IterationRecord) -> float | None:
 
 def reused_seconds(journal: RunJournal, representation: dict, model: dict,
                    before: int | None = None) -> float:
-    """Training seconds of the succeeded nodes (before iteration ``before``, default all) whose fits the
-    candidate reads back from the run's fit cache instead of fitting them again."""
-    wanted = set(_single_fits(representation, model))
-    total = 0.0
+    """What fitting afresh the succeeded nodes (before iteration ``before``, default all) whose fits the
+    candidate reads back from the run's fit cache would take (``fresh_seconds`` of each)."""
+    parts = _member_nodes(representation, model)
+    if not parts:
+        return 0.0
+    nodes = {}
     for it in journal.iterations:
-        if not wanted or (before is not None and it.index >= before):
+        if before is not None and it.index >= before:
             break
         rep, arch = it.step("representation"), it.step("architecture")
-        if it.status != "succeeded" or rep is None or arch is None:
-            continue
-        key = candidate_key(rep.output.get("spec", {}), arch.output.get("spec", {}))
-        if key in wanted and (t := training_seconds(it)) is not None:
+        if it.status == "succeeded" and rep is not None and arch is not None:
+            nodes.setdefault(candidate_key(rep.output.get("spec", {}), arch.output.get("spec", {})), it)
+    total = 0.0
+    for keys in parts:
+        node = next((nodes[k] for k in keys if k in nodes), None)
+        if node is not None and (t := fresh_seconds(journal, node)) is not None:
             total += t
-            wanted.discard(key)
     return total
 
 
@@ -130,12 +139,11 @@ def as_measured(journal: RunJournal, it: IterationRecord, c: Candidate) -> Candi
 
 
 def speed_factors(journal: RunJournal, plan: list[Candidate]) -> dict[str, float]:
-    """Measured cost of fitting from scratch over estimate, per model family (median), plus "*" over all
-    families."""
+    """Measured training time over estimate, per model family (median), plus "*" over all families."""
     ratios: dict[str, list[float]] = {}
     for it in journal.iterations:
         c = candidate_of(it, plan)
-        t = fresh_seconds(journal, it)
+        t = training_seconds(it)
         if c and t is not None and c.est_seconds > 0:
             ratios.setdefault(c.family, []).append(t / c.est_seconds)
             ratios.setdefault("*", []).append(t / c.est_seconds)

@@ -842,9 +842,18 @@ def unwrapped(model: dict) -> tuple[dict, Callable[[dict], dict]]:
     return model, lambda inner: inner
 
 
+def bag_of(model: dict) -> list[dict]:
+    """The members of a bag (an ensemble of identical members on the same features, ``bag``), or the model
+    alone: what a blend averages from it."""
+    if (model.get("kind") == "ensemble" and not model.get("member_blocks") and not model.get("weights")
+            and len(ms := model.get("members") or []) > 1 and all(m == ms[0] for m in ms)):
+        return [copy.deepcopy(m) for m in ms]
+    return [copy.deepcopy(model)]
+
+
 def family_of(model: dict, default: str = "?") -> str:
-    """The family of a model spec (a per-label wrapper has its base model's family)."""
-    return FAMILY_OF_KIND.get(unwrapped(model)[0].get("kind"), default)
+    """The family of a model spec (a per-label wrapper has its base model's family, a bag its members')."""
+    return FAMILY_OF_KIND.get(bag_of(unwrapped(model)[0])[0].get("kind"), default)
 
 
 def _block_key(block: dict) -> str:
@@ -865,24 +874,30 @@ def _union_blocks(*reps: dict) -> dict:
 
 
 def blend(a: Candidate, b: Candidate, why: str = "") -> Candidate | None:
-    """An equal-weight ensemble of two single models of different families, reading the union of their
-    representations; None when they share a family or one is already an ensemble."""
+    """An equal-weight average of two candidates of different families, reading the union of their
+    representations; None when they share a family or one is already an ensemble of different models. A
+    bagged candidate takes part with its members, each weighted by its share of the bag (half the blend in
+    all), so a blend of a bag with a network averages the three seeds' fits with the network's."""
     fa, fb = family_of(a.model, ""), family_of(b.model, "")
     if fa == fb or "ensemble" in (fa, fb):
         return None
     (ma, wrap), (mb, _) = unwrapped(a.model), unwrapped(b.model)
     if (ma is a.model) != (mb is b.model):  # a per-label model with a multi-task network: blend them whole
         ma, mb, wrap = a.model, b.model, (lambda inner: inner)
-    members = [copy.deepcopy(ma), copy.deepcopy(mb)]
+    groups = [bag_of(ma), bag_of(mb)]
     union = _union_blocks(a.representation, b.representation)
     keys = [_block_key(u) for u in union["blocks"]]
     # each member reads the blocks of its own candidate (a linear model never sees the other's descriptors)
     reads = [[keys.index(_block_key(u)) for u in c.representation.get("blocks", [])] for c in (a, b)]
+    spec = {"kind": "ensemble", "members": groups[0] + groups[1],
+            "member_blocks": [reads[0]] * len(groups[0]) + [reads[1]] * len(groups[1])}
+    if len(groups[0]) != len(groups[1]):
+        spec["weights"] = [round(0.5 / len(g), 6) for g in groups for _ in g]
     return Candidate(
         f"blend[{a.name} | {b.name}]",
         "ensemble",
         union,
-        wrap({"kind": "ensemble", "members": members, "member_blocks": reads}),
+        wrap(spec),
         (f"{why} " if why else "") + "Averaging the two best candidates of different families "
         "usually beats both when their errors differ.",
         est_seconds=a.est_seconds + b.est_seconds,
