@@ -124,6 +124,10 @@ def test_fork_continues_from_a_past_iteration_and_leaves_the_old_run_alone(tree_
                                                 "run_id": src["run_id"], "iteration": 1, "next": 2}
     assert new["split"] == src["split"]  # the same split: scores stay comparable
     assert not (tree_run / "runs" / "f" / "workspace" / "artifacts" / "iter_003").exists()
+    # the run's fit cache came along (keyed by content): a blend in the fork reads the source's fits back
+    fits = [{p.name for p in (tree_run / "runs" / r / "workspace" / "scratch" / "fit_cache").iterdir()}
+            for r in ("t", "f")]
+    assert fits[0] and fits[0] <= fits[1]
     assert (tree_run / "runs" / "f" / "best" / "inference.py").exists()
     # the usual commands work on the fork
     listed = cli("runs", "runs", cwd=tree_run)

@@ -1,11 +1,12 @@
 """``omicsagent fork``: a new run that starts from any past iteration of another run.
 
-The new run gets what it needs to continue from iteration N: the workspace (inputs, the registered split,
-the label-free scoring inputs and every file the brain wrote, except the folders of iterations after N and
-the scratch folder), the harness's private files, and the journal up to iteration N with each iteration's
-parent. It records where it came from in ``settings.extra["fork"]`` (source folder, run id, iteration, the
-index of its first new iteration), and its first new iteration builds on iteration N. The source run is only
-read, never changed; ``best/`` of the fork is rebuilt from its own journal when it continues (``resume_run``).
+The new run gets what it needs to continue from iteration N: the workspace (inputs, the registered split, the
+label-free scoring inputs and every file the brain wrote, except the folders of iterations after N and the
+scratch folder, of which only the run's caches are copied), the harness's private files, and the journal up to
+iteration N with each iteration's parent. It records where it came from in ``settings.extra["fork"]`` (source
+folder, run id, iteration, the index of its first new iteration), and its first new iteration builds on
+iteration N. The source run is only read, never changed; ``best/`` of the fork is rebuilt from its own journal
+when it continues (``resume_run``).
 """
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ import time
 import uuid
 from pathlib import Path
 
+from omicsagent.agent.harness import RUN_CACHES
 from omicsagent.agent.journal import RunJournal
 from omicsagent.agent.layout import RunLayout
 from omicsagent.agent.lock import owner_pid
@@ -68,6 +70,10 @@ def fork_run(source: Path | str | RunLayout, *, iteration: int, out_dir: Path | 
         shutil.copytree(src.workspace, dst.workspace, symlinks=True,
                         ignore=lambda folder, names: [n for n in names if Path(folder) / n in skip])
         (dst.workspace / "scratch").mkdir(exist_ok=True)
+        for cache in RUN_CACHES:  # content-keyed, so valid for the fork (fits of later iterations included)
+            if (src.workspace / "scratch" / cache).is_dir():
+                shutil.copytree(src.workspace / "scratch" / cache, dst.workspace / "scratch" / cache,
+                                symlinks=True)
         if src.private.exists():
             shutil.copytree(src.private, dst.private, symlinks=True)
         new = _forked_journal(journal, src, iteration)

@@ -35,6 +35,7 @@ TRAIN_FEATURES = "scoring/train_features.csv"
 EMBEDDING_CACHE = "embedding_cache"  # the embedding cache's folder in a workspace's scratch/
 FEATURE_CACHE = "feature_cache"  # the row-feature cache's folder (ml.rowcache) in a workspace's scratch/
 FIT_CACHE = "fit_cache"  # the fitted-model cache's folder (ml.fitcache) in a workspace's scratch/
+RUN_CACHES = (EMBEDDING_CACHE, FEATURE_CACHE, FIT_CACHE)  # keyed by content: a fork of the run keeps them
 
 
 def prepare_workspace(task: Task, layout: RunLayout | Path):
