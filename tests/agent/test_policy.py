@@ -286,6 +286,10 @@ def test_blend_and_bag():
     assert bb.model == {"kind": "ensemble", "members": [{"kind": "lgbm"}] * 3 + [{"kind": "linear"}],
                         "member_blocks": [[0, 1]] * 3 + [[0]], "weights": [0.166667] * 3 + [0.5]}
     assert recipes.family_of(bb.model) == "ensemble" and recipes.blend(bb, lin) is None
+    # weighted toward one side: each member gets its side's weight shared among its seeds
+    w = recipes.blend(bagged, lin, weights=(0.75, 0.25))
+    assert w.model["weights"] == [0.25] * 3 + [0.25] and w.name.endswith("+weighted0.75:0.25")
+    assert recipes.blend(gbm, lin, weights=(0.25, 0.75)).model["weights"] == [0.25, 0.75]
 
 
 def test_a_multi_label_task_blends_and_bags_inside_the_per_label_wrapper():

@@ -359,9 +359,11 @@ def test_a_blend_of_two_nodes_is_tried_once_whichever_node_is_expanded(tmp_path:
     for it in j.iterations:
         spec = it.step("architecture").output["spec"]
         if spec.get("kind") == "ensemble" and spec.get("member_blocks"):
-            pairs.append(sorted(json.dumps(m, sort_keys=True) for m in spec["members"]))
+            pairs.append(sorted(json.dumps([m, w], sort_keys=True)  # each member with its weight
+                                for m, w in zip(spec["members"], spec.get("weights") or [0.5] * 2)))
     assert pairs, "no blend was tried"
     assert len(pairs) == len({tuple(p) for p in pairs}), "the same blend was trained twice"
+    assert any(len(set(w for _, w in map(json.loads, p))) == 2 for p in pairs), "no blend weighted 3:1"
 
 
 def test_averaging_moves_are_timed_from_the_nodes_measured_training(tmp_path: Path) -> None:
@@ -387,6 +389,13 @@ def test_averaging_moves_are_timed_from_the_nodes_measured_training(tmp_path: Pa
     assert moves["bagging"].measured and moves["blending"].measured
     assert policy.expected_seconds(j, moves["bagging"], slow) == pytest.approx(2 * 5 + share * 5)
     assert policy.expected_seconds(j, moves["blending"], slow) == pytest.approx(share * (5 + 5))
+    # the same blend weighted 3:1 toward the better node (the best, the blend's first or second member)
+    weighted = recipes.unwrapped(moves["weighting"].model)[0]
+    members = recipes.unwrapped(moves["blending"].model)[0]["members"]
+    best_spec = recipes.unwrapped(best.step("architecture").output["spec"])[0]
+    assert weighted["weights"][members.index(best_spec)] == 0.75
+    assert sorted(weighted["weights"]) == [0.25, 0.75]
+    assert policy.expected_seconds(j, moves["weighting"], slow) == pytest.approx(share * (5 + 5))
     recipe_bag = recipes.bag(policy.candidate_of(best, plan))
     assert not recipe_bag.measured and policy.expected_seconds(j, recipe_bag, slow) > 3 * 5
     # the blend trained (in 1 s: both members read back): fitting it from scratch still takes 5 + 5 + 1 s

@@ -873,11 +873,12 @@ def _union_blocks(*reps: dict) -> dict:
     return {"blocks": blocks}
 
 
-def blend(a: Candidate, b: Candidate, why: str = "") -> Candidate | None:
-    """An equal-weight average of two candidates of different families, reading the union of their
-    representations; None when they share a family or one is already an ensemble of different models. A
-    bagged candidate takes part with its members, each weighted by its share of the bag (half the blend in
-    all), so a blend of a bag with a network averages the three seeds' fits with the network's."""
+def blend(a: Candidate, b: Candidate, why: str = "", weights: tuple[float, float] = (0.5, 0.5)
+          ) -> Candidate | None:
+    """An average of two candidates of different families (``weights``: theirs, equal by default), reading
+    the union of their representations; None when they share a family or one is already an ensemble of
+    different models. A bagged candidate takes part with its members, each weighted by its share of the
+    bag, so a blend of a bag with a network averages the three seeds' fits with the network's."""
     fa, fb = family_of(a.model, ""), family_of(b.model, "")
     if fa == fb or "ensemble" in (fa, fb):
         return None
@@ -891,10 +892,11 @@ def blend(a: Candidate, b: Candidate, why: str = "") -> Candidate | None:
     reads = [[keys.index(_block_key(u)) for u in c.representation.get("blocks", [])] for c in (a, b)]
     spec = {"kind": "ensemble", "members": groups[0] + groups[1],
             "member_blocks": [reads[0]] * len(groups[0]) + [reads[1]] * len(groups[1])}
-    if len(groups[0]) != len(groups[1]):
-        spec["weights"] = [round(0.5 / len(g), 6) for g in groups for _ in g]
+    if len(groups[0]) != len(groups[1]) or weights[0] != weights[1]:
+        spec["weights"] = [round(w / len(g), 6) for w, g in zip(weights, groups) for _ in g]
+    weighted = "" if weights[0] == weights[1] else f"+weighted{weights[0]:g}:{weights[1]:g}"
     return Candidate(
-        f"blend[{a.name} | {b.name}]",
+        f"blend[{a.name} | {b.name}]{weighted}",
         "ensemble",
         union,
         wrap(spec),

@@ -82,8 +82,10 @@ def _signature(c: Candidate) -> tuple:
 
 def averaging_moves(journal: RunJournal, it: IterationRecord, c: Candidate,
                     ranked: list[tuple[IterationRecord, Candidate]]) -> list[tuple[Candidate, str]]:
-    """Node ``it``'s children that average models: a blend with the best node of another family, and the
-    node bagged over seeds (each None-free, in that order), their times estimated from the nodes' own."""
+    """Node ``it``'s children that average models: a blend with the best node of another family, the same
+    blend weighted 3:1 toward the better of the two (a weaker partner often helps at a quarter of the weight
+    and hurts at half), and the node bagged over seeds (each None-free, in that order), their times
+    estimated from the nodes' own (inside a run, blends read their members' fits back: seconds)."""
     out = []
     c = as_measured(journal, it, c)
     fam = recipes.family_of(c.model, c.family)
@@ -95,6 +97,11 @@ def averaging_moves(journal: RunJournal, it: IterationRecord, c: Candidate,
     if other is not None and (b := recipes.blend(first[1], second[1])) is not None:
         out.append((b, f"blending iteration {it.index} ({c.name}) with iteration {other[0].index} "
                        f"({other[1].name}), the best of another family"))
+        rank = {o.index: k for k, (o, _) in enumerate(ranked)}
+        better = min((first, second), key=lambda ic: rank.get(ic[0].index, len(ranked)))
+        w = (0.75, 0.25) if better is first else (0.25, 0.75)
+        out.append((recipes.blend(first[1], second[1], weights=w),
+                    f"weighting that blend 3:1 toward iteration {better[0].index} (the better of the two)"))
     if (b := recipes.bag(c)) is not None:
         out.append((b, f"bagging iteration {it.index} ({c.name}) over seeds"))
     return out
