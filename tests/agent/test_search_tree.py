@@ -412,3 +412,24 @@ def test_averaging_moves_are_timed_from_the_nodes_measured_training(tmp_path: Pa
     other = next(c for c, why in moves if why.startswith("blend"))
     assert len(recipes.unwrapped(other.model)[0]["members"]) == 4  # the three seeds and the other node
     assert policy.reused_seconds(j, other.representation, other.model) == 3 + 5 + 5
+
+
+def test_a_best_node_that_is_an_equal_blend_gets_its_3_to_1_variant(tmp_path: Path) -> None:
+    """The best node is a blend of two nodes with equal weights: before the plateau ends the search, the same
+    blend weighted 3:1 toward the better member is tried as its child (a blend has no bag of its own)."""
+    j, profile = _journal(tmp_path / "d")
+    blend = None
+    for _ in range(60):
+        d = policy.decide(j, profile, time_left_s=800)
+        if d.candidate is None:
+            break
+        inner = recipes.unwrapped(d.candidate.model)[0]
+        equal = inner.get("member_blocks") and not inner.get("weights")
+        it = _record(j, d, valid=0.95 if equal and blend is None else 0.8)
+        blend = it if equal and blend is None else blend
+        if blend is not None and d.parent == blend.index and "weighting the blend" in d.reason:
+            break
+    assert blend is not None, "no blend was tried"
+    assert d.parent == blend.index and "weighting the blend" in d.reason, d.reason
+    weights = recipes.unwrapped(d.candidate.model)[0]["weights"]
+    assert sorted(weights) == [0.25, 0.75]

@@ -23,6 +23,8 @@ profile alone (so resume and fork are exact, and the same seed gives the same tr
 """
 from __future__ import annotations
 
+import itertools
+
 import math
 
 from omicsagent.agent.journal import IterationRecord, RunJournal
@@ -89,6 +91,18 @@ def averaging_moves(journal: RunJournal, it: IterationRecord, c: Candidate,
     out = []
     c = as_measured(journal, it, c)
     fam = recipes.family_of(c.model, c.family)
+    rank = {o.index: k for k, (o, _) in enumerate(ranked)}
+
+    def weighted(first, second) -> tuple[Candidate, str]:
+        better = min((first, second), key=lambda ic: rank.get(ic[0].index, len(ranked)))
+        w = (0.75, 0.25) if better is first else (0.25, 0.75)
+        return (recipes.blend(first[1], second[1], weights=w),
+                f"weighting the blend of iterations {first[0].index} and {second[0].index} 3:1 toward "
+                f"iteration {better[0].index} (the better of the two)")
+
+    if fam == "ensemble":  # an equal-weight blend of two nodes: its 3:1 variant
+        pair = blended_pair(c, ranked)
+        return [weighted(*pair)] if pair else []
     other = next(((o, as_measured(journal, o, oc)) for o, oc in ranked if o.index != it.index
                   and recipes.family_of(oc.model, oc.family) not in (fam, "ensemble")),
                  None)
@@ -97,14 +111,21 @@ def averaging_moves(journal: RunJournal, it: IterationRecord, c: Candidate,
     if other is not None and (b := recipes.blend(first[1], second[1])) is not None:
         out.append((b, f"blending iteration {it.index} ({c.name}) with iteration {other[0].index} "
                        f"({other[1].name}), the best of another family"))
-        rank = {o.index: k for k, (o, _) in enumerate(ranked)}
-        better = min((first, second), key=lambda ic: rank.get(ic[0].index, len(ranked)))
-        w = (0.75, 0.25) if better is first else (0.25, 0.75)
-        out.append((recipes.blend(first[1], second[1], weights=w),
-                    f"weighting that blend 3:1 toward iteration {better[0].index} (the better of the two)"))
+        out.append(weighted(first, second))
     if (b := recipes.bag(c)) is not None:
         out.append((b, f"bagging iteration {it.index} ({c.name}) over seeds"))
     return out
+
+
+def blended_pair(c: Candidate, ranked: list[tuple[IterationRecord, Candidate]]):
+    """The two nodes (each with its candidate) that candidate ``c`` blends with equal weights, in the blend's
+    order, or None when ``c`` is no such blend of two nodes."""
+    by_key = {candidate_key(oc.representation, oc.model): (o, oc) for o, oc in ranked}
+    for first, second in itertools.permutations(by_key.values(), 2):
+        if first[0].index < second[0].index and (b := recipes.blend(first[1], second[1])) is not None \
+                and candidate_key(b.representation, b.model) == candidate_key(c.representation, c.model):
+            return first, second
+    return None
 
 
 def node_moves(journal: RunJournal, it: IterationRecord, c: Candidate,
