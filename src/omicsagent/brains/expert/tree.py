@@ -24,7 +24,6 @@ profile alone (so resume and fork are exact, and the same seed gives the same tr
 from __future__ import annotations
 
 import itertools
-
 import math
 
 from omicsagent.agent.journal import IterationRecord, RunJournal
