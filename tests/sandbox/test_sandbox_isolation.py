@@ -224,10 +224,11 @@ def test_a_throwaway_workspace_reads_the_runs_embedding_cache_read_only(tmp_path
 def test_a_throwaway_workspace_reads_the_runs_feature_cache_read_only(tmp_path: Path,
                                                                       bwrap_sandbox: BwrapSandbox) -> None:
     """Without any pretrained model configured, every sandboxed script gets its workspace's row-feature
-    cache (writable); a fold, the refit or scoring also gets the run's, mounted read-only."""
+    and fit caches (writable); a fold, the refit or scoring also gets the run's, mounted read-only."""
     from types import SimpleNamespace
 
     from omicsagent.agent.harness import model_access
+    from omicsagent.ml.fitcache import FIT_CACHE_ENV, FIT_CACHE_SHARED_ENV
     from omicsagent.ml.rowcache import FEATURE_CACHE_ENV, FEATURE_CACHE_SHARED_ENV
 
     run_ws = Workspace.create(tmp_path / "run" / "workspace")
@@ -245,4 +246,11 @@ def test_a_throwaway_workspace_reads_the_runs_feature_cache_read_only(tmp_path: 
     assert res.output.startswith("rows\n") and "Read-only file system" in res.output, res.output
     assert not (shard.parent / "b.npz").exists() and (fold.scratch / "feature_cache" / "mine").exists()
     mounts, env = model_access(journal, run_ws)
-    assert mounts == () and env == {FEATURE_CACHE_ENV: str(run_ws.scratch / "feature_cache")}
+    assert mounts == () and env == {FEATURE_CACHE_ENV: str(run_ws.scratch / "feature_cache"),
+                                    FIT_CACHE_ENV: str(run_ws.scratch / "fit_cache")}
+    # the run's fit cache, once it exists, is mounted read-only into a fold the same way
+    (run_ws.scratch / "fit_cache").mkdir()
+    mounts, env = model_access(journal, fold, run_workspace=run_ws.root)
+    assert (run_ws.scratch / "fit_cache").resolve() in [Path(m).resolve() for m in mounts]
+    assert env[FIT_CACHE_SHARED_ENV] == str(run_ws.scratch / "fit_cache")
+    assert env[FIT_CACHE_ENV] == str(fold.scratch / "fit_cache")
