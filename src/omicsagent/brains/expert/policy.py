@@ -31,29 +31,34 @@ def candidate_key(representation: dict, model: dict) -> str:
     return json.dumps([representation, model], sort_keys=True, default=str)
 
 
+def node_specs(it: IterationRecord) -> tuple[dict, dict] | None:
+    """(representation spec, model spec) of an iteration whose representation and architecture steps are
+    done, else None."""
+    rep, arch = it.step("representation"), it.step("architecture")
+    if rep and arch and rep.status == "done" and arch.status == "done":
+        return rep.output.get("spec", {}), arch.output.get("spec", {})
+    return None
+
+
 def tried(journal: RunJournal) -> dict[str, IterationRecord]:
     """Candidates already attempted (by their specs), mapped to their iteration."""
-    out: dict[str, IterationRecord] = {}
-    for it in journal.iterations:
-        rep, arch = it.step("representation"), it.step("architecture")
-        if rep and arch and rep.status == "done" and arch.status == "done":
-            out[candidate_key(rep.output.get("spec", {}), arch.output.get("spec", {}))] = it
-    return out
+    return {candidate_key(*specs): it for it in journal.iterations if (specs := node_specs(it))}
 
 
 def candidate_of(it: IterationRecord, plan: list[Candidate]) -> Candidate | None:
-    rep, arch = it.step("representation"), it.step("architecture")
-    if not (rep and arch and rep.status == "done" and arch.status == "done"):
+    specs = node_specs(it)
+    if specs is None:
         return None
-    key = candidate_key(rep.output.get("spec", {}), arch.output.get("spec", {}))
+    key = candidate_key(*specs)
     for c in plan:
         if candidate_key(c.representation, c.model) == key:
             return c
-    model = arch.output.get("spec", {})
+    representation, model = specs
+    rep = it.step("representation")
     return Candidate(
         name=rep.output.get("name", "?"),
         family=recipes.family_of(model),
-        representation=rep.output.get("spec", {}),
+        representation=representation,
         model=model,
         rationale=rep.output.get("description", ""),
         est_seconds=it.duration_s or 60.0,
@@ -107,9 +112,8 @@ def reused_seconds(journal: RunJournal, representation: dict, model: dict,
     for it in journal.iterations:
         if before is not None and it.index >= before:
             break
-        rep, arch = it.step("representation"), it.step("architecture")
-        if it.status == "succeeded" and rep is not None and arch is not None:
-            nodes.setdefault(candidate_key(rep.output.get("spec", {}), arch.output.get("spec", {})), it)
+        if it.status == "succeeded" and (specs := node_specs(it)):
+            nodes.setdefault(candidate_key(*specs), it)
     total = 0.0
     for keys in parts:
         node = next((nodes[k] for k in keys if k in nodes), None)
@@ -121,12 +125,8 @@ def reused_seconds(journal: RunJournal, representation: dict, model: dict,
 def fresh_seconds(journal: RunJournal, it: IterationRecord) -> float | None:
     """What fitting node ``it``'s model from scratch takes: its training time, plus the training time of the
     earlier nodes whose fits it read back (a blend of two nodes took seconds, fitting it again would not)."""
-    t = training_seconds(it)
-    rep, arch = it.step("representation"), it.step("architecture")
-    if t is None or rep is None or arch is None:
-        return t
-    return t + reused_seconds(journal, rep.output.get("spec", {}), arch.output.get("spec", {}),
-                              before=it.index)
+    t, specs = training_seconds(it), node_specs(it)
+    return t if t is None or specs is None else t + reused_seconds(journal, *specs, before=it.index)
 
 
 def as_measured(journal: RunJournal, it: IterationRecord, c: Candidate) -> Candidate:
